@@ -1,0 +1,132 @@
+//! Consumer lag: a group's committed offset against each partition's high watermark.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Serialize;
+
+/// One partition's lag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionLag {
+    /// Topic.
+    pub topic: String,
+    /// Partition id.
+    pub partition: i32,
+    /// The group's committed offset; `None` when the group never committed on it.
+    pub committed: Option<i64>,
+    /// Oldest offset still retained.
+    pub low_watermark: i64,
+    /// Offset the next record will get.
+    pub high_watermark: i64,
+    /// Records not yet consumed: `high - committed`, or `high - low` with no commit.
+    pub lag: i64,
+}
+
+/// A group's lag on every partition it has (or was asked about).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LagReport {
+    /// The consumer group.
+    pub group: String,
+    /// Per partition, by topic then partition.
+    pub partitions: Vec<PartitionLag>,
+    /// Sum over partitions.
+    pub total: i64,
+}
+
+/// Why lag could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LagError {
+    /// A request to the cluster failed.
+    #[error("{operation}: {source}")]
+    Kafka {
+        /// What was being read.
+        operation: String,
+        /// The client's error.
+        source: KafkaError,
+    },
+    /// An explicitly requested topic does not exist.
+    #[error("topic `{0}` does not exist")]
+    UnknownTopic(String),
+}
+
+fn kafka(operation: impl Into<String>) -> impl FnOnce(KafkaError) -> LagError {
+    let operation = operation.into();
+    move |source| LagError::Kafka { operation, source }
+}
+
+/// Reads the lag of `group`. With `topics`, every partition of those topics is reported
+/// (uncommitted ones count everything retained as lag); without, every partition of every
+/// topic on which the group has committed an offset.
+///
+/// Blocking: call from a blocking context.
+pub fn consumer_lag(
+    bootstrap_servers: &str,
+    group: &str,
+    topics: Option<&[String]>,
+) -> Result<LagReport, LagError> {
+    let timeout = Duration::from_secs(10);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(kafka(format!("connect to Kafka at {bootstrap_servers}")))?;
+    let metadata = consumer
+        .fetch_metadata(None, timeout)
+        .map_err(kafka("fetch cluster metadata"))?;
+
+    let mut wanted = TopicPartitionList::new();
+    for requested in topics.unwrap_or_default() {
+        if !metadata.topics().iter().any(|t| t.name() == requested) {
+            return Err(LagError::UnknownTopic(requested.clone()));
+        }
+    }
+    for topic in metadata.topics() {
+        let requested = match topics {
+            Some(list) => list.iter().any(|name| name == topic.name()),
+            None => !topic.name().starts_with("__"),
+        };
+        if requested {
+            for partition in topic.partitions() {
+                wanted.add_partition(topic.name(), partition.id());
+            }
+        }
+    }
+    let committed = consumer
+        .committed_offsets(wanted, timeout)
+        .map_err(kafka(format!("read committed offsets of group `{group}`")))?;
+
+    let mut partitions = Vec::new();
+    for element in committed.elements() {
+        let committed = match element.offset() {
+            Offset::Offset(offset) => Some(offset),
+            _ => None,
+        };
+        if committed.is_none() && topics.is_none() {
+            continue;
+        }
+        let (low, high) = consumer
+            .fetch_watermarks(element.topic(), element.partition(), timeout)
+            .map_err(kafka(format!(
+                "read watermarks of {}/{}",
+                element.topic(),
+                element.partition()
+            )))?;
+        partitions.push(PartitionLag {
+            topic: element.topic().to_owned(),
+            partition: element.partition(),
+            committed,
+            low_watermark: low,
+            high_watermark: high,
+            lag: (high - committed.unwrap_or(low)).max(0),
+        });
+    }
+    partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    Ok(LagReport {
+        group: group.to_owned(),
+        total: partitions.iter().map(|p| p.lag).sum(),
+        partitions,
+    })
+}

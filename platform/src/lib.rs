@@ -1,0 +1,45 @@
+//! The reference streaming platform that streamproof ships and drives.
+//!
+//! - [`topics`]: the `<layer>-<data_type>` naming convention, [`topics::TopicConfig`], per-layer
+//!   retention and the standard topic set sized to the cluster.
+//! - [`events`]: [`events::EventSchema`], the typed events that build it, and validation
+//!   that reports every error at once.
+//! - [`routing`]: the raw topic and partition key of each event type.
+//! - [`admin`]: [`admin::KafkaAdmin`], idempotent topic creation, describe, delete, add partitions.
+//! - [`producer`]: [`producer::EventProducer`], validate → route → send, with counters.
+//! - [`profiles`]: producer and consumer tuning profiles mapped to librdkafka properties.
+//! - [`lag`]: a consumer group's lag per partition.
+//! - [`capacity`]: the partition, replication and retention-storage formulas.
+//! - [`runtime`]: the embedded local platform: Kafka brokers as local processes.
+//!
+//! ```
+//! use streamproof_platform::events::{EventHeader, EventSchema, TransactionEvent};
+//! use streamproof_platform::routing::route;
+//!
+//! let event: EventSchema = TransactionEvent {
+//!     header: EventHeader::new("payment-gateway", chrono::Utc::now()),
+//!     transaction_id: "txn-123".into(),
+//!     account_id: Some("acc-7".into()),
+//!     amount: 99.99,
+//!     currency: "USD".into(),
+//!     transaction_type: "payment".into(),
+//! }
+//! .into();
+//! assert!(event.validate().is_empty());
+//! let route = route(&event).unwrap();
+//! assert_eq!((route.topic, route.key.as_deref()), ("raw-transactions", Some("acc-7")));
+//! ```
+//!
+//! This crate knows nothing of scenarios, load generation, faults, verification or reports;
+//! those crates build on it, never the other way round.
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod capacity;
+pub mod events;
+pub mod lag;
+pub mod producer;
+pub mod profiles;
+pub mod routing;
+pub mod runtime;
+pub mod topics;

@@ -1,0 +1,133 @@
+//! The embedded local platform: Apache Kafka brokers (KRaft, combined broker and controller)
+//! run as local processes on 127.0.0.1, from jars Maven fetches into a cache outside the
+//! checkout. Every process is recorded by pid in the cluster directory and only those recorded
+//! processes are ever signalled.
+
+mod cluster;
+mod distribution;
+mod process;
+mod toolchain;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use cluster::{
+    BrokerProcess, BrokerStatus, ClusterSpec, ClusterState, ClusterStatus, LocalCluster,
+    StopOutcome, StopReport, UpOutcome, STATE_FILE,
+};
+pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
+pub use toolchain::{java_command, java_major_version, require_maven};
+
+use crate::admin::AdminError;
+
+/// Why the local platform could not be fetched, started, inspected or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A program the runtime needs is not installed.
+    #[error("`{tool}` was not found: {install_hint}")]
+    ToolMissing {
+        /// The program.
+        tool: &'static str,
+        /// How to install it.
+        install_hint: &'static str,
+    },
+    /// Java is older than Kafka needs.
+    #[error("Java {found} found at `{command}`, but Kafka {kafka} needs Java {required} or newer; install it or point JAVA_HOME at it")]
+    JavaTooOld {
+        /// The java command used.
+        command: String,
+        /// Major version found.
+        found: u32,
+        /// Major version needed.
+        required: u32,
+        /// Kafka version.
+        kafka: &'static str,
+    },
+    /// Maven could not fetch the Kafka distribution.
+    #[error("fetching Kafka {version} with Maven failed ({status}); Maven Central must be reachable. Last output:\n{output}")]
+    Fetch {
+        /// Kafka version.
+        version: &'static str,
+        /// Exit status.
+        status: String,
+        /// The end of Maven's output.
+        output: String,
+    },
+    /// A file operation failed.
+    #[error("{action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A port the cluster needs is taken by another process.
+    #[error("port {port} on 127.0.0.1 ({role}) is already in use; stop whatever listens there or choose other ports with --base-port")]
+    PortInUse {
+        /// The port.
+        port: u16,
+        /// What the cluster wanted it for.
+        role: String,
+    },
+    /// A cluster already runs in the directory with a different shape.
+    #[error("a {running}-broker cluster is already running in `{}`; run `streamproof down --dir {}` first to start a {requested}-broker one", dir.display(), dir.display())]
+    ShapeMismatch {
+        /// The cluster directory.
+        dir: PathBuf,
+        /// Brokers running.
+        running: usize,
+        /// Brokers requested.
+        requested: usize,
+    },
+    /// The request itself is not possible.
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// A broker process exited while the cluster was starting.
+    #[error("broker {node_id} exited during start-up ({status}); its log `{}` ends with:\n{tail}", log.display())]
+    BrokerExited {
+        /// Node id.
+        node_id: i32,
+        /// Exit status.
+        status: String,
+        /// Its log file.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
+    },
+    /// The cluster did not come up in time.
+    #[error("after {waited:?} the cluster lists {seen} of {expected} brokers; see the logs under `{}`", dir.display())]
+    NotReady {
+        /// How long we waited.
+        waited: Duration,
+        /// Brokers seen in metadata.
+        seen: usize,
+        /// Brokers expected.
+        expected: usize,
+        /// Cluster directory.
+        dir: PathBuf,
+    },
+    /// No cluster state is recorded in the directory.
+    #[error("no cluster is recorded in `{}`; start one with `streamproof up --dir {}`", dir.display(), dir.display())]
+    NotRunning {
+        /// The cluster directory.
+        dir: PathBuf,
+    },
+    /// The recorded state file is unreadable.
+    #[error("the cluster state `{}` is unreadable: {source}", path.display())]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The cluster answered an admin request with an error.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
+pub(crate) fn io_error(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    let path = path.into();
+    move |source| RuntimeError::Io { action, path, source }
+}

@@ -1,0 +1,79 @@
+//! The programs the local runtime needs: Java to run Kafka, Maven to fetch it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use super::RuntimeError;
+
+const JAVA_HINT: &str = "install a Java 17 (or newer) runtime, e.g. `apt install openjdk-17-jre-headless`, and put `java` on PATH or set JAVA_HOME";
+const MAVEN_HINT: &str = "install Apache Maven, e.g. `apt install maven`, and put `mvn` on PATH; streamproof uses it to fetch Kafka from Maven Central";
+
+/// The `java` to run: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` on PATH.
+pub fn java_command() -> PathBuf {
+    std::env::var_os("JAVA_HOME")
+        .map(|home| PathBuf::from(home).join("bin").join("java"))
+        .filter(|java| java.exists())
+        .unwrap_or_else(|| PathBuf::from("java"))
+}
+
+/// The major version of [`java_command`], e.g. 17.
+pub fn java_major_version() -> Result<u32, RuntimeError> {
+    let java = java_command();
+    let output = Command::new(&java)
+        .arg("-version")
+        .output()
+        .map_err(|_| RuntimeError::ToolMissing {
+            tool: "java",
+            install_hint: JAVA_HINT,
+        })?;
+    let banner = String::from_utf8_lossy(&output.stderr);
+    parse_java_major(&banner).ok_or(RuntimeError::ToolMissing {
+        tool: "java",
+        install_hint: JAVA_HINT,
+    })
+}
+
+/// Reads the major version from `java -version` output (`openjdk version "17.0.15"`,
+/// `java version "1.8.0_392"`).
+fn parse_java_major(banner: &str) -> Option<u32> {
+    let quoted = banner.split('"').nth(1)?;
+    let mut parts = quoted.split(['.', '_', '-', '+']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
+}
+
+/// Fails with an install hint unless `mvn` runs.
+pub fn require_maven() -> Result<(), RuntimeError> {
+    let runs = Command::new("mvn")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if runs {
+        Ok(())
+    } else {
+        Err(RuntimeError::ToolMissing {
+            tool: "mvn",
+            install_hint: MAVEN_HINT,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_versions_parse_old_and_new_banners() {
+        assert_eq!(
+            parse_java_major("openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime"),
+            Some(17)
+        );
+        assert_eq!(parse_java_major("java version \"1.8.0_392\""), Some(8));
+        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(parse_java_major("command not found"), None);
+    }
+}
