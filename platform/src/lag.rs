@@ -1,9 +1,10 @@
 //! Consumer lag: a group's committed offset against each partition's high watermark.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
@@ -56,6 +57,35 @@ fn kafka(operation: impl Into<String>) -> impl FnOnce(KafkaError) -> LagError {
     move |source| LagError::Kafka { operation, source }
 }
 
+/// Committed offsets, retried while the group's coordinator is still being elected or
+/// loaded (the first request on a new cluster creates the offsets topic).
+fn committed_offsets(
+    consumer: &BaseConsumer,
+    wanted: &TopicPartitionList,
+    timeout: Duration,
+) -> Result<TopicPartitionList, KafkaError> {
+    let deadline = Instant::now() + timeout * 3;
+    loop {
+        match consumer.committed_offsets(wanted.clone(), timeout) {
+            Err(error) if coordinator_not_ready(&error) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn coordinator_not_ready(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+        )
+    )
+}
+
 /// Reads the lag of `group`. With `topics`, every partition of those topics is reported
 /// (uncommitted ones count everything retained as lag); without, every partition of every
 /// topic on which the group has committed an offset.
@@ -94,8 +124,7 @@ pub fn consumer_lag(
             }
         }
     }
-    let committed = consumer
-        .committed_offsets(wanted, timeout)
+    let committed = committed_offsets(&consumer, &wanted, timeout)
         .map_err(kafka(format!("read committed offsets of group `{group}`")))?;
 
     let mut partitions = Vec::new();

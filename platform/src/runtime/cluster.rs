@@ -450,8 +450,15 @@ fn check_ports_free(spec: &ClusterSpec) -> Result<(), RuntimeError> {
 }
 
 /// A Kafka cluster id: 16 random bytes in URL-safe base64 without padding.
+/// Like Kafka's own ids, never starting with `-`, which command lines would take for a flag.
 fn new_cluster_id() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+    loop {
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(uuid::Uuid::new_v4().as_bytes());
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
 }
 
 /// Writes a broker's configs into a fresh directory and formats its storage.
@@ -487,16 +494,16 @@ fn prepare_broker(
         .arg(format!("-Dlog4j2.configurationFile={}", log_config.display()))
         .arg("-cp")
         .arg(distribution.class_path())
-        .args(["kafka.tools.StorageTool", "format", "--ignore-formatted", "-t", cluster_id, "-c"])
-        .arg(&broker.config)
+        .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
+        .arg(format!("--cluster-id={cluster_id}"))
+        .arg(format!("--config={}", broker.config.display()))
         .output()
         .map_err(io_error("run Kafka's storage format for", &broker.config))?;
     if !output.status.success() {
-        return Err(RuntimeError::BrokerExited {
+        return Err(RuntimeError::Format {
             node_id,
-            status: format!("storage format failed: {}", output.status),
-            log: broker.config.clone(),
-            tail: last_lines(
+            status: output.status.to_string(),
+            output: last_lines(
                 &format!(
                     "{}{}",
                     String::from_utf8_lossy(&output.stdout),

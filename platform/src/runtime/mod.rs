@@ -96,6 +96,16 @@ pub enum RuntimeError {
         /// The last lines of the log.
         tail: String,
     },
+    /// Kafka's storage tool refused to format a broker's log directory.
+    #[error("formatting the storage of broker {node_id} failed ({status}):\n{output}")]
+    Format {
+        /// Node id.
+        node_id: i32,
+        /// Exit status.
+        status: String,
+        /// The tool's output.
+        output: String,
+    },
     /// The cluster did not come up in time.
     #[error("after {waited:?} the cluster lists {seen} of {expected} brokers; see the logs under `{}`", dir.display())]
     NotReady {

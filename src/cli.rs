@@ -1,0 +1,175 @@
+//! Command-line definitions: what the user can type, checked by clap, nothing more.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Benchmark, load-generation and chaos-testing harness for a Kafka → Flink → Iceberg
+/// streaming platform.
+#[derive(Debug, Parser)]
+#[command(name = "streamproof", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the embedded local platform: Kafka brokers on 127.0.0.1.
+    Up(UpArgs),
+    /// Show the local platform's brokers and whether they answer.
+    Status(DirArgs),
+    /// Stop the local platform's brokers (only the processes `up` started); logs are kept.
+    Down(DownArgs),
+    /// Create or describe the platform's topics.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// A consumer group's lag per partition and in total.
+    Lag(LagArgs),
+    /// Publish one event (JSON from --event or stdin) and print where it landed.
+    Publish(PublishArgs),
+    /// Print the producer and consumer tuning profiles with their effective properties.
+    Profiles(ProfilesArgs),
+    /// Size a topic: partitions, replication and retention storage.
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Directory of the local platform (configs, data, logs, recorded pids).
+    #[arg(long, default_value = ".streamproof/cluster", env = "STREAMPROOF_DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Number of brokers (each also a KRaft controller).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub brokers: u8,
+    /// Broker N listens on base-port + N - 1; its controller on base-port + 10 + N - 1.
+    #[arg(long, default_value_t = 9092)]
+    pub base_port: u16,
+    /// Java heap per broker, MiB.
+    #[arg(long, default_value_t = 512)]
+    pub heap_mb: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Seconds to wait for a graceful shutdown before killing.
+    #[arg(long, default_value_t = 30)]
+    pub grace_secs: u64,
+}
+
+/// Where the cluster is: explicit servers, or the local platform recorded in a directory.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Kafka bootstrap servers of an existing cluster (default: the local platform in --dir).
+    #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
+    pub bootstrap_servers: Option<String>,
+    #[command(flatten)]
+    pub dir: DirArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create the standard topic set (idempotent; differing settings are reported).
+    Apply(ApplyArgs),
+    /// Partitions, leaders, replicas, ISR and configs of one topic or every topic.
+    Describe(DescribeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Partitions for every topic (default: 6 for raw, bronze and silver; 3 for gold and dlq).
+    #[arg(long)]
+    pub partitions: Option<i32>,
+    /// Replication factor (default: min(brokers, 3)).
+    #[arg(long)]
+    pub replication_factor: Option<i32>,
+    /// min.insync.replicas (default: min(replication factor, 2)).
+    #[arg(long)]
+    pub min_insync_replicas: Option<i32>,
+    /// compression.type of the topics (default: producer).
+    #[arg(long)]
+    pub compression_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The topic (default: every topic).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Consumer group id.
+    #[arg(long)]
+    pub group: String,
+    /// Only these topics (default: every topic the group has committed offsets on).
+    #[arg(long = "topic")]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The event as JSON; read from stdin when absent.
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Producer tuning profile.
+    #[arg(long, default_value = "reliability")]
+    pub profile: String,
+    /// Override a producer property: NAME=VALUE (librdkafka name or short name such as linger_ms).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// Show only this profile.
+    pub name: Option<String>,
+    /// Show the effect of an override: NAME=VALUE.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Target throughput (events/s or MB/s; same unit as --partition-throughput).
+    #[arg(long)]
+    pub target_throughput: f64,
+    /// What one partition sustains, in the same unit.
+    #[arg(long)]
+    pub partition_throughput: f64,
+    /// Consumers in the largest consumer group.
+    #[arg(long, default_value_t = 1)]
+    pub consumers: u32,
+    /// Brokers in the cluster.
+    #[arg(long, default_value_t = 3)]
+    pub brokers: u32,
+    /// Average message size, bytes.
+    #[arg(long)]
+    pub message_bytes: Option<u64>,
+    /// Messages per day.
+    #[arg(long)]
+    pub messages_per_day: Option<u64>,
+    /// Retention, days.
+    #[arg(long, default_value_t = 7)]
+    pub retention_days: u64,
+}

@@ -1,0 +1,122 @@
+//! `up`, `status` and `down`: the embedded local platform.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use streamproof_platform::runtime::{
+    default_cache_root, ClusterSpec, ClusterState, KafkaDistribution, LocalCluster, StopOutcome,
+    UpOutcome,
+};
+
+use super::print_json;
+use crate::cli::{DirArgs, DownArgs, UpArgs};
+
+pub fn up(args: &UpArgs, json: bool) -> Result<()> {
+    let spec = ClusterSpec {
+        brokers: usize::from(args.brokers),
+        dir: args.dir.dir.clone(),
+        base_port: args.base_port,
+        heap_mb: args.heap_mb,
+        ..ClusterSpec::default()
+    };
+    let distribution = KafkaDistribution::ensure(&default_cache_root())
+        .context("prepare the Kafka distribution")?;
+    stop_on_interrupt(&spec.dir)?;
+    let outcome = LocalCluster::up(&spec, &distribution).context("start the local platform")?;
+    let (state, verb) = match outcome {
+        UpOutcome::Started(cluster) => (cluster.detach(), "started"),
+        UpOutcome::AlreadyRunning(state) => (state, "already running"),
+    };
+    if json {
+        return print_json(&state);
+    }
+    println!(
+        "Kafka {} {verb}: {} broker(s) at {}",
+        state.kafka_version,
+        state.brokers.len(),
+        state.bootstrap_servers
+    );
+    for broker in &state.brokers {
+        println!(
+            "  broker {}  pid {}  port {}  log {}",
+            broker.node_id,
+            broker.pid,
+            broker.port,
+            broker.server_log.display()
+        );
+    }
+    println!("Stop it with: streamproof down --dir {}", state.dir.display());
+    Ok(())
+}
+
+/// A Ctrl-C while brokers are starting stops the ones already recorded, so nothing is left
+/// behind half-started.
+fn stop_on_interrupt(dir: &Path) -> Result<()> {
+    let dir = dir.to_owned();
+    ctrlc::set_handler(move || {
+        eprintln!("interrupted: stopping the brokers started so far");
+        if let Ok(canonical) = std::fs::canonicalize(&dir) {
+            let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
+        }
+        std::process::exit(130);
+    })
+    .context("install the Ctrl-C handler")
+}
+
+pub fn status(args: &DirArgs, json: bool) -> Result<()> {
+    let status = LocalCluster::status(&args.dir)?;
+    if json {
+        return print_json(&status);
+    }
+    let state: &ClusterState = &status.state;
+    println!(
+        "Kafka {} cluster {} at {} (started {})",
+        state.kafka_version, state.cluster_id, state.bootstrap_servers, state.started_at
+    );
+    for broker in &status.brokers {
+        let running = if broker.running { "running" } else { "stopped" };
+        println!(
+            "  broker {}  pid {}  port {}  {running}",
+            broker.node_id, broker.pid, broker.port
+        );
+    }
+    match &status.metadata {
+        Ok(brokers) => println!(
+            "  metadata lists {} broker(s): {}",
+            brokers.len(),
+            brokers
+                .iter()
+                .map(|b| format!("{}@{}:{}", b.id, b.host, b.port))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(error) => println!("  metadata request failed: {error}"),
+    }
+    Ok(())
+}
+
+pub fn down(args: &DownArgs, json: bool) -> Result<()> {
+    let report = LocalCluster::down(&args.dir.dir, Duration::from_secs(args.grace_secs))?;
+    if json {
+        return print_json(&report);
+    }
+    for (node_id, pid, outcome) in &report.brokers {
+        let what = match outcome {
+            StopOutcome::Graceful => "stopped",
+            StopOutcome::Killed => "killed after the grace period",
+            StopOutcome::NotRunning => "was not running",
+            StopOutcome::StillRunning => "STILL RUNNING",
+        };
+        println!("  broker {node_id}  pid {pid}  {what}");
+    }
+    println!("Logs kept in {}", report.dir.display());
+    if report
+        .brokers
+        .iter()
+        .any(|(_, _, outcome)| *outcome == StopOutcome::StillRunning)
+    {
+        anyhow::bail!("some brokers could not be stopped");
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! One module per command; each turns parsed arguments into calls on the library crates and
+//! prints the outcome.
+
+pub mod capacity;
+pub mod cluster;
+pub mod lag;
+pub mod profiles;
+pub mod publish;
+pub mod topics;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use streamproof_platform::runtime::ClusterState;
+
+use crate::cli::ClusterArgs;
+
+/// The bootstrap servers to talk to: the explicit flag, else the local platform in --dir.
+pub fn bootstrap_servers(cluster: &ClusterArgs) -> Result<String> {
+    if let Some(servers) = &cluster.bootstrap_servers {
+        return Ok(servers.clone());
+    }
+    let dir = &cluster.dir.dir;
+    match ClusterState::load(dir).context("read the local platform's state")? {
+        Some(state) => Ok(state.bootstrap_servers),
+        None => bail!(
+            "no cluster to talk to: start the local platform with `streamproof up` (it records itself in `{}`) or pass --bootstrap-servers",
+            dir.display()
+        ),
+    }
+}
+
+/// Splits `NAME=VALUE` overrides.
+pub fn parse_overrides(overrides: &[String]) -> Result<Vec<(&str, &str)>> {
+    overrides
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(name, value)| (name.trim(), value.trim()))
+                .filter(|(name, _)| !name.is_empty())
+                .with_context(|| format!("`{pair}` is not NAME=VALUE, e.g. --set linger.ms=5"))
+        })
+        .collect()
+}
+
+/// Prints `value` as pretty JSON.
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A tokio runtime for the commands that talk to Kafka's admin API.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
