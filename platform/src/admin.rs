@@ -115,7 +115,9 @@ impl TopicDescription {
         let mut differences = Vec::new();
         let mut compare = |name: &str, existing: String, requested: String| {
             if existing != requested {
-                differences.push(format!("{name}: existing {existing}, requested {requested}"));
+                differences.push(format!(
+                    "{name}: existing {existing}, requested {requested}"
+                ));
             }
         };
         compare(
@@ -257,7 +259,8 @@ impl KafkaAdmin {
                 })
             }
         };
-        self.wait_for_leaders(&config.name, config.partitions).await?;
+        self.wait_for_leaders(&config.name, config.partitions)
+            .await?;
         Ok(outcome)
     }
 

@@ -381,7 +381,10 @@ impl From<TransactionEvent> for EventSchema {
     fn from(event: TransactionEvent) -> Self {
         let fields = payload([
             ("transaction_id", Value::from(event.transaction_id)),
-            ("account_id", event.account_id.map_or(Value::Null, Value::from)),
+            (
+                "account_id",
+                event.account_id.map_or(Value::Null, Value::from),
+            ),
             ("amount", Value::from(event.amount)),
             ("currency", Value::from(event.currency)),
             ("transaction_type", Value::from(event.transaction_type)),
@@ -410,7 +413,10 @@ impl From<MetricEvent> for EventSchema {
         let fields = payload([
             ("metric_name", Value::from(event.metric_name)),
             ("metric_value", Value::from(event.metric_value)),
-            ("metric_unit", event.metric_unit.map_or(Value::Null, Value::from)),
+            (
+                "metric_unit",
+                event.metric_unit.map_or(Value::Null, Value::from),
+            ),
             ("tags", Value::Object(event.tags)),
         ]);
         event.header.into_schema(EventType::MetricEvent, fields)

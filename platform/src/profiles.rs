@@ -198,7 +198,11 @@ fn parse_profile<T: Copy>(
         .ok_or_else(|| ProfileError::UnknownProfile {
             role,
             name: name.to_owned(),
-            choices: all.iter().map(|p| name_of(*p)).collect::<Vec<_>>().join(", "),
+            choices: all
+                .iter()
+                .map(|p| name_of(*p))
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
@@ -277,7 +281,14 @@ fn to_property(name: &str, value: &str) -> Result<(String, String), ProfileError
 
 /// Property names whose values are secrets and never printed or stored.
 fn is_secret(property: &str) -> bool {
-    const MARKERS: [&str; 6] = ["password", "secret", "token", "jaas", "key.pem", "oauthbearer.config"];
+    const MARKERS: [&str; 6] = [
+        "password",
+        "secret",
+        "token",
+        "jaas",
+        "key.pem",
+        "oauthbearer.config",
+    ];
     let lower = property.to_ascii_lowercase();
     MARKERS.iter().any(|marker| lower.contains(marker))
 }
@@ -412,7 +423,10 @@ mod tests {
         assert_eq!(property(&high, "fetch.min.bytes"), Some("1024"));
         assert_eq!(property(&high, "fetch.wait.max.ms"), Some("500"));
         let exactly = ConsumerProfile::ExactlyOnce.settings_map();
-        assert_eq!(property(&exactly, "isolation.level"), Some("read_committed"));
+        assert_eq!(
+            property(&exactly, "isolation.level"),
+            Some("read_committed")
+        );
         assert_eq!(property(&exactly, "enable.auto.commit"), Some("false"));
         let at_least = ConsumerProfile::AtLeastOnce.settings_map();
         assert_eq!(property(&at_least, "auto.offset.reset"), Some("earliest"));
@@ -422,7 +436,11 @@ mod tests {
     fn overrides_accept_both_property_and_short_names() {
         let settings = ProducerProfile::Throughput
             .settings_map()
-            .with_overrides([("linger.ms", "5"), ("acks", "all"), ("buffer_memory", "2097152")])
+            .with_overrides([
+                ("linger.ms", "5"),
+                ("acks", "all"),
+                ("buffer_memory", "2097152"),
+            ])
             .unwrap();
         assert_eq!(property(&settings, "linger.ms"), Some("5"));
         assert_eq!(property(&settings, "acks"), Some("all"));

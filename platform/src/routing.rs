@@ -121,7 +121,10 @@ mod tests {
             "metrics fall back to their source"
         );
         assert_eq!(
-            key("log_event", json!({"application": "api", "severity": "warn"})),
+            key(
+                "log_event",
+                json!({"application": "api", "severity": "warn"})
+            ),
             Some("api".into())
         );
         assert_eq!(

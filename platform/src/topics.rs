@@ -118,9 +118,11 @@ impl FromStr for TopicName {
     type Err = TopicNameError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        let (prefix, data_type) = name.split_once('-').ok_or_else(|| TopicNameError::UnknownLayer {
-            name: name.to_owned(),
-        })?;
+        let (prefix, data_type) =
+            name.split_once('-')
+                .ok_or_else(|| TopicNameError::UnknownLayer {
+                    name: name.to_owned(),
+                })?;
         let layer = Layer::ALL
             .into_iter()
             .find(|layer| layer.as_str() == prefix)

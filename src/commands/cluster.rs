@@ -46,7 +46,10 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
             broker.server_log.display()
         );
     }
-    println!("Stop it with: streamproof down --dir {}", state.dir.display());
+    println!(
+        "Stop it with: streamproof down --dir {}",
+        state.dir.display()
+    );
     Ok(())
 }
 

@@ -23,7 +23,11 @@ pub fn lag(args: &LagArgs, json: bool) -> Result<()> {
             .map_or_else(|| "-".to_owned(), |offset| offset.to_string());
         println!(
             "{:<20} {:>9} {:>14} {:>14} {:>10}",
-            partition.topic, partition.partition, committed, partition.high_watermark, partition.lag
+            partition.topic,
+            partition.partition,
+            committed,
+            partition.high_watermark,
+            partition.lag
         );
     }
     println!("group {}: total lag {}", report.group, report.total);

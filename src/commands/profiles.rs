@@ -14,7 +14,11 @@ pub fn profiles(args: &ProfilesArgs, json: bool) -> Result<()> {
         .chain(ConsumerProfile::ALL.iter().map(|p| p.settings_map()));
     let mut shown = Vec::new();
     for settings in all {
-        if args.name.as_ref().is_some_and(|name| *name != settings.profile) {
+        if args
+            .name
+            .as_ref()
+            .is_some_and(|name| *name != settings.profile)
+        {
             continue;
         }
         shown.push(settings.with_overrides(overrides.iter().copied())?);

@@ -89,7 +89,12 @@ fn print_description(description: &TopicDescription) {
     );
     let configs: Vec<String> = SHOWN
         .iter()
-        .filter_map(|name| description.configs.get(*name).map(|v| format!("{name}={v}")))
+        .filter_map(|name| {
+            description
+                .configs
+                .get(*name)
+                .map(|v| format!("{name}={v}"))
+        })
         .collect();
     println!("  {}", configs.join("  "));
     for partition in &description.partitions {

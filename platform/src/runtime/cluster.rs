@@ -238,7 +238,10 @@ pub struct LocalCluster {
 impl LocalCluster {
     /// Starts a cluster as `spec` describes, or reports the one already running there.
     /// Waits until a metadata request lists every broker.
-    pub fn up(spec: &ClusterSpec, distribution: &KafkaDistribution) -> Result<UpOutcome, RuntimeError> {
+    pub fn up(
+        spec: &ClusterSpec,
+        distribution: &KafkaDistribution,
+    ) -> Result<UpOutcome, RuntimeError> {
         spec.check()?;
         std::fs::create_dir_all(&spec.dir).map_err(io_error("create", &spec.dir))?;
         let dir = std::fs::canonicalize(&spec.dir).map_err(io_error("resolve", &spec.dir))?;
@@ -277,7 +280,10 @@ impl LocalCluster {
         };
         for index in 0..spec.brokers {
             let broker = prepare_broker(&spec, index, &cluster_id, distribution)?;
-            let child = spawn_detached(broker_command(&spec, &broker, distribution), &broker.output_log)?;
+            let child = spawn_detached(
+                broker_command(&spec, &broker, distribution),
+                &broker.output_log,
+            )?;
             cluster.state.brokers.push(BrokerProcess {
                 pid: child.id() as i32,
                 ..broker
@@ -291,7 +297,8 @@ impl LocalCluster {
 
     fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), RuntimeError> {
         let started = Instant::now();
-        let admin = KafkaAdmin::connect(&self.state.bootstrap_servers)?.with_timeout(Duration::from_secs(2));
+        let admin = KafkaAdmin::connect(&self.state.bootstrap_servers)?
+            .with_timeout(Duration::from_secs(2));
         let expected = self.state.brokers.len();
         loop {
             for (child, broker) in self.children.iter_mut().zip(&self.state.brokers) {
@@ -418,7 +425,10 @@ fn stop_brokers(state: &ClusterState, grace: Duration) -> StopReport {
             outcome.2 = StopOutcome::StillRunning;
         }
     }
-    if outcomes.iter().all(|(_, _, o)| *o != StopOutcome::StillRunning) {
+    if outcomes
+        .iter()
+        .all(|(_, _, o)| *o != StopOutcome::StillRunning)
+    {
         let _ = std::fs::remove_file(state.dir.join(STATE_FILE));
     }
     StopReport {
@@ -438,8 +448,14 @@ fn check_ports_free(spec: &ClusterSpec) -> Result<(), RuntimeError> {
     for index in 0..spec.brokers {
         let node = index + 1;
         for (port, role) in [
-            (spec.client_port(index), format!("broker {node} client listener")),
-            (spec.controller_port(index), format!("broker {node} controller listener")),
+            (
+                spec.client_port(index),
+                format!("broker {node} client listener"),
+            ),
+            (
+                spec.controller_port(index),
+                format!("broker {node} controller listener"),
+            ),
         ] {
             if TcpListener::bind(("127.0.0.1", port)).is_err() {
                 return Err(RuntimeError::PortInUse { port, role });
@@ -471,7 +487,8 @@ fn prepare_broker(
     let node_id = index as i32 + 1;
     let home = spec.dir.join(format!("broker-{node_id}"));
     if home.exists() {
-        std::fs::remove_dir_all(&home).map_err(io_error("clear the old broker directory", &home))?;
+        std::fs::remove_dir_all(&home)
+            .map_err(io_error("clear the old broker directory", &home))?;
     }
     std::fs::create_dir_all(&home).map_err(io_error("create", &home))?;
     let broker = BrokerProcess {
@@ -491,7 +508,10 @@ fn prepare_broker(
         .map_err(io_error("write", &log_config))?;
     let output = Command::new(&distribution.java)
         .arg("-Xmx256m")
-        .arg(format!("-Dlog4j2.configurationFile={}", log_config.display()))
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            log_config.display()
+        ))
         .arg("-cp")
         .arg(distribution.class_path())
         .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
@@ -516,7 +536,11 @@ fn prepare_broker(
     Ok(broker)
 }
 
-fn broker_command(spec: &ClusterSpec, broker: &BrokerProcess, distribution: &KafkaDistribution) -> Command {
+fn broker_command(
+    spec: &ClusterSpec,
+    broker: &BrokerProcess,
+    distribution: &KafkaDistribution,
+) -> Command {
     let mut command = Command::new(&distribution.java);
     let home = broker.config.parent().unwrap_or(&spec.dir);
     command
@@ -560,7 +584,10 @@ fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> String {
                 broker.port, broker.controller_port
             ),
         ),
-        ("advertised.listeners", format!("PLAINTEXT://127.0.0.1:{}", broker.port)),
+        (
+            "advertised.listeners",
+            format!("PLAINTEXT://127.0.0.1:{}", broker.port),
+        ),
         ("controller.listener.names", "CONTROLLER".to_owned()),
         ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
         (
@@ -577,7 +604,10 @@ fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> String {
         // Fewer internal partitions than production's 50: the cluster is ready sooner on a
         // small machine and nothing here needs more coordinators.
         ("offsets.topic.num.partitions", "12".to_owned()),
-        ("transaction.state.log.replication.factor", replication.to_string()),
+        (
+            "transaction.state.log.replication.factor",
+            replication.to_string(),
+        ),
         ("transaction.state.log.min.isr", min_insync.to_string()),
         ("transaction.state.log.num.partitions", "12".to_owned()),
         ("group.initial.rebalance.delay.ms", "0".to_owned()),

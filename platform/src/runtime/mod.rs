@@ -137,7 +137,14 @@ pub enum RuntimeError {
     Admin(#[from] AdminError),
 }
 
-pub(crate) fn io_error(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+pub(crate) fn io_error(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> RuntimeError {
     let path = path.into();
-    move |source| RuntimeError::Io { action, path, source }
+    move |source| RuntimeError::Io {
+        action,
+        path,
+        source,
+    }
 }

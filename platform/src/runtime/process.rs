@@ -13,7 +13,10 @@ use super::{io_error, RuntimeError};
 
 /// Starts `command` in its own process group (so a Ctrl-C at the terminal reaches only the
 /// streamproof process, which then stops it in order), output appended to `output_log`.
-pub(crate) fn spawn_detached(mut command: Command, output_log: &Path) -> Result<Child, RuntimeError> {
+pub(crate) fn spawn_detached(
+    mut command: Command,
+    output_log: &Path,
+) -> Result<Child, RuntimeError> {
     let log = File::create(output_log).map_err(io_error("create", output_log))?;
     let log_err = log.try_clone().map_err(io_error("open", output_log))?;
     command

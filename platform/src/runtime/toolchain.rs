@@ -19,13 +19,14 @@ pub fn java_command() -> PathBuf {
 /// The major version of [`java_command`], e.g. 17.
 pub fn java_major_version() -> Result<u32, RuntimeError> {
     let java = java_command();
-    let output = Command::new(&java)
-        .arg("-version")
-        .output()
-        .map_err(|_| RuntimeError::ToolMissing {
-            tool: "java",
-            install_hint: JAVA_HINT,
-        })?;
+    let output =
+        Command::new(&java)
+            .arg("-version")
+            .output()
+            .map_err(|_| RuntimeError::ToolMissing {
+                tool: "java",
+                install_hint: JAVA_HINT,
+            })?;
     let banner = String::from_utf8_lossy(&output.stderr);
     parse_java_major(&banner).ok_or(RuntimeError::ToolMissing {
         tool: "java",
@@ -73,7 +74,10 @@ mod tests {
             Some(17)
         );
         assert_eq!(parse_java_major("java version \"1.8.0_392\""), Some(8));
-        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(
+            parse_java_major("openjdk version \"21\" 2023-09-19"),
+            Some(21)
+        );
         assert_eq!(parse_java_major("command not found"), None);
     }
 }

@@ -1,0 +1,112 @@
+//! The local runtime starting, refusing and stopping a real single-broker cluster of its own
+//! (beside the shared test cluster, on other ports).
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use streamproof_platform::runtime::{
+    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, RuntimeError, StopOutcome,
+    UpOutcome, STATE_FILE,
+};
+
+/// A block from `start` whose client and controller ports are free now; each test searches
+/// its own range so tests running at once never pick the same block.
+fn free_base_port(start: u16) -> u16 {
+    (start..start + 400)
+        .step_by(20)
+        .find(|base| {
+            [*base, base + 10]
+                .iter()
+                .all(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        })
+        .expect("a free port block")
+}
+
+#[test]
+fn up_status_refusals_and_down() {
+    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ClusterSpec {
+        brokers: 1,
+        dir: dir.path().join("cluster"),
+        base_port: free_base_port(29_100),
+        heap_mb: 256,
+        ..ClusterSpec::default()
+    };
+    let UpOutcome::Started(cluster) = LocalCluster::up(&spec, &distribution).unwrap() else {
+        panic!("a fresh directory starts a cluster");
+    };
+    let state = cluster.state().clone();
+    assert_eq!(
+        state.bootstrap_servers,
+        format!("127.0.0.1:{}", spec.base_port)
+    );
+    assert!(spec.dir.join(STATE_FILE).exists());
+    assert!(state.brokers[0].is_running());
+
+    // Asking again for the same cluster reports the running one.
+    match LocalCluster::up(&spec, &distribution).unwrap() {
+        UpOutcome::AlreadyRunning(running) => assert_eq!(running.cluster_id, state.cluster_id),
+        UpOutcome::Started(_) => panic!("a second cluster was started in the same directory"),
+    }
+    // A different shape in the same directory is refused.
+    let three = ClusterSpec {
+        brokers: 3,
+        ..spec.clone()
+    };
+    assert!(matches!(
+        LocalCluster::up(&three, &distribution),
+        Err(RuntimeError::ShapeMismatch {
+            running: 1,
+            requested: 3,
+            ..
+        })
+    ));
+    // Another directory on the same ports names the port in use.
+    let elsewhere = ClusterSpec {
+        dir: dir.path().join("other"),
+        ..spec.clone()
+    };
+    match LocalCluster::up(&elsewhere, &distribution) {
+        Err(RuntimeError::PortInUse { port, role }) => {
+            assert_eq!(port, spec.base_port);
+            assert_eq!(role, "broker 1 client listener");
+        }
+        Err(other) => panic!("expected the port to be named, got {other}"),
+        Ok(_) => panic!("a second cluster started on ports in use"),
+    }
+
+    let status = LocalCluster::status(&spec.dir).unwrap();
+    assert!(status.brokers.iter().all(|b| b.running));
+    assert_eq!(status.metadata.as_ref().unwrap().len(), 1);
+
+    let report = cluster.stop(Duration::from_secs(30));
+    assert_eq!(report.brokers.len(), 1);
+    assert_ne!(report.brokers[0].2, StopOutcome::StillRunning);
+    assert!(!state.brokers[0].is_running(), "the broker process is gone");
+    assert!(state.brokers[0].server_log.exists(), "logs are kept");
+    assert!(!spec.dir.join(STATE_FILE).exists());
+    assert!(matches!(
+        LocalCluster::status(&spec.dir),
+        Err(RuntimeError::NotRunning { .. })
+    ));
+}
+
+#[test]
+fn dropping_a_started_cluster_stops_it() {
+    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ClusterSpec {
+        dir: dir.path().to_owned(),
+        base_port: free_base_port(29_500),
+        heap_mb: 256,
+        ..ClusterSpec::default()
+    };
+    let UpOutcome::Started(cluster) = LocalCluster::up(&spec, &distribution).unwrap() else {
+        panic!("a fresh directory starts a cluster");
+    };
+    let broker = cluster.state().brokers[0].clone();
+    assert!(broker.is_running());
+    drop(cluster);
+    assert!(!broker.is_running());
+}
