@@ -241,7 +241,7 @@ impl KafkaAdmin {
         let outcome = match results.into_iter().next() {
             Some(Ok(_)) | None => CreateOutcome::Created,
             Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {
-                let existing = self.describe_topic(&config.name).await?;
+                let existing = self.describe_existing(&config.name).await?;
                 let differences = existing.differences_from(config);
                 if !differences.is_empty() {
                     return Err(AdminError::Conflict {
@@ -262,6 +262,20 @@ impl KafkaAdmin {
         self.wait_for_leaders(&config.name, config.partitions)
             .await?;
         Ok(outcome)
+    }
+
+    /// Describes a topic the controller says exists, waiting while the broker that answers
+    /// metadata requests has not learnt of it yet.
+    async fn describe_existing(&self, topic: &str) -> Result<TopicDescription, AdminError> {
+        let started = Instant::now();
+        loop {
+            match self.describe_topic(topic).await {
+                Err(AdminError::UnknownTopic(_)) if started.elapsed() < self.timeout => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Waits until `topic` has `partitions` partitions, each with a leader.
