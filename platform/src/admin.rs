@@ -265,16 +265,18 @@ impl KafkaAdmin {
     }
 
     /// Describes a topic the controller says exists, waiting while the broker that answers
-    /// metadata requests has not learnt of it yet.
+    /// has not learnt of it (or of its configs) yet.
     async fn describe_existing(&self, topic: &str) -> Result<TopicDescription, AdminError> {
         let started = Instant::now();
         loop {
+            let waited_enough = started.elapsed() >= self.timeout;
             match self.describe_topic(topic).await {
-                Err(AdminError::UnknownTopic(_)) if started.elapsed() < self.timeout => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+                Err(AdminError::UnknownTopic(_)) if !waited_enough => {}
+                // A topic created a moment ago by someone else may not report its configs yet.
+                Ok(description) if description.configs.is_empty() && !waited_enough => {}
                 other => return other,
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
