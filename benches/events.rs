@@ -30,14 +30,19 @@ fn user_action() -> EventSchema {
 fn per_event(c: &mut Criterion) {
     let mut group = c.benchmark_group("event");
     group.throughput(Throughput::Elements(1));
-    for (name, event) in [("transaction", transaction()), ("user_action", user_action())] {
+    for (name, event) in [
+        ("transaction", transaction()),
+        ("user_action", user_action()),
+    ] {
         group.bench_function(format!("validate/{name}"), |b| {
             b.iter(|| black_box(&event).validate())
         });
         group.bench_function(format!("to_json/{name}"), |b| {
             b.iter(|| black_box(&event).to_json())
         });
-        group.bench_function(format!("route/{name}"), |b| b.iter(|| route(black_box(&event))));
+        group.bench_function(format!("route/{name}"), |b| {
+            b.iter(|| route(black_box(&event)))
+        });
     }
     group.finish();
 }
