@@ -86,9 +86,97 @@ fn coordinator_not_ready(error: &KafkaError) -> bool {
     )
 }
 
-/// Reads the lag of `group`. With `topics`, every partition of those topics is reported
-/// (uncommitted ones count everything retained as lag); without, every partition of every
-/// topic on which the group has committed an offset.
+/// A reusable client that samples one group's lag, for repeated sampling during a run.
+pub struct LagProbe {
+    consumer: BaseConsumer,
+    group: String,
+    timeout: Duration,
+}
+
+impl LagProbe {
+    /// A probe of `group` on the cluster at `bootstrap_servers`.
+    pub fn new(bootstrap_servers: &str, group: &str) -> Result<Self, LagError> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap_servers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(kafka(format!("connect to Kafka at {bootstrap_servers}")))?;
+        Ok(LagProbe {
+            consumer,
+            group: group.to_owned(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// Reads the lag now. With `topics`, every partition of those topics is reported
+    /// (uncommitted ones count everything retained as lag); without, every partition of every
+    /// topic on which the group has committed an offset.
+    ///
+    /// Blocking: call from a blocking context.
+    pub fn sample(&self, topics: Option<&[String]>) -> Result<LagReport, LagError> {
+        let consumer = &self.consumer;
+        let timeout = self.timeout;
+        let group = self.group.as_str();
+        let metadata = consumer
+            .fetch_metadata(None, timeout)
+            .map_err(kafka("fetch cluster metadata"))?;
+
+        let mut wanted = TopicPartitionList::new();
+        for requested in topics.unwrap_or_default() {
+            if !metadata.topics().iter().any(|t| t.name() == requested) {
+                return Err(LagError::UnknownTopic(requested.clone()));
+            }
+        }
+        for topic in metadata.topics() {
+            let requested = match topics {
+                Some(list) => list.iter().any(|name| name == topic.name()),
+                None => !topic.name().starts_with("__"),
+            };
+            if requested {
+                for partition in topic.partitions() {
+                    wanted.add_partition(topic.name(), partition.id());
+                }
+            }
+        }
+        let committed = committed_offsets(consumer, &wanted, timeout)
+            .map_err(kafka(format!("read committed offsets of group `{group}`")))?;
+
+        let mut partitions = Vec::new();
+        for element in committed.elements() {
+            let committed = match element.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => None,
+            };
+            if committed.is_none() && topics.is_none() {
+                continue;
+            }
+            let (low, high) = consumer
+                .fetch_watermarks(element.topic(), element.partition(), timeout)
+                .map_err(kafka(format!(
+                    "read watermarks of {}/{}",
+                    element.topic(),
+                    element.partition()
+                )))?;
+            partitions.push(PartitionLag {
+                topic: element.topic().to_owned(),
+                partition: element.partition(),
+                committed,
+                low_watermark: low,
+                high_watermark: high,
+                lag: (high - committed.unwrap_or(low)).max(0),
+            });
+        }
+        partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        Ok(LagReport {
+            group: group.to_owned(),
+            total: partitions.iter().map(|p| p.lag).sum(),
+            partitions,
+        })
+    }
+}
+
+/// Reads the lag of `group` once; see [`LagProbe::sample`].
 ///
 /// Blocking: call from a blocking context.
 pub fn consumer_lag(
@@ -96,66 +184,5 @@ pub fn consumer_lag(
     group: &str,
     topics: Option<&[String]>,
 ) -> Result<LagReport, LagError> {
-    let timeout = Duration::from_secs(10);
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap_servers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .map_err(kafka(format!("connect to Kafka at {bootstrap_servers}")))?;
-    let metadata = consumer
-        .fetch_metadata(None, timeout)
-        .map_err(kafka("fetch cluster metadata"))?;
-
-    let mut wanted = TopicPartitionList::new();
-    for requested in topics.unwrap_or_default() {
-        if !metadata.topics().iter().any(|t| t.name() == requested) {
-            return Err(LagError::UnknownTopic(requested.clone()));
-        }
-    }
-    for topic in metadata.topics() {
-        let requested = match topics {
-            Some(list) => list.iter().any(|name| name == topic.name()),
-            None => !topic.name().starts_with("__"),
-        };
-        if requested {
-            for partition in topic.partitions() {
-                wanted.add_partition(topic.name(), partition.id());
-            }
-        }
-    }
-    let committed = committed_offsets(&consumer, &wanted, timeout)
-        .map_err(kafka(format!("read committed offsets of group `{group}`")))?;
-
-    let mut partitions = Vec::new();
-    for element in committed.elements() {
-        let committed = match element.offset() {
-            Offset::Offset(offset) => Some(offset),
-            _ => None,
-        };
-        if committed.is_none() && topics.is_none() {
-            continue;
-        }
-        let (low, high) = consumer
-            .fetch_watermarks(element.topic(), element.partition(), timeout)
-            .map_err(kafka(format!(
-                "read watermarks of {}/{}",
-                element.topic(),
-                element.partition()
-            )))?;
-        partitions.push(PartitionLag {
-            topic: element.topic().to_owned(),
-            partition: element.partition(),
-            committed,
-            low_watermark: low,
-            high_watermark: high,
-            lag: (high - committed.unwrap_or(low)).max(0),
-        });
-    }
-    partitions.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
-    Ok(LagReport {
-        group: group.to_owned(),
-        total: partitions.iter().map(|p| p.lag).sum(),
-        partitions,
-    })
+    LagProbe::new(bootstrap_servers, group)?.sample(topics)
 }

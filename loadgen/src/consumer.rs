@@ -1,0 +1,168 @@
+//! Consumers that read the run's records as a platform consumer would, measuring end-to-end
+//! latency (intended send → consumed, on one clock) and committing offsets so lag is visible.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use streamproof_platform::profiles::ClientSettings;
+use tokio::sync::watch;
+
+use crate::driver::{LiveCounters, RunClock};
+use crate::ledger::RecordMeta;
+use crate::stats::{latency_histogram, record, Seconds};
+
+/// Where each raw partition stood when the run started; the run's records all lie after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOffsets(pub Vec<(String, i32, i64)>);
+
+impl StartOffsets {
+    /// Reads the high watermark of every partition of `topics` now.
+    pub fn snapshot(bootstrap: &str, topics: &[&str]) -> Result<Self, KafkaError> {
+        let client: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .create()?;
+        let timeout = Duration::from_secs(10);
+        let mut offsets = Vec::new();
+        for topic in topics {
+            let metadata = client.fetch_metadata(Some(topic), timeout)?;
+            for found in metadata.topics() {
+                for partition in found.partitions() {
+                    let (_, high) = client.fetch_watermarks(topic, partition.id(), timeout)?;
+                    offsets.push(((*topic).to_owned(), partition.id(), high));
+                }
+            }
+        }
+        offsets.sort();
+        Ok(StartOffsets(offsets))
+    }
+
+    fn partition_list(
+        &self,
+        pick: impl Fn(usize) -> bool,
+    ) -> Result<TopicPartitionList, KafkaError> {
+        let mut list = TopicPartitionList::new();
+        for (index, (topic, partition, offset)) in self.0.iter().enumerate() {
+            if pick(index) {
+                list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Commits the start offsets for `group`, so its lag counts only this run's records.
+pub fn commit_start(bootstrap: &str, group: &str, start: &StartOffsets) -> Result<(), KafkaError> {
+    let client: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    client.commit(&start.partition_list(|_| true)?, CommitMode::Sync)
+}
+
+/// One consumer instance.
+pub struct ConsumerConfig {
+    /// Full group id.
+    pub group: String,
+    /// This instance's number within the group.
+    pub instance: usize,
+    /// Instances in the group; partitions are split round-robin between them.
+    pub instances: usize,
+    /// Kafka bootstrap servers.
+    pub bootstrap: String,
+    /// Consumer settings.
+    pub settings: ClientSettings,
+    /// Only records of this run are measured.
+    pub run_id: Arc<str>,
+    /// The run's clock.
+    pub clock: RunClock,
+    /// Records meant to be sent before this are warmup.
+    pub warmup_end_us: i64,
+    /// Where to start reading.
+    pub start: Arc<StartOffsets>,
+    /// Shared progress counters.
+    pub live: Arc<LiveCounters>,
+    /// Becomes true when the consumer should commit and stop.
+    pub stop: watch::Receiver<bool>,
+}
+
+/// What one consumer instance saw.
+pub struct ConsumerResult {
+    /// Group id.
+    pub group: String,
+    /// Records of this run consumed.
+    pub consumed: u64,
+    /// Records of other producers or runs seen and skipped.
+    pub foreign: u64,
+    /// End-to-end latency of measured records.
+    pub end_to_end: Histogram<u64>,
+    /// Per-second consumed counts and latencies.
+    pub seconds: Seconds,
+}
+
+/// Consumes the assigned partitions until told to stop.
+pub async fn run_consumer(config: ConsumerConfig) -> Result<ConsumerResult, KafkaError> {
+    let mut client_config = config.settings.client_config(&config.bootstrap);
+    client_config.set("group.id", &config.group);
+    let consumer: StreamConsumer = client_config.create()?;
+    let assignment = config
+        .start
+        .partition_list(|index| index % config.instances == config.instance)?;
+    consumer.assign(&assignment)?;
+    let commit_every = config.settings.max_poll_records().unwrap_or(500) as u64;
+    let mut result = ConsumerResult {
+        group: config.group.clone(),
+        consumed: 0,
+        foreign: 0,
+        end_to_end: latency_histogram(),
+        seconds: Seconds::default(),
+    };
+    let mut stop = config.stop.clone();
+    let mut since_commit = 0u64;
+    let mut last_commit = Instant::now();
+    loop {
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            message = consumer.recv() => {
+                let Ok(message) = message else { continue };
+                let received = Instant::now();
+                match message.headers().and_then(RecordMeta::from_headers) {
+                    Some(meta) if *meta.run_id == *config.run_id => {
+                        result.consumed += 1;
+                        config.live.consumed.fetch_add(1, Ordering::Relaxed);
+                        let bucket = result.seconds.at(config.clock.second_of(received));
+                        bucket.consumed += 1;
+                        if meta.intended_us >= config.warmup_end_us {
+                            let latency = (config.clock.unix_us(received) - meta.intended_us).max(0) as u64;
+                            record(&mut bucket.end_to_end, latency);
+                            record(&mut result.end_to_end, latency);
+                        }
+                    }
+                    _ => result.foreign += 1,
+                }
+                since_commit += 1;
+            }
+        }
+        if since_commit >= commit_every
+            || (since_commit > 0 && last_commit.elapsed() > Duration::from_millis(500))
+        {
+            let _ = consumer.commit_consumer_state(CommitMode::Async);
+            since_commit = 0;
+            last_commit = Instant::now();
+        }
+    }
+    if since_commit > 0 {
+        let _ = consumer.commit_consumer_state(CommitMode::Sync);
+    }
+    Ok(result)
+}
