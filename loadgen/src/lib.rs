@@ -206,7 +206,7 @@ fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> LoadError {
 }
 
 /// A stable 64-bit hash of the run id, salting event ids so two runs never share them.
-fn id_salt(run_id: &str) -> u64 {
+pub fn id_salt(run_id: &str) -> u64 {
     run_id
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {

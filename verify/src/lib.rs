@@ -1,8 +1,20 @@
-//! The checker (not built yet).
+//! The checker: reads what the platform wrote and compares it with the load generator's
+//! ledger, with exact counts and example ids per anomaly.
 //!
-//! It will read what the platform wrote (raw topics with read_committed, bronze, silver and
-//! gold Iceberg tables, the DLQ) and compare it with the load generator's ledger: lost acks,
-//! phantoms, offset consistency, exactly-once per layer, deduplication, per-key order, gold
-//! aggregates and lag, each with exact counts and example ids.
+//! - [`kafka::check_kafka`] reads the raw topics with read_committed from the run's start
+//!   offsets and computes: lost acknowledgements, phantoms (failed sends that appeared),
+//!   duplicates (extra copies of one send), offset consistency (each acknowledged send at the
+//!   partition and offset it was acknowledged at), per-key order within a partition, and how
+//!   many deliberate duplicates, invalid and late events are present as sent. Records of
+//!   other runs or producers are counted as foreign, never as anomalies. It waits up to a
+//!   drain timeout for acknowledged records that are not visible yet.
+//! - [`expect`] holds a scenario's expectations and [`expect::evaluate`] turns them and the
+//!   observations into [`expect::Check`]s with expected and actual values.
 //!
-//! It must not generate load or format output: it returns typed findings.
+//! The ground truth is `streamproof_loadgen::ledger`: this crate reads that contract and the
+//! record headers, nothing else of the generator. It never generates load and never formats
+//! reports.
+#![deny(missing_docs)]
+
+pub mod expect;
+pub mod kafka;

@@ -1,0 +1,498 @@
+//! Expectations (a scenario's `expect:` section) and the checks that compare them with what a
+//! run observed.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use streamproof_loadgen::stats::LatencySummary;
+
+use crate::kafka::Counts;
+
+/// A limit on a count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// At most this many (a bare number in the scenario).
+    AtMost(u64),
+    /// At least this many (`{at_least: 1}`: the scenario exists to produce the anomaly).
+    AtLeast(u64),
+    /// Anything goes (`any`): reported, never failed.
+    Any,
+}
+
+impl Bound {
+    fn holds(self, actual: u64) -> bool {
+        match self {
+            Bound::AtMost(limit) => actual <= limit,
+            Bound::AtLeast(floor) => actual >= floor,
+            Bound::Any => true,
+        }
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::AtMost(0) => write!(f, "0"),
+            Bound::AtMost(limit) => write!(f, "≤ {limit}"),
+            Bound::AtLeast(floor) => write!(f, "≥ {floor}"),
+            Bound::Any => write!(f, "any"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Bound {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Word(String),
+            Map {
+                at_least: Option<u64>,
+                at_most: Option<u64>,
+            },
+        }
+        const HELP: &str =
+            "write a count (at most that many, e.g. `0`), `{at_least: 1}`, `{at_most: 5}` or `any`";
+        match Raw::deserialize(deserializer).map_err(|_| de::Error::custom(HELP))? {
+            Raw::Number(limit) => Ok(Bound::AtMost(limit)),
+            Raw::Word(word) if word == "any" => Ok(Bound::Any),
+            Raw::Map {
+                at_least: Some(floor),
+                at_most: None,
+            } => Ok(Bound::AtLeast(floor)),
+            Raw::Map {
+                at_least: None,
+                at_most: Some(limit),
+            } => Ok(Bound::AtMost(limit)),
+            _ => Err(de::Error::custom(HELP)),
+        }
+    }
+}
+
+fn zero() -> Bound {
+    Bound::AtMost(0)
+}
+
+/// The `expect:` section. Counts default to 0 (nothing lost, duplicated, phantom, misplaced
+/// or reordered); latency, throughput and lag limits apply only when given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Acknowledged records missing from the topics.
+    #[serde(default = "zero")]
+    pub lost: Bound,
+    /// Extra copies of a send (producer retries that were not deduplicated).
+    #[serde(default = "zero")]
+    pub duplicates: Bound,
+    /// Failed sends that appeared anyway.
+    #[serde(default = "zero")]
+    pub phantoms: Bound,
+    /// Records not at the offset they were acknowledged at.
+    #[serde(default = "zero")]
+    pub offset_mismatches: Bound,
+    /// Per-key sequence going backwards within a partition.
+    #[serde(default = "zero")]
+    pub order_violations: Bound,
+    /// Achieved throughput as a fraction of the target rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_throughput: Option<f64>,
+    /// Produce latency p99 (intended send to ack).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub produce_p99: Option<Duration>,
+    /// Produce latency p99.9.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub produce_p999: Option<Duration>,
+    /// End-to-end latency p99 (intended send to consumed).
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub end_to_end_p99: Option<Duration>,
+    /// Largest lag of any consumer group, records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag: Option<u64>,
+    /// Time after the load ends until every group's lag is back to zero.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lag_recovery: Option<Duration>,
+    /// Whether the load generator must have offered the intended load (default true).
+    #[serde(default = "yes")]
+    pub generator_kept_up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations {
+            lost: zero(),
+            duplicates: zero(),
+            phantoms: zero(),
+            offset_mismatches: zero(),
+            order_violations: zero(),
+            min_throughput: None,
+            produce_p99: None,
+            produce_p999: None,
+            end_to_end_p99: None,
+            max_lag: None,
+            lag_recovery: None,
+            generator_kept_up: true,
+        }
+    }
+}
+
+impl Expectations {
+    /// Problems no single field shows.
+    pub fn problems(&self) -> Vec<String> {
+        match self.min_throughput {
+            Some(fraction) if !(0.0..=1.0).contains(&fraction) => vec![format!(
+                "expect.min_throughput {fraction} is a fraction of the target rate; write a number from 0 to 1, e.g. 0.95"
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What a run observed, in the units the checks compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// Kafka-level counts.
+    pub counts: Counts,
+    /// Whether every acknowledged record became visible in time.
+    pub drained: bool,
+    /// The drain timeout.
+    pub drain_timeout: Duration,
+    /// Target events per second (`None` in a closed loop).
+    pub target_eps: Option<f64>,
+    /// Acknowledged events per second in the measured part.
+    pub achieved_eps: f64,
+    /// Produce latency.
+    pub produce: LatencySummary,
+    /// End-to-end latency, when consumers ran.
+    pub end_to_end: Option<LatencySummary>,
+    /// Largest lag sample, when consumers ran.
+    pub max_lag: Option<i64>,
+    /// Time to lag zero after the load, when consumers ran; `Some(None)` when it never got there.
+    pub lag_recovery: Option<Option<Duration>>,
+    /// Whether the generator kept up, and why.
+    pub generator: (bool, String),
+}
+
+/// One expectation compared with what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable name, e.g. `lost`.
+    pub name: String,
+    /// What was expected.
+    pub expected: String,
+    /// What happened.
+    pub actual: String,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+fn check(
+    name: &str,
+    expected: impl fmt::Display,
+    actual: impl fmt::Display,
+    passed: bool,
+) -> Check {
+    Check {
+        name: name.to_owned(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+        passed,
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) -> Option<Check> {
+    let limit = limit?;
+    Some(match actual_us {
+        Some(us) => check(
+            name,
+            format!("≤ {}", millis(limit)),
+            millis(Duration::from_micros(us)),
+            Duration::from_micros(us) <= limit,
+        ),
+        None => check(
+            name,
+            format!("≤ {}", millis(limit)),
+            "not measured (no consumers)",
+            false,
+        ),
+    })
+}
+
+/// Every check of a run, in a stable order.
+pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
+    let counts = &observed.counts;
+    let mut checks = vec![check(
+        "drain",
+        format!(
+            "every acknowledged record visible within {}s",
+            observed.drain_timeout.as_secs()
+        ),
+        if observed.drained {
+            "all visible".to_owned()
+        } else {
+            format!("{} never seen", counts.lost)
+        },
+        observed.drained,
+    )];
+    for (name, bound, actual) in [
+        ("lost", expect.lost, counts.lost),
+        ("duplicates", expect.duplicates, counts.duplicates),
+        ("phantoms", expect.phantoms, counts.phantoms),
+        (
+            "offset_mismatches",
+            expect.offset_mismatches,
+            counts.offset_mismatches,
+        ),
+        (
+            "order_violations",
+            expect.order_violations,
+            counts.order_violations,
+        ),
+    ] {
+        checks.push(check(name, bound, actual, bound.holds(actual)));
+    }
+    checks.push(check(
+        "deliberate_duplicates_present",
+        "every acknowledged deliberate duplicate present",
+        format!(
+            "{} of {} sent",
+            counts.deliberate_duplicates_present, counts.deliberate_duplicates_sent
+        ),
+        true,
+    ));
+    checks.push(check(
+        "invalid_present",
+        "every acknowledged invalid record present",
+        format!("{} of {} sent", counts.invalid_present, counts.invalid_sent),
+        true,
+    ));
+    if let (Some(fraction), Some(target)) = (expect.min_throughput, observed.target_eps) {
+        let achieved = observed.achieved_eps / target;
+        checks.push(check(
+            "min_throughput",
+            format!("≥ {:.0}% of {target:.0} events/s", fraction * 100.0),
+            format!(
+                "{:.1}% ({:.0} events/s)",
+                achieved * 100.0,
+                observed.achieved_eps
+            ),
+            achieved >= fraction,
+        ));
+    }
+    let e2e_p99 = observed.end_to_end.map(|l| l.p99_us);
+    checks.extend(latency_check(
+        "produce_p99",
+        expect.produce_p99,
+        Some(observed.produce.p99_us),
+    ));
+    checks.extend(latency_check(
+        "produce_p999",
+        expect.produce_p999,
+        Some(observed.produce.p999_us),
+    ));
+    checks.extend(latency_check(
+        "end_to_end_p99",
+        expect.end_to_end_p99,
+        e2e_p99,
+    ));
+    if let Some(limit) = expect.max_lag {
+        checks.push(match observed.max_lag {
+            Some(lag) => check(
+                "max_lag",
+                format!("≤ {limit} records"),
+                format!("{lag} records"),
+                lag <= limit as i64,
+            ),
+            None => check(
+                "max_lag",
+                format!("≤ {limit} records"),
+                "not measured (no consumers)",
+                false,
+            ),
+        });
+    }
+    if let Some(limit) = expect.lag_recovery {
+        let expected = format!(
+            "lag 0 within {} after the load",
+            humantime_serde::re::humantime::format_duration(limit)
+        );
+        checks.push(match observed.lag_recovery {
+            Some(Some(took)) => check(
+                "lag_recovery",
+                expected,
+                format!("{:.1} s", took.as_secs_f64()),
+                took <= limit,
+            ),
+            Some(None) => check("lag_recovery", expected, "never recovered", false),
+            None => check(
+                "lag_recovery",
+                expected,
+                "not measured (no consumers)",
+                false,
+            ),
+        });
+    }
+    let (kept_up, note) = &observed.generator;
+    checks.push(check(
+        "generator_kept_up",
+        if expect.generator_kept_up {
+            "the generator offered the intended load"
+        } else {
+            "not required"
+        },
+        note,
+        *kept_up || !expect.generator_kept_up,
+    ));
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed() -> Observed {
+        Observed {
+            counts: Counts {
+                sent: 100,
+                acked: 100,
+                present: 100,
+                ..Counts::default()
+            },
+            drained: true,
+            drain_timeout: Duration::from_secs(60),
+            target_eps: Some(100.0),
+            achieved_eps: 99.0,
+            produce: LatencySummary {
+                count: 100,
+                p99_us: 8_000,
+                p999_us: 20_000,
+                ..LatencySummary::default()
+            },
+            end_to_end: None,
+            max_lag: None,
+            lag_recovery: None,
+            generator: (true, "kept up".into()),
+        }
+    }
+
+    fn failed(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_clean_run_passes_every_default_check() {
+        let checks = evaluate(&Expectations::default(), &observed());
+        assert!(failed(&checks).is_empty(), "{checks:?}");
+        assert_eq!(
+            checks.iter().find(|c| c.name == "lost").unwrap().expected,
+            "0"
+        );
+    }
+
+    #[test]
+    fn each_anomaly_fails_its_own_check() {
+        let mut run = observed();
+        run.counts.lost = 3;
+        run.counts.duplicates = 1;
+        run.counts.order_violations = 2;
+        run.drained = false;
+        let checks = evaluate(&Expectations::default(), &run);
+        assert_eq!(
+            failed(&checks),
+            vec!["drain", "lost", "duplicates", "order_violations"]
+        );
+        let drain = &checks[0];
+        assert_eq!(drain.actual, "3 never seen");
+    }
+
+    #[test]
+    fn an_expected_anomaly_passes_only_when_it_happens() {
+        let expect: Expectations = serde_json::from_str(r#"{"lost": {"at_least": 1}}"#).unwrap();
+        assert_eq!(failed(&evaluate(&expect, &observed())), vec!["lost"]);
+        let mut lossy = observed();
+        lossy.counts.lost = 5;
+        assert!(failed(&evaluate(&expect, &lossy)).is_empty());
+    }
+
+    #[test]
+    fn limits_apply_only_when_given() {
+        let expect: Expectations = serde_json::from_str(
+            r#"{"min_throughput": 0.995, "produce_p99": "5ms", "produce_p999": "50ms", "max_lag": 0}"#,
+        )
+        .unwrap();
+        let checks = evaluate(&expect, &observed());
+        assert_eq!(
+            failed(&checks),
+            vec!["min_throughput", "produce_p99", "max_lag"]
+        );
+        let p99 = checks.iter().find(|c| c.name == "produce_p99").unwrap();
+        assert_eq!(
+            (p99.expected.as_str(), p99.actual.as_str()),
+            ("≤ 5.0 ms", "8.0 ms")
+        );
+    }
+
+    #[test]
+    fn a_generator_that_fell_behind_fails_the_run_unless_allowed() {
+        let mut run = observed();
+        run.generator = (false, "fell behind".into());
+        assert_eq!(
+            failed(&evaluate(&Expectations::default(), &run)),
+            vec!["generator_kept_up"]
+        );
+        let lenient: Expectations =
+            serde_json::from_str(r#"{"generator_kept_up": false}"#).unwrap();
+        assert!(failed(&evaluate(&lenient, &run)).is_empty());
+    }
+
+    #[test]
+    fn bounds_parse_with_a_helpful_error() {
+        assert_eq!(
+            serde_json::from_str::<Bound>("0").unwrap(),
+            Bound::AtMost(0)
+        );
+        assert_eq!(
+            serde_json::from_str::<Bound>("\"any\"").unwrap(),
+            Bound::Any
+        );
+        assert_eq!(
+            serde_json::from_str::<Bound>(r#"{"at_most": 4}"#).unwrap(),
+            Bound::AtMost(4)
+        );
+        let error = serde_json::from_str::<Bound>("\"some\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("{at_least: 1}"), "{error}");
+    }
+}

@@ -1,0 +1,374 @@
+//! Kafka-level invariants: the raw topics read back with read_committed and compared, record
+//! by record, with the ledger.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_loadgen::generator::event_id;
+use streamproof_loadgen::ledger::{Ledger, Outcome, RecordMeta, SendId, SendKind};
+
+/// Examples kept per anomaly.
+pub const MAX_EXAMPLES: usize = 10;
+
+/// What to check.
+pub struct KafkaCheck<'a> {
+    /// Kafka bootstrap servers.
+    pub bootstrap: &'a str,
+    /// The run whose records count; others are foreign.
+    pub run_id: &'a str,
+    /// Topic names by the index ledger entries store.
+    pub topics: &'a [String],
+    /// The ground truth.
+    pub ledger: &'a Ledger,
+    /// Where to start reading each partition.
+    pub start: &'a StartOffsets,
+    /// How long to wait for every acknowledged record to become visible.
+    pub drain_timeout: Duration,
+}
+
+/// Counts of every send and of what the topics hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Sends made (warmup included).
+    pub sent: u64,
+    /// Acknowledged.
+    pub acked: u64,
+    /// Definitely failed.
+    pub failed: u64,
+    /// Outcome unknown (timed out, connection lost).
+    pub unknown: u64,
+    /// Sends found in the topics at least once.
+    pub present: u64,
+    /// Acknowledged sends not found.
+    pub lost: u64,
+    /// Extra copies of sends found more than once (not deliberate duplicates: those have
+    /// their own send ids).
+    pub duplicates: u64,
+    /// Definitely failed sends that were found anyway, and records claiming a send this run
+    /// never made.
+    pub phantoms: u64,
+    /// Unknown-outcome sends that were found (allowed either way).
+    pub unknown_present: u64,
+    /// Acknowledged sends found, but not at the partition and offset they were acknowledged at.
+    pub offset_mismatches: u64,
+    /// Records whose per-key sequence went backwards within a partition.
+    pub order_violations: u64,
+    /// Invalid records sent on purpose.
+    pub invalid_sent: u64,
+    /// Of those, found in the topics.
+    pub invalid_present: u64,
+    /// Deliberate duplicates sent (same event_id as an earlier event).
+    pub deliberate_duplicates_sent: u64,
+    /// Of those, found in the topics.
+    pub deliberate_duplicates_present: u64,
+    /// Late events sent.
+    pub late_sent: u64,
+    /// Records in the range that other producers or runs wrote.
+    pub foreign: u64,
+}
+
+/// One example of an anomaly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// The send id.
+    pub send_id: u64,
+    /// The business event id it carried.
+    pub event_id: String,
+    /// Its topic.
+    pub topic: String,
+    /// Where it was acknowledged or found.
+    pub partition: Option<i32>,
+    /// Offset there.
+    pub offset: Option<i64>,
+}
+
+/// What the Kafka-level check found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KafkaFindings {
+    /// The counts.
+    pub counts: Counts,
+    /// Up to [`MAX_EXAMPLES`] examples per anomaly (`lost`, `duplicates`, `phantoms`,
+    /// `offset_mismatches`, `order_violations`).
+    pub examples: std::collections::BTreeMap<String, Vec<Example>>,
+    /// Whether every acknowledged record became visible before the drain timeout.
+    pub drained: bool,
+    /// How long reading took.
+    pub read_seconds: f64,
+    /// Records read in the range (own and foreign).
+    pub records_read: u64,
+}
+
+/// Why the check could not run.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct VerifyError {
+    context: String,
+    source: KafkaError,
+}
+
+fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> VerifyError {
+    let context = context.into();
+    move |source| VerifyError { context, source }
+}
+
+/// Per-send observations, two bytes per send.
+struct Seen {
+    copies: Vec<Vec<u8>>,
+    at_position: Vec<Vec<bool>>,
+}
+
+impl Seen {
+    fn new(ledger: &Ledger) -> Self {
+        Seen {
+            copies: (0..ledger.tasks())
+                .map(|t| vec![0; ledger.task_len(t)])
+                .collect(),
+            at_position: (0..ledger.tasks())
+                .map(|t| vec![false; ledger.task_len(t)])
+                .collect(),
+        }
+    }
+
+    fn copies(&self, id: SendId) -> u8 {
+        self.copies[id.task()][id.index()]
+    }
+}
+
+struct Reader<'a> {
+    check: &'a KafkaCheck<'a>,
+    seen: Seen,
+    last_seq: HashMap<(String, i32, Vec<u8>), u64>,
+    findings: KafkaFindings,
+    acked_seen: u64,
+    salt: u64,
+}
+
+/// Reads every raw partition from its start offset and compares with the ledger. Waits up to
+/// the drain timeout for acknowledged records that are not visible yet. Blocking.
+pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError> {
+    let started = Instant::now();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", check.bootstrap)
+        .set("group.id", format!("streamproof-verify-{}", check.run_id))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .map_err(kafka("create the checker's consumer"))?;
+    let mut assignment = TopicPartitionList::new();
+    for (topic, partition, offset) in &check.start.0 {
+        if check.topics.contains(topic) {
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                .map_err(kafka("assign the raw partitions"))?;
+        }
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(kafka("assign the raw partitions"))?;
+
+    let mut reader = Reader {
+        check,
+        seen: Seen::new(check.ledger),
+        last_seq: HashMap::new(),
+        findings: KafkaFindings::default(),
+        acked_seen: 0,
+        salt: streamproof_loadgen::id_salt(check.run_id),
+    };
+    let acked_total = check
+        .ledger
+        .iter()
+        .filter(|(_, entry)| entry.outcome() == Outcome::Acked)
+        .count() as u64;
+    let deadline = Instant::now() + check.drain_timeout;
+    let mut ends = end_offsets(&consumer, &assignment)?;
+    let mut last_refresh = Instant::now();
+    loop {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => reader.observe(&message),
+            Some(Err(error)) => return Err(kafka("read the raw topics")(error)),
+            None => {}
+        }
+        let all_acked_seen = reader.acked_seen >= acked_total;
+        if last_refresh.elapsed() > Duration::from_secs(1) || all_acked_seen {
+            if reached(&consumer, &ends)? {
+                // Re-read the ends once more: the range is complete when nothing was added.
+                let latest = end_offsets(&consumer, &assignment)?;
+                if latest == ends && all_acked_seen {
+                    break;
+                }
+                ends = latest;
+            }
+            last_refresh = Instant::now();
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    reader.findings.drained = reader.acked_seen >= acked_total;
+    reader.findings.read_seconds = started.elapsed().as_secs_f64();
+    Ok(reader.finish())
+}
+
+fn end_offsets(
+    consumer: &BaseConsumer,
+    assignment: &TopicPartitionList,
+) -> Result<Vec<(String, i32, i64)>, VerifyError> {
+    assignment
+        .elements()
+        .iter()
+        .map(|element| {
+            let (_, high) = consumer
+                .fetch_watermarks(
+                    element.topic(),
+                    element.partition(),
+                    Duration::from_secs(10),
+                )
+                .map_err(kafka(format!(
+                    "read the end of {}/{}",
+                    element.topic(),
+                    element.partition()
+                )))?;
+            Ok((element.topic().to_owned(), element.partition(), high))
+        })
+        .collect()
+}
+
+/// Whether the consumer's position reached every end offset.
+fn reached(consumer: &BaseConsumer, ends: &[(String, i32, i64)]) -> Result<bool, VerifyError> {
+    let positions = consumer
+        .position()
+        .map_err(kafka("read the checker's position"))?;
+    Ok(ends.iter().all(|(topic, partition, end)| {
+        match positions
+            .find_partition(topic, *partition)
+            .map(|p| p.offset())
+        {
+            Some(Offset::Offset(position)) => position >= *end,
+            _ => false,
+        }
+    }))
+}
+
+impl Reader<'_> {
+    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        self.findings.records_read += 1;
+        let meta = message.headers().and_then(RecordMeta::from_headers);
+        let Some(meta) = meta.filter(|m| m.run_id == self.check.run_id) else {
+            self.findings.counts.foreign += 1;
+            return;
+        };
+        let topic = message.topic();
+        let position = (message.partition(), message.offset());
+        let Some(entry) = self.check.ledger.get(meta.send_id) else {
+            self.findings.counts.phantoms += 1;
+            self.example("phantoms", meta.send_id, topic, Some(position));
+            return;
+        };
+        let copies = &mut self.seen.copies[meta.send_id.task()][meta.send_id.index()];
+        *copies = copies.saturating_add(1);
+        let first_copy = *copies == 1;
+        if first_copy && entry.outcome() == Outcome::Acked {
+            self.acked_seen += 1;
+        }
+        let expected_topic = self.check.topics.get(usize::from(entry.topic()));
+        if entry.position() == Some(position) && expected_topic.is_some_and(|t| t == topic) {
+            self.seen.at_position[meta.send_id.task()][meta.send_id.index()] = true;
+        }
+        if first_copy {
+            let key = message.key().unwrap_or_default().to_vec();
+            let last = self
+                .last_seq
+                .entry((topic.to_owned(), message.partition(), key))
+                .or_insert(0);
+            if meta.key_seq <= *last {
+                self.findings.counts.order_violations += 1;
+                self.example("order_violations", meta.send_id, topic, Some(position));
+            } else {
+                *last = meta.key_seq;
+            }
+        }
+    }
+
+    fn example(&mut self, anomaly: &str, send: SendId, topic: &str, position: Option<(i32, i64)>) {
+        let examples = self
+            .findings
+            .examples
+            .entry(anomaly.to_owned())
+            .or_default();
+        if examples.len() < MAX_EXAMPLES {
+            examples.push(Example {
+                send_id: send.0,
+                event_id: event_id(self.salt, self.check.ledger.event_send(send)),
+                topic: topic.to_owned(),
+                partition: position.map(|p| p.0),
+                offset: position.map(|p| p.1),
+            });
+        }
+    }
+
+    fn finish(mut self) -> KafkaFindings {
+        let ledger = self.check.ledger;
+        for (id, entry) in ledger.iter() {
+            let copies = self.seen.copies(id);
+            let topic = self
+                .check
+                .topics
+                .get(usize::from(entry.topic()))
+                .cloned()
+                .unwrap_or_default();
+            let counts = &mut self.findings.counts;
+            counts.sent += 1;
+            if copies > 0 {
+                counts.present += 1;
+            }
+            if copies > 1 {
+                counts.duplicates += u64::from(copies - 1);
+            }
+            match entry.kind() {
+                SendKind::Invalid => {
+                    counts.invalid_sent += 1;
+                    counts.invalid_present += u64::from(copies > 0);
+                }
+                SendKind::Duplicate => {
+                    counts.deliberate_duplicates_sent += 1;
+                    counts.deliberate_duplicates_present += u64::from(copies > 0);
+                }
+                SendKind::Fresh => {}
+            }
+            counts.late_sent += u64::from(entry.late());
+            match entry.outcome() {
+                Outcome::Acked => {
+                    counts.acked += 1;
+                    if copies == 0 {
+                        counts.lost += 1;
+                        self.example("lost", id, &topic, entry.position());
+                    } else if !self.seen.at_position[id.task()][id.index()] {
+                        self.findings.counts.offset_mismatches += 1;
+                        self.example("offset_mismatches", id, &topic, entry.position());
+                    }
+                }
+                Outcome::Failed => {
+                    counts.failed += 1;
+                    if copies > 0 {
+                        counts.phantoms += 1;
+                        self.example("phantoms", id, &topic, None);
+                    }
+                }
+                Outcome::Unknown | Outcome::Pending => {
+                    counts.unknown += 1;
+                    counts.unknown_present += u64::from(copies > 0);
+                }
+            }
+            if copies > 1 {
+                self.example("duplicates", id, &topic, None);
+            }
+        }
+        self.findings
+    }
+}
