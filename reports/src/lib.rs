@@ -1,6 +1,13 @@
-//! Run reports (not built yet).
+//! Run reports.
 //!
-//! It will turn a run's typed results into `result.json`, a Markdown summary, a
-//! self-contained HTML page with charts, JUnit XML, and comparisons between runs.
+//! - [`result`]: the `result.json` schema, the product's contract, with [`result::RunResult`]
+//!   written and read back by every tool that consumes runs.
+//! - [`markdown::summary`]: `summary.md`, the run in a form that pastes into a pull request.
 //!
-//! It must not run anything: it only renders what other crates measured.
+//! Planned: a self-contained HTML page with charts, JUnit XML and comparison of runs.
+//!
+//! This crate never runs anything: it renders what the other crates measured.
+#![deny(missing_docs)]
+
+pub mod markdown;
+pub mod result;

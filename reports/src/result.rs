@@ -1,0 +1,372 @@
+//! `result.json`: the product's contract. Documented field by field in `docs/results.md`;
+//! [`RESULT_VERSION`] changes whenever a field changes meaning or disappears.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the result format.
+pub const RESULT_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// [`RESULT_VERSION`] of the writer.
+    pub result_version: u32,
+    /// Unique id of the run; every record it sent carries it.
+    pub run_id: String,
+    /// streamproof version that ran it.
+    pub streamproof_version: String,
+    /// The scenario.
+    pub scenario: ScenarioInfo,
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall time of the whole run (platform start to verdict), seconds.
+    pub duration_seconds: f64,
+    /// The platform it ran on.
+    pub platform: PlatformInfo,
+    /// Every send and what the topics hold.
+    pub counts: Counts,
+    /// Rates of the measured part (warmup excluded).
+    pub throughput: Throughput,
+    /// Latency summaries of the measured part.
+    pub latency: Latencies,
+    /// Latency distributions (value at log-spaced percentiles), for plots.
+    pub latency_distribution: LatencyDistributions,
+    /// Consumer lag.
+    pub lag: Lag,
+    /// Whether the load generator kept up.
+    pub generator: Generator,
+    /// Each expectation against what happened.
+    pub checks: Vec<Check>,
+    /// Up to ten examples per anomaly.
+    pub anomalies: BTreeMap<String, Vec<AnomalyExample>>,
+    /// `pass` when every check held, else `fail`.
+    pub verdict: Verdict,
+    /// One point per second of the load and drain.
+    pub timeseries: Vec<SecondPoint>,
+}
+
+/// Which scenario ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// `name:` of the scenario.
+    pub name: String,
+    /// `description:`.
+    pub description: String,
+    /// The file as given on the command line.
+    pub file: String,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// `seed:`.
+    pub seed: u64,
+    /// The scenario as run, defaults filled in.
+    pub as_run: serde_json::Value,
+}
+
+/// The cluster and clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformInfo {
+    /// `embedded` (started by streamproof) or `existing` (`--bootstrap-servers`).
+    pub kind: String,
+    /// Bootstrap servers.
+    pub bootstrap_servers: String,
+    /// Brokers in the cluster metadata.
+    pub brokers: usize,
+    /// Kafka version of the embedded platform (`unknown` for an existing cluster).
+    pub kafka_version: String,
+    /// Producer profile name.
+    pub producer_profile: String,
+    /// Effective producer properties, secrets redacted.
+    pub producer_properties: BTreeMap<String, String>,
+    /// Per consumer group: profile and effective properties, secrets redacted.
+    pub consumer_groups: Vec<ConsumerGroupInfo>,
+    /// Topics as applied.
+    pub topics: Vec<TopicInfo>,
+}
+
+/// One consumer group's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerGroupInfo {
+    /// Group id.
+    pub group: String,
+    /// Instances.
+    pub instances: usize,
+    /// Profile name.
+    pub profile: String,
+    /// Effective properties, secrets redacted.
+    pub properties: BTreeMap<String, String>,
+    /// Records of this run consumed.
+    pub consumed: u64,
+}
+
+/// A topic as applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicInfo {
+    /// Name.
+    pub name: String,
+    /// Partitions.
+    pub partitions: i32,
+    /// Replication factor.
+    pub replication_factor: i32,
+    /// min.insync.replicas.
+    pub min_insync_replicas: i32,
+}
+
+/// Counts over every send of the run, warmup included, so they reconcile record for record
+/// with the topics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Sends made.
+    pub sent: u64,
+    /// Acknowledged.
+    pub acked: u64,
+    /// Definitely failed.
+    pub failed: u64,
+    /// Outcome unknown.
+    pub unknown: u64,
+    /// Sends found in the topics.
+    pub present: u64,
+    /// Acknowledged but not found.
+    pub lost: u64,
+    /// Extra copies of a send.
+    pub duplicates: u64,
+    /// Failed sends found anyway, or records no send explains.
+    pub phantoms: u64,
+    /// Unknown-outcome sends found.
+    pub unknown_present: u64,
+    /// Acknowledged sends found elsewhere than acknowledged.
+    pub offset_mismatches: u64,
+    /// Per-key sequence going backwards within a partition.
+    pub order_violations: u64,
+    /// Invalid records sent on purpose.
+    pub invalid_sent: u64,
+    /// Of those, found.
+    pub invalid_present: u64,
+    /// Deliberate duplicates sent.
+    pub deliberate_duplicates_sent: u64,
+    /// Of those, found.
+    pub deliberate_duplicates_present: u64,
+    /// Late events sent.
+    pub late_sent: u64,
+    /// Records of other producers or runs in the range read.
+    pub foreign: u64,
+}
+
+/// Rates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Target events per second; `null` in a closed loop.
+    pub target_eps: Option<f64>,
+    /// Events sent per second.
+    pub sent_eps: f64,
+    /// Events acknowledged per second.
+    pub achieved_eps: f64,
+    /// Bytes (key + value) acknowledged per second.
+    pub bytes_per_s: f64,
+    /// Measured seconds.
+    pub measured_seconds: f64,
+}
+
+/// Percentiles of one latency, microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50_us: u64,
+    /// 90th percentile.
+    pub p90_us: u64,
+    /// 99th percentile.
+    pub p99_us: u64,
+    /// 99.9th percentile.
+    pub p999_us: u64,
+    /// Largest.
+    pub max_us: u64,
+}
+
+/// Every latency of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Latencies {
+    /// Intended send → acknowledged (coordinated omission corrected).
+    pub produce: Latency,
+    /// Actual send → acknowledged (service time, not corrected).
+    pub produce_uncorrected: Latency,
+    /// Intended send → consumed; `null` without consumers.
+    pub end_to_end: Option<Latency>,
+}
+
+/// A point of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PercentilePoint {
+    /// Percentile, 0..=100.
+    pub percentile: f64,
+    /// Value there, microseconds.
+    pub value_us: u64,
+}
+
+/// Latency distributions for plots.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyDistributions {
+    /// Produce, corrected.
+    pub produce: Vec<PercentilePoint>,
+    /// Produce, uncorrected.
+    pub produce_uncorrected: Vec<PercentilePoint>,
+    /// End to end.
+    pub end_to_end: Vec<PercentilePoint>,
+}
+
+/// Consumer lag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lag {
+    /// Largest sample of any group; `null` without consumers.
+    pub max_records: Option<i64>,
+    /// Last sample (worst group); `null` without consumers.
+    pub final_records: Option<i64>,
+    /// Seconds after the load until every group's lag was 0; `null` when it never was or
+    /// nothing consumed.
+    pub recovery_seconds: Option<f64>,
+    /// Records the consumers had not read when the drain ended.
+    pub undrained_records: u64,
+}
+
+/// The generator's own health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    /// CPU of the streamproof process during the load, percent of one core.
+    pub cpu_percent: f64,
+    /// Cores available.
+    pub cores: usize,
+    /// Actual − intended send time, p99, µs.
+    pub schedule_slip_p99_us: u64,
+    /// Largest slip, µs.
+    pub schedule_slip_max_us: u64,
+    /// Times the producer buffer was full.
+    pub queue_full_waits: u64,
+    /// Whether it offered the intended load.
+    pub kept_up: bool,
+    /// Why.
+    pub note: String,
+}
+
+/// An expectation against what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Stable name.
+    pub name: String,
+    /// Expected.
+    pub expected: String,
+    /// Actual.
+    pub actual: String,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// An example of an anomaly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnomalyExample {
+    /// Send id (record header `streamproof.send`).
+    pub send_id: u64,
+    /// Business event id.
+    pub event_id: String,
+    /// Topic.
+    pub topic: String,
+    /// Partition, when known.
+    pub partition: Option<i32>,
+    /// Offset, when known.
+    pub offset: Option<i64>,
+}
+
+/// The run's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every check held.
+    Pass,
+    /// At least one did not.
+    Fail,
+}
+
+/// One second of the time series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecondPoint {
+    /// Seconds since the load started.
+    pub second: u64,
+    /// Whether the second lies in the warmup.
+    pub warmup: bool,
+    /// Sends.
+    pub sent: u64,
+    /// Acknowledgements.
+    pub acked: u64,
+    /// Failures (definite or unknown).
+    pub failed: u64,
+    /// Records consumed (all groups).
+    pub consumed: u64,
+    /// Produce latency p50 of sends acknowledged this second, µs.
+    pub produce_p50_us: u64,
+    /// Produce latency p99, µs.
+    pub produce_p99_us: u64,
+    /// End-to-end latency p50 of records consumed this second, µs.
+    pub end_to_end_p50_us: u64,
+    /// End-to-end latency p99, µs.
+    pub end_to_end_p99_us: u64,
+    /// Lag of the worst group sampled this second.
+    pub lag_records: Option<i64>,
+}
+
+/// Why a result file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    /// File system.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not a result file this version reads.
+    #[error("`{path}` is not a streamproof result: {source}")]
+    Format {
+        /// Which file.
+        path: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+}
+
+impl RunResult {
+    /// Writes the result as pretty JSON.
+    pub fn write(&self, path: &Path) -> Result<(), ResultError> {
+        let text = serde_json::to_string_pretty(self).map_err(|source| ResultError::Format {
+            path: path.display().to_string(),
+            source,
+        })?;
+        std::fs::write(path, text + "\n").map_err(|source| ResultError::Io {
+            action: "write",
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads a result file.
+    pub fn read(path: &Path) -> Result<Self, ResultError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io {
+            action: "read",
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| ResultError::Format {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Whether every check held.
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Pass
+    }
+}
