@@ -19,6 +19,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenario files: platform up, load, faults, drain, verify, report. Exit code 0 when
+    /// every expectation held, 1 when one failed, 2 when a scenario or the environment is wrong.
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    Validate(ValidateArgs),
     /// Start the embedded local platform: Kafka brokers on 127.0.0.1.
     Up(UpArgs),
     /// Show the local platform's brokers and whether they answer.
@@ -172,4 +177,25 @@ pub struct CapacityArgs {
     /// Retention, days.
     #[arg(long, default_value_t = 7)]
     pub retention_days: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files (YAML).
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
+    /// Directory for result.json and summary.md (default: runs/<scenario>-<time>; with
+    /// several scenarios, one subdirectory each).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run against an existing cluster instead of starting the embedded platform.
+    #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
+    pub bootstrap_servers: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files (YAML).
+    #[arg(required = true, value_name = "SCENARIO")]
+    pub scenarios: Vec<PathBuf>,
 }

@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+mod orchestrate;
+mod scenario;
 
 use std::process::ExitCode;
 
@@ -12,6 +14,8 @@ use cli::{Cli, Command, TopicsCommand};
 
 /// Every expectation held.
 const EXIT_OK: u8 = 0;
+/// An expectation failed.
+const EXIT_FAILED: u8 = 1;
 /// The scenario, input or environment is wrong.
 const EXIT_USAGE: u8 = 2;
 
@@ -19,18 +23,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     let result = match cli.command {
-        Command::Up(args) => commands::cluster::up(&args, json),
-        Command::Status(args) => commands::cluster::status(&args, json),
-        Command::Down(args) => commands::cluster::down(&args, json),
-        Command::Topics(TopicsCommand::Apply(args)) => commands::topics::apply(&args, json),
-        Command::Topics(TopicsCommand::Describe(args)) => commands::topics::describe(&args, json),
-        Command::Lag(args) => commands::lag::lag(&args, json),
-        Command::Publish(args) => commands::publish::publish(&args, json),
-        Command::Profiles(args) => commands::profiles::profiles(&args, json),
-        Command::Capacity(args) => commands::capacity::capacity(&args, json),
+        Command::Run(args) => commands::run::run(&args, json),
+        Command::Validate(args) => commands::run::validate(&args).map(|()| true),
+        Command::Up(args) => commands::cluster::up(&args, json).map(|()| true),
+        Command::Status(args) => commands::cluster::status(&args, json).map(|()| true),
+        Command::Down(args) => commands::cluster::down(&args, json).map(|()| true),
+        Command::Topics(TopicsCommand::Apply(args)) => {
+            commands::topics::apply(&args, json).map(|()| true)
+        }
+        Command::Topics(TopicsCommand::Describe(args)) => {
+            commands::topics::describe(&args, json).map(|()| true)
+        }
+        Command::Lag(args) => commands::lag::lag(&args, json).map(|()| true),
+        Command::Publish(args) => commands::publish::publish(&args, json).map(|()| true),
+        Command::Profiles(args) => commands::profiles::profiles(&args, json).map(|()| true),
+        Command::Capacity(args) => commands::capacity::capacity(&args, json).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::from(EXIT_OK),
+        Ok(true) => ExitCode::from(EXIT_OK),
+        Ok(false) => ExitCode::from(EXIT_FAILED),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(EXIT_USAGE)

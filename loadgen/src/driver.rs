@@ -87,10 +87,9 @@ pub struct LiveCounters {
 pub struct TaskConfig {
     /// Task number.
     pub task: usize,
-    /// Kafka bootstrap servers.
-    pub bootstrap: String,
-    /// Producer settings (profile and overrides).
-    pub settings: ClientSettings,
+    /// The task's own producer client, created before the clock starts so that client
+    /// start-up does not count as schedule slip.
+    pub producer: FutureProducer,
     /// The run id every record carries.
     pub run_id: Arc<str>,
     /// When to send.
@@ -169,8 +168,8 @@ fn outcome_of(error: &KafkaError) -> Outcome {
 }
 
 /// Runs one producer task to the end of the load and until every send completed.
-pub async fn run_task(mut config: TaskConfig) -> Result<TaskResult, KafkaError> {
-    let producer: FutureProducer = config.settings.client_config(&config.bootstrap).create()?;
+pub async fn run_task(mut config: TaskConfig) -> TaskResult {
+    let producer = config.producer.clone();
     let mut state = TaskState {
         result: TaskResult {
             ledger: Vec::new(),
@@ -226,7 +225,12 @@ pub async fn run_task(mut config: TaskConfig) -> Result<TaskResult, KafkaError> 
     while let Some(done) = in_flight.next().await {
         state.complete(done);
     }
-    Ok(state.result)
+    state.result
+}
+
+/// A producer client with `settings`.
+pub fn producer(bootstrap: &str, settings: &ClientSettings) -> Result<FutureProducer, KafkaError> {
+    settings.client_config(bootstrap).create()
 }
 
 type InFlight = FuturesUnordered<futures::future::BoxFuture<'static, Completion>>;

@@ -238,6 +238,10 @@ pub async fn run(
     let run_id: Arc<str> = Arc::from(plan.run_id.as_str());
     let live = Arc::new(LiveCounters::default());
     let (stop_consumers, stop_signal) = watch::channel(false);
+    let clients = (0..plan.load.producers)
+        .map(|_| driver::producer(&plan.bootstrap, &plan.producer))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(kafka("create a producer"))?;
     let clock = RunClock::now();
     let warmup_end_us = clock.unix_us(clock.start + plan.load.warmup);
 
@@ -269,7 +273,7 @@ pub async fn run(
     let salt = id_salt(&plan.run_id);
     let mut producers = Vec::new();
     let cpu_before = process_cpu_seconds();
-    for task in 0..tasks {
+    for (task, client) in clients.into_iter().enumerate() {
         let schedule = match plan.load.rate {
             Rate::PerSecond(rate) => Schedule::Open {
                 interval: Duration::from_secs_f64(tasks as f64 / rate),
@@ -281,8 +285,7 @@ pub async fn run(
         };
         producers.push(tokio::spawn(run_task(TaskConfig {
             task,
-            bootstrap: plan.bootstrap.clone(),
-            settings: plan.producer.clone(),
+            producer: client,
             run_id: run_id.clone(),
             schedule,
             clock,
@@ -313,8 +316,7 @@ pub async fn run(
         loop {
             tokio::select! {
                 joined = &mut producer => {
-                    let result = joined.map_err(|e| LoadError::Task(e.to_string()))?;
-                    results.push(result.map_err(kafka("create a producer"))?);
+                    results.push(joined.map_err(|e| LoadError::Task(e.to_string()))?);
                     break;
                 }
                 _ = ticker.tick() => report(clock.start.elapsed()),

@@ -296,11 +296,11 @@ pub struct ConsumerGroupSpec {
     /// Consumer instances in the group.
     #[serde(default = "default_instances")]
     pub instances: usize,
-    /// Consumer tuning profile.
-    #[serde(default = "default_consumer_profile")]
-    pub profile: ConsumerProfile,
+    /// Consumer tuning profile (default: the platform's consumer profile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ConsumerProfile>,
     /// Property overrides on top of the profile.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "property_map")]
     pub overrides: BTreeMap<String, String>,
 }
 
@@ -308,8 +308,34 @@ fn default_instances() -> usize {
     1
 }
 
-fn default_consumer_profile() -> ConsumerProfile {
-    ConsumerProfile::ExactlyOnce
+/// Reads a map of client properties whose values may be written as strings, numbers or
+/// booleans (`linger.ms: 5`, `enable.idempotence: true`).
+pub fn property_map<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Flag(bool),
+    }
+    let raw = BTreeMap::<String, Scalar>::deserialize(deserializer).map_err(|_| {
+        de::Error::custom("properties are `name: value` pairs with a string, number or true/false value, e.g. `linger.ms: 5`")
+    })?;
+    Ok(raw
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Scalar::Text(text) => text,
+                Scalar::Integer(number) => number.to_string(),
+                Scalar::Float(number) => number.to_string(),
+                Scalar::Flag(flag) => flag.to_string(),
+            };
+            (name, text)
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -18,6 +18,15 @@ pub fn record(histogram: &mut Histogram<u64>, micros: u64) {
     histogram.saturating_record(micros.max(1));
 }
 
+/// The value at quantile `q` (0..=1), 0 for an empty histogram.
+pub fn quantile(histogram: &Histogram<u64>, q: f64) -> u64 {
+    if histogram.is_empty() {
+        0
+    } else {
+        histogram.value_at_quantile(q)
+    }
+}
+
 /// Percentiles of a latency distribution, microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LatencySummary {

@@ -233,6 +233,7 @@ pub const STANDARD_TOPICS: [&str; 9] = [
 
 /// How the standard topic set is sized; `None` fields adapt to the cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TopicSetOptions {
     /// Partitions for every topic instead of the per-layer default.
     pub partitions: Option<i32>,

@@ -117,6 +117,7 @@ pub struct TopicInfo {
 /// Counts over every send of the run, warmup included, so they reconcile record for record
 /// with the topics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     /// Sends made.
     pub sent: u64,
@@ -171,6 +172,7 @@ pub struct Throughput {
 
 /// Percentiles of one latency, microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Latency {
     /// Samples.
     pub count: u64,
@@ -199,6 +201,7 @@ pub struct Latencies {
 
 /// A point of a latency distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PercentilePoint {
     /// Percentile, 0..=100.
     pub percentile: f64,
@@ -252,6 +255,7 @@ pub struct Generator {
 
 /// An expectation against what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Check {
     /// Stable name.
     pub name: String,
@@ -265,6 +269,7 @@ pub struct Check {
 
 /// An example of an anomaly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AnomalyExample {
     /// Send id (record header `streamproof.send`).
     pub send_id: u64,

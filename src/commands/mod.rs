@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod lag;
 pub mod profiles;
 pub mod publish;
+pub mod run;
 pub mod topics;
 
 use anyhow::{bail, Context, Result};

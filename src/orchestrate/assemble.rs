@@ -1,0 +1,251 @@
+//! Turns what the load generator measured and the checker found into `result.json`'s form.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use streamproof_loadgen::stats::{percentile_curve, quantile, LatencySummary};
+use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
+use streamproof_platform::profiles::ClientSettings;
+use streamproof_platform::topics::TopicConfig;
+use streamproof_reports::result::{
+    ConsumerGroupInfo, Generator, Lag, Latencies, LatencyDistributions, PlatformInfo, RunResult,
+    ScenarioInfo, SecondPoint, Throughput, TopicInfo, Verdict, RESULT_VERSION,
+};
+use streamproof_verify::expect::{evaluate, Observed};
+use streamproof_verify::kafka::KafkaFindings;
+
+use crate::scenario::LoadedScenario;
+
+/// The same data in the result schema's type. The schema mirrors the measuring crates'
+/// types field for field and refuses unknown fields, so a drift between them fails here.
+fn convert<From: Serialize, To: DeserializeOwned>(value: &From) -> To {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .expect("the result schema mirrors the measured types")
+}
+
+/// Everything a result is made of.
+pub struct Assembly<'a> {
+    pub loaded: &'a LoadedScenario,
+    pub run_id: String,
+    pub platform_kind: &'a str,
+    pub bootstrap: &'a str,
+    pub brokers: usize,
+    pub kafka_version: &'a str,
+    pub producer: &'a ClientSettings,
+    pub groups: &'a [GroupPlan],
+    pub topics: &'a [TopicConfig],
+    pub outcome: &'a LoadOutcome,
+    pub findings: &'a KafkaFindings,
+}
+
+pub fn assemble(input: Assembly<'_>) -> RunResult {
+    let outcome = input.outcome;
+    let scenario = &input.loaded.scenario;
+    let measured_seconds = outcome.measured_duration.as_secs_f64();
+    let achieved_eps = outcome.measured_acked as f64 / measured_seconds;
+    let has_consumers = !input.groups.is_empty();
+    let end_to_end = has_consumers.then(|| LatencySummary::of(&outcome.end_to_end));
+    let load_end_second = scenario.load.total().as_secs();
+    let lag = lag_summary(&outcome.lag, load_end_second, outcome.undrained);
+    let observed = Observed {
+        counts: input.findings.counts,
+        drained: input.findings.drained,
+        drain_timeout: scenario.drain_timeout,
+        target_eps: outcome.target_eps,
+        achieved_eps,
+        produce: LatencySummary::of(&outcome.produce),
+        end_to_end,
+        max_lag: lag.max_records,
+        lag_recovery: has_consumers.then(|| lag.recovery_seconds.map(Duration::from_secs_f64)),
+        generator: (outcome.generator.kept_up, outcome.generator.note.clone()),
+    };
+    let checks = evaluate(&scenario.expect, &observed);
+    let verdict = if checks.iter().all(|c| c.passed) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    RunResult {
+        result_version: RESULT_VERSION,
+        run_id: input.run_id.clone(),
+        streamproof_version: env!("CARGO_PKG_VERSION").to_owned(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: input.loaded.file.display().to_string(),
+            sha256: input.loaded.sha256.clone(),
+            seed: scenario.seed,
+            as_run: serde_json::to_value(scenario).unwrap_or_default(),
+        },
+        started_at: String::new(),
+        duration_seconds: 0.0,
+        platform: platform_info(&input),
+        counts: convert(&input.findings.counts),
+        throughput: Throughput {
+            target_eps: outcome.target_eps,
+            sent_eps: outcome.measured_sent as f64 / measured_seconds,
+            achieved_eps,
+            bytes_per_s: outcome.measured_bytes as f64 / measured_seconds,
+            measured_seconds,
+        },
+        latency: Latencies {
+            produce: convert(&LatencySummary::of(&outcome.produce)),
+            produce_uncorrected: convert(&LatencySummary::of(&outcome.service)),
+            end_to_end: end_to_end.as_ref().map(convert),
+        },
+        latency_distribution: LatencyDistributions {
+            produce: convert(&percentile_curve(&outcome.produce)),
+            produce_uncorrected: convert(&percentile_curve(&outcome.service)),
+            end_to_end: convert(&percentile_curve(&outcome.end_to_end)),
+        },
+        lag,
+        generator: Generator {
+            cpu_percent: outcome.generator.cpu_percent,
+            cores: outcome.generator.cores,
+            schedule_slip_p99_us: outcome.generator.schedule_slip.p99_us,
+            schedule_slip_max_us: outcome.generator.schedule_slip.max_us,
+            queue_full_waits: outcome.generator.queue_full_waits,
+            kept_up: outcome.generator.kept_up,
+            note: outcome.generator.note.clone(),
+        },
+        checks: convert(&checks),
+        anomalies: convert(&input.findings.examples),
+        verdict,
+        timeseries: timeseries(outcome, scenario.load.warmup),
+    }
+}
+
+fn platform_info(input: &Assembly<'_>) -> PlatformInfo {
+    let consumed: BTreeMap<&str, u64> = input
+        .outcome
+        .groups
+        .iter()
+        .map(|g| (g.group.as_str(), g.consumed))
+        .collect();
+    PlatformInfo {
+        kind: input.platform_kind.to_owned(),
+        bootstrap_servers: input.bootstrap.to_owned(),
+        brokers: input.brokers,
+        kafka_version: input.kafka_version.to_owned(),
+        producer_profile: input.producer.profile.clone(),
+        producer_properties: input.producer.redacted(),
+        consumer_groups: input
+            .groups
+            .iter()
+            .map(|group| ConsumerGroupInfo {
+                group: group.group_id.clone(),
+                instances: group.instances,
+                profile: group.settings.profile.clone(),
+                properties: group.settings.redacted(),
+                consumed: consumed.get(group.group_id.as_str()).copied().unwrap_or(0),
+            })
+            .collect(),
+        topics: input
+            .topics
+            .iter()
+            .map(|t| TopicInfo {
+                name: t.name.clone(),
+                partitions: t.partitions,
+                replication_factor: t.replication_factor,
+                min_insync_replicas: t.min_insync_replicas,
+            })
+            .collect(),
+    }
+}
+
+/// Max and final lag (worst group), and how long after the load every group was back at 0.
+fn lag_summary(samples: &[LagSample], load_end_second: u64, undrained: u64) -> Lag {
+    let worst_by_second = worst_per_second(samples);
+    let recovery_seconds = worst_by_second
+        .iter()
+        .find(|&(&second, &lag)| second >= load_end_second && lag <= 0)
+        .map(|(second, _)| (second - load_end_second) as f64);
+    Lag {
+        max_records: worst_by_second.values().copied().max(),
+        final_records: worst_by_second.values().last().copied(),
+        recovery_seconds,
+        undrained_records: undrained,
+    }
+}
+
+fn worst_per_second(samples: &[LagSample]) -> BTreeMap<u64, i64> {
+    let mut worst = BTreeMap::new();
+    for sample in samples {
+        let entry = worst.entry(sample.second).or_insert(i64::MIN);
+        *entry = (*entry).max(sample.records);
+    }
+    worst
+}
+
+fn timeseries(outcome: &LoadOutcome, warmup: Duration) -> Vec<SecondPoint> {
+    let lag = worst_per_second(&outcome.lag);
+    outcome
+        .seconds
+        .buckets()
+        .iter()
+        .enumerate()
+        .map(|(second, bucket)| SecondPoint {
+            second: second as u64,
+            warmup: (second as u64) < warmup.as_secs(),
+            sent: bucket.sent,
+            acked: bucket.acked,
+            failed: bucket.failed,
+            consumed: bucket.consumed,
+            produce_p50_us: quantile(&bucket.produce, 0.5),
+            produce_p99_us: quantile(&bucket.produce, 0.99),
+            end_to_end_p50_us: quantile(&bucket.end_to_end, 0.5),
+            end_to_end_p99_us: quantile(&bucket.end_to_end, 0.99),
+            lag_records: lag.get(&(second as u64)).copied(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(second: u64, group: &str, records: i64) -> LagSample {
+        LagSample {
+            second,
+            group: group.to_owned(),
+            records,
+        }
+    }
+
+    #[test]
+    fn lag_recovery_is_the_first_second_after_the_load_with_every_group_at_zero() {
+        let samples = vec![
+            sample(8, "a", 50),
+            sample(10, "a", 30),
+            sample(10, "b", 0),
+            sample(11, "a", 0),
+            sample(11, "b", 5),
+            sample(13, "a", 0),
+            sample(13, "b", 0),
+        ];
+        let lag = lag_summary(&samples, 10, 0);
+        assert_eq!(lag.max_records, Some(50));
+        assert_eq!(lag.final_records, Some(0));
+        assert_eq!(lag.recovery_seconds, Some(3.0));
+        assert_eq!(lag_summary(&samples[..3], 10, 0).recovery_seconds, None);
+    }
+
+    #[test]
+    fn counts_and_checks_convert_to_the_result_schema() {
+        let counts = streamproof_verify::kafka::Counts {
+            lost: 2,
+            ..Default::default()
+        };
+        let converted: streamproof_reports::result::Counts = convert(&counts);
+        assert_eq!(converted.lost, 2);
+        let summary = LatencySummary {
+            p99_us: 7,
+            ..Default::default()
+        };
+        let latency: streamproof_reports::result::Latency = convert(&summary);
+        assert_eq!(latency.p99_us, 7);
+    }
+}

@@ -1,0 +1,247 @@
+//! A run from scenario to verdict: platform up, topics, load and consumers, drain, verify,
+//! result. The only place that knows every crate.
+
+mod assemble;
+pub mod progress;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
+use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::profiles::ClientSettings;
+use streamproof_platform::runtime::{
+    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome,
+};
+use streamproof_platform::topics::{standard_topics, TopicConfig};
+use streamproof_reports::result::RunResult;
+use streamproof_verify::kafka::{check_kafka, KafkaCheck};
+
+use crate::scenario::LoadedScenario;
+use assemble::{assemble, Assembly};
+use progress::ProgressView;
+
+/// How long a producer may retry a send before reporting it failed, unless the scenario sets
+/// `message.timeout.ms` itself: long enough to ride out a broker restart, short enough that a
+/// run against a dead cluster ends.
+const DEFAULT_MESSAGE_TIMEOUT_MS: &str = "60000";
+
+/// Where and against what to run.
+pub struct RunOptions {
+    /// Directory for result.json, summary.md and the embedded platform's logs.
+    pub out: PathBuf,
+    /// An existing cluster instead of the embedded platform.
+    pub bootstrap_servers: Option<String>,
+    /// Directories of embedded platforms started so far, stopped on Ctrl-C.
+    pub started: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+/// What the run ran against.
+struct Platform {
+    kind: &'static str,
+    bootstrap: String,
+    kafka_version: String,
+    /// Keeps the embedded cluster alive; dropping it stops the brokers.
+    _cluster: Option<LocalCluster>,
+}
+
+/// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
+pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResult> {
+    let started_at = chrono::Utc::now();
+    let wall = Instant::now();
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("create the output directory `{}`", options.out.display()))?;
+    let platform = start_platform(loaded, options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    let mut result = runtime.block_on(drive(loaded, &platform))?;
+    result.started_at = streamproof_platform::events::utc_timestamp(started_at);
+    result.duration_seconds = wall.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platform> {
+    if let Some(bootstrap) = &options.bootstrap_servers {
+        return Ok(Platform {
+            kind: "existing",
+            bootstrap: bootstrap.clone(),
+            kafka_version: "unknown".to_owned(),
+            _cluster: None,
+        });
+    }
+    let distribution = KafkaDistribution::ensure(&default_cache_root())
+        .context("prepare the Kafka distribution")?;
+    let spec = ClusterSpec {
+        brokers: loaded.scenario.platform.brokers,
+        dir: options.out.join("platform"),
+        base_port: free_base_port()?,
+        ..ClusterSpec::default()
+    };
+    if let Ok(mut started) = options.started.lock() {
+        started.push(spec.dir.clone());
+    }
+    eprintln!(
+        "starting {} Kafka broker(s) on 127.0.0.1:{}…",
+        spec.brokers, spec.base_port
+    );
+    match LocalCluster::up(&spec, &distribution).context("start the embedded platform")? {
+        UpOutcome::Started(cluster) => Ok(Platform {
+            kind: "embedded",
+            bootstrap: cluster.bootstrap_servers().to_owned(),
+            kafka_version: distribution.version.to_owned(),
+            _cluster: Some(cluster),
+        }),
+        UpOutcome::AlreadyRunning(state) => anyhow::bail!(
+            "a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`",
+            state.dir.display(),
+            state.dir.display()
+        ),
+    }
+}
+
+/// The first block of ports (clients and controllers) free on 127.0.0.1 from 19092 up.
+fn free_base_port() -> Result<u16> {
+    (19_092..60_000)
+        .step_by(20)
+        .find(|base| (0..20).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok()))
+        .context("no free block of 20 ports on 127.0.0.1 between 19092 and 60000")
+}
+
+async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult> {
+    let scenario = &loaded.scenario;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let admin = KafkaAdmin::connect(&platform.bootstrap)?;
+    let brokers = admin.brokers().context("list the cluster's brokers")?.len();
+    let topics = standard_topics(brokers, &scenario.topics);
+    apply_topics(&admin, &topics).await?;
+
+    let producer = producer_settings(loaded)?;
+    let groups = consumer_groups(loaded, &run_id)?;
+    let plan = LoadPlan {
+        run_id: run_id.clone(),
+        seed: scenario.seed,
+        bootstrap: platform.bootstrap.clone(),
+        producer: producer.clone(),
+        load: scenario.load.clone(),
+        consumers: groups.clone(),
+        drain_timeout: scenario.drain_timeout,
+    };
+    eprintln!(
+        "running `{}`: {} of load after {} of warmup…",
+        scenario.name,
+        humantime_serde::re::humantime::format_duration(scenario.load.duration),
+        humantime_serde::re::humantime::format_duration(scenario.load.warmup)
+    );
+    let view = ProgressView::new(scenario.load.total());
+    let outcome = streamproof_loadgen::run(plan, &|progress| view.update(progress))
+        .await
+        .context("run the load")?;
+    view.finish();
+
+    eprintln!(
+        "verifying {} sends against the raw topics…",
+        outcome.ledger.len()
+    );
+    let topic_names: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let findings = tokio::task::block_in_place(|| {
+        check_kafka(&KafkaCheck {
+            bootstrap: &platform.bootstrap,
+            run_id: &run_id,
+            topics: &topic_names,
+            ledger: &outcome.ledger,
+            start: &outcome.start_offsets,
+            drain_timeout: scenario.drain_timeout,
+        })
+    })
+    .context("verify the raw topics")?;
+
+    Ok(assemble(Assembly {
+        loaded,
+        run_id,
+        platform_kind: platform.kind,
+        bootstrap: &platform.bootstrap,
+        brokers,
+        kafka_version: &platform.kafka_version,
+        producer: &producer,
+        groups: &groups,
+        topics: &topics,
+        outcome: &outcome,
+        findings: &findings,
+    }))
+}
+
+async fn apply_topics(admin: &KafkaAdmin, topics: &[TopicConfig]) -> Result<()> {
+    for topic in topics {
+        admin
+            .create_topic(topic)
+            .await
+            .with_context(|| format!("apply topic `{}`", topic.name))?;
+    }
+    Ok(())
+}
+
+fn producer_settings(loaded: &LoadedScenario) -> Result<ClientSettings> {
+    let platform = &loaded.scenario.platform;
+    let mut settings = platform
+        .producer_profile
+        .settings_map()
+        .with_overrides(
+            platform
+                .producer_overrides
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .context("platform.producer_overrides")?;
+    if !settings.properties.contains_key("message.timeout.ms") {
+        settings.properties.insert(
+            "message.timeout.ms".to_owned(),
+            DEFAULT_MESSAGE_TIMEOUT_MS.to_owned(),
+        );
+    }
+    Ok(settings)
+}
+
+fn consumer_groups(loaded: &LoadedScenario, run_id: &str) -> Result<Vec<GroupPlan>> {
+    let platform = &loaded.scenario.platform;
+    loaded
+        .scenario
+        .consumers
+        .iter()
+        .map(|spec| {
+            let profile = spec.profile.unwrap_or(platform.consumer_profile);
+            let settings = profile
+                .settings_map()
+                .with_overrides(
+                    platform
+                        .consumer_overrides
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+                .and_then(|s| {
+                    s.with_overrides(spec.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                })
+                .with_context(|| format!("consumer group `{}` overrides", spec.group))?;
+            Ok(GroupPlan {
+                group_id: format!("{}-{}", spec.group, &run_id[..8]),
+                instances: spec.instances.max(1),
+                settings,
+            })
+        })
+        .collect()
+}
+
+/// The directory a scenario's results go to: `--out` itself for a single scenario, else a
+/// subdirectory per scenario; by default `runs/<name>-<time>`.
+pub fn output_dir(out: Option<&Path>, name: &str, several: bool) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    match out {
+        Some(dir) if several => dir.join(name),
+        Some(dir) => dir.to_owned(),
+        None => PathBuf::from("runs").join(format!("{name}-{stamp}")),
+    }
+}

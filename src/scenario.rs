@@ -1,0 +1,350 @@
+//! Scenario files: YAML parsed into typed sections, every error located at file:line:column
+//! with the field's path and how to fix it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use streamproof_loadgen::spec::{property_map, ConsumerGroupSpec, LoadSpec};
+use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
+use streamproof_platform::topics::TopicSetOptions;
+use streamproof_verify::expect::Expectations;
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in reports and output directories.
+    pub name: String,
+    /// What the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random choice; the same seed sends the same events.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The platform to run on.
+    #[serde(default)]
+    pub platform: PlatformSection,
+    /// Overrides for the standard topic set.
+    #[serde(default)]
+    pub topics: TopicSetOptions,
+    /// The load.
+    pub load: LoadSpec,
+    /// Consumer groups that measure end-to-end latency and lag.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerGroupSpec>,
+    /// Thresholds of the verdict.
+    #[serde(default)]
+    pub expect: Expectations,
+    /// How long to wait after the load for every acknowledged record to be visible.
+    #[serde(default = "default_drain_timeout", with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// The `platform:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSection {
+    /// Brokers of the embedded platform (ignored with `--bootstrap-servers`).
+    #[serde(default = "default_brokers", deserialize_with = "broker_count")]
+    pub brokers: usize,
+    /// Producer tuning profile.
+    #[serde(default = "default_producer_profile")]
+    pub producer_profile: ProducerProfile,
+    /// Consumer tuning profile of groups that do not name their own.
+    #[serde(default = "default_consumer_profile")]
+    pub consumer_profile: ConsumerProfile,
+    /// Producer properties on top of the profile.
+    #[serde(default, deserialize_with = "property_map")]
+    pub producer_overrides: BTreeMap<String, String>,
+    /// Consumer properties on top of every group's profile.
+    #[serde(default, deserialize_with = "property_map")]
+    pub consumer_overrides: BTreeMap<String, String>,
+}
+
+impl Default for PlatformSection {
+    fn default() -> Self {
+        PlatformSection {
+            brokers: default_brokers(),
+            producer_profile: default_producer_profile(),
+            consumer_profile: default_consumer_profile(),
+            producer_overrides: BTreeMap::new(),
+            consumer_overrides: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_brokers() -> usize {
+    1
+}
+
+fn default_producer_profile() -> ProducerProfile {
+    ProducerProfile::Reliability
+}
+
+fn default_consumer_profile() -> ConsumerProfile {
+    ConsumerProfile::ExactlyOnce
+}
+
+fn broker_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let brokers = usize::deserialize(deserializer)?;
+    if (1..=9).contains(&brokers) {
+        Ok(brokers)
+    } else {
+        Err(de::Error::custom(format!(
+            "{brokers} brokers is out of range; the embedded platform runs 1 to 9 (use 3 for replication 3)"
+        )))
+    }
+}
+
+/// A scenario that cannot be used, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub location: Option<(usize, usize)>,
+    /// The field path, e.g. `load.rate`.
+    pub field: Option<String>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.location {
+            write!(f, ":{line}:{column}")?;
+        }
+        f.write_str(": ")?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A parsed scenario with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The file as given.
+    pub file: PathBuf,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
+/// Reads, parses and checks a scenario file.
+pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let bytes = std::fs::read(file).map_err(|error| ScenarioError {
+        file: file.to_owned(),
+        location: None,
+        field: None,
+        message: format!("cannot read the file: {error}"),
+    })?;
+    let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError {
+        file: file.to_owned(),
+        location: None,
+        field: None,
+        message: "is not UTF-8 text; save it as UTF-8".to_owned(),
+    })?;
+    let scenario = parse(&text).map_err(|mut error| {
+        error.file = file.to_owned();
+        error
+    })?;
+    Ok(LoadedScenario {
+        scenario,
+        file: file.to_owned(),
+        sha256: Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect(),
+    })
+}
+
+/// Parses scenario text (the file name is filled in by [`load`]).
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let deserializer = serde_norway::Deserializer::from_str(text);
+    let scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let location = inner.location().map(|l| (l.line(), l.column()));
+        ScenarioError {
+            file: PathBuf::new(),
+            location,
+            field: (path != "." && !path.is_empty()).then_some(path),
+            message: clean_message(&inner.to_string()),
+        }
+    })?;
+    let problems: Vec<String> = [
+        scenario.load.problems(),
+        scenario.expect.problems(),
+        name_problems(&scenario),
+    ]
+    .concat();
+    if let Some(first) = problems.first() {
+        return Err(ScenarioError {
+            file: PathBuf::new(),
+            location: None,
+            field: None,
+            message: if problems.len() == 1 {
+                first.clone()
+            } else {
+                problems.join("; ")
+            },
+        });
+    }
+    Ok(scenario)
+}
+
+fn name_problems(scenario: &Scenario) -> Vec<String> {
+    let valid = !scenario.name.is_empty()
+        && scenario
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Vec::new()
+    } else {
+        vec![format!(
+            "name `{}` is used in file names; use letters, digits, `-` and `_`, e.g. `smoke`",
+            scenario.name
+        )]
+    }
+}
+
+/// serde_norway appends " at line L column C" to messages; the location is shown separately.
+fn clean_message(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: tiny\nload:\n  duration: 10s\n  rate: 100\n";
+
+    fn error_of(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_minimal_scenario_gets_every_default() {
+        let scenario = parse(MINIMAL).unwrap();
+        assert_eq!(scenario.seed, 1);
+        assert_eq!(scenario.platform.brokers, 1);
+        assert_eq!(
+            scenario.platform.producer_profile,
+            ProducerProfile::Reliability
+        );
+        assert_eq!(scenario.drain_timeout, Duration::from_secs(60));
+        assert!(scenario.consumers.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_name_their_line_column_and_the_valid_fields() {
+        let text = "name: tiny\nload:\n  duration: 10s\n  rate: 100\n  ratez: 5\n";
+        let error = parse(text).unwrap_err();
+        assert_eq!(error.location, Some((5, 3)));
+        assert_eq!(error.field.as_deref(), Some("load"));
+        assert!(
+            error
+                .message
+                .starts_with("unknown field `ratez`, expected one of `duration`"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_field_and_the_fix() {
+        let error =
+            error_of("name: tiny\nload:\n  duration: 10s\n  rate: 100\n  duplicates: 1.5\n");
+        assert!(
+            error.starts_with(
+                ":5:15: load.duplicates: 1.5 is not a fraction; write a number from 0 to 1"
+            ),
+            "{error}"
+        );
+        let error = error_of("name: tiny\nload:\n  duration: soon\n  rate: 100\n");
+        assert!(error.starts_with(":3:13: load.duration:"), "{error}");
+        let error = error_of(
+            "name: tiny\nplatform:\n  producer_profile: turbo\nload:\n  duration: 1s\n  rate: 1\n",
+        );
+        assert!(
+            error.contains(
+                "platform.producer_profile: unknown variant `turbo`, expected one of `reliability`"
+            ),
+            "{error}"
+        );
+        let error =
+            error_of("name: tiny\nplatform:\n  brokers: 12\nload:\n  duration: 1s\n  rate: 1\n");
+        assert!(
+            error.contains("platform.brokers: 12 brokers is out of range"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_sections_and_cross_field_problems_are_reported() {
+        assert!(error_of("name: tiny\n").contains("missing field `load`"));
+        let error = error_of(
+            "name: tiny\nload:\n  duration: 1s\n  rate: 1\n  duplicates: 0.7\n  invalid: 0.7\n",
+        );
+        assert!(error.contains("exceed 1"), "{error}");
+        let error = error_of("name: my scenario\nload:\n  duration: 1s\n  rate: 1\n");
+        assert!(error.contains("use letters, digits"), "{error}");
+    }
+
+    #[test]
+    fn property_values_may_be_numbers_or_booleans() {
+        let text = "name: tiny\nplatform:\n  producer_overrides:\n    linger.ms: 5\n    enable.idempotence: true\nload:\n  duration: 1s\n  rate: 1\n";
+        let scenario = parse(text).unwrap();
+        assert_eq!(scenario.platform.producer_overrides["linger.ms"], "5");
+        assert_eq!(
+            scenario.platform.producer_overrides["enable.idempotence"],
+            "true"
+        );
+    }
+
+    #[test]
+    fn every_shipped_scenario_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(!files.is_empty());
+        for file in files {
+            if let Err(error) = load(&file) {
+                panic!("{error}");
+            }
+        }
+    }
+}
