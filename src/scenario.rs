@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use streamproof_loadgen::spec::{property_map, ConsumerGroupSpec, LoadSpec};
+use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
 use streamproof_platform::topics::TopicSetOptions;
 use streamproof_verify::expect::Expectations;
@@ -41,7 +41,7 @@ pub struct Scenario {
     #[serde(default)]
     pub expect: Expectations,
     /// How long to wait after the load for every acknowledged record to be visible.
-    #[serde(default = "default_drain_timeout", with = "humantime_serde")]
+    #[serde(default = "default_drain_timeout", with = "human_duration")]
     pub drain_timeout: Duration,
 }
 
@@ -116,10 +116,10 @@ pub struct ScenarioError {
     pub file: PathBuf,
     /// 1-based line and column, when known.
     pub location: Option<(usize, usize)>,
-    /// The field path, e.g. `load.rate`.
-    pub field: Option<String>,
     /// What is wrong and how to fix it.
     pub message: String,
+    /// The offending lines with a caret under the spot, when known.
+    pub snippet: String,
 }
 
 impl fmt::Display for ScenarioError {
@@ -128,11 +128,11 @@ impl fmt::Display for ScenarioError {
         if let Some((line, column)) = self.location {
             write!(f, ":{line}:{column}")?;
         }
-        f.write_str(": ")?;
-        if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
+        write!(f, ": {}", self.message)?;
+        if !self.snippet.is_empty() {
+            write!(f, "\n{}", self.snippet)?;
         }
-        f.write_str(&self.message)
+        Ok(())
     }
 }
 
@@ -154,14 +154,14 @@ pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
     let bytes = std::fs::read(file).map_err(|error| ScenarioError {
         file: file.to_owned(),
         location: None,
-        field: None,
         message: format!("cannot read the file: {error}"),
+        snippet: String::new(),
     })?;
     let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError {
         file: file.to_owned(),
         location: None,
-        field: None,
         message: "is not UTF-8 text; save it as UTF-8".to_owned(),
+        snippet: String::new(),
     })?;
     let scenario = parse(&text).map_err(|mut error| {
         error.file = file.to_owned();
@@ -179,16 +179,18 @@ pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
 
 /// Parses scenario text (the file name is filled in by [`load`]).
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-    let deserializer = serde_norway::Deserializer::from_str(text);
-    let scenario: Scenario = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let location = inner.location().map(|l| (l.line(), l.column()));
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
+        let location = error
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .filter(|(line, _)| *line > 0);
+        let rendered = error.to_string();
         ScenarioError {
             file: PathBuf::new(),
             location,
-            field: (path != "." && !path.is_empty()).then_some(path),
-            message: clean_message(&inner.to_string()),
+            message: strip_location(&error.without_snippet().to_string()),
+            // The offending lines with a caret, without the parser's own header lines.
+            snippet: rendered.lines().skip(2).collect::<Vec<_>>().join("\n"),
         }
     })?;
     let problems: Vec<String> = [
@@ -197,19 +199,32 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         name_problems(&scenario),
     ]
     .concat();
-    if let Some(first) = problems.first() {
+    if !problems.is_empty() {
         return Err(ScenarioError {
             file: PathBuf::new(),
             location: None,
-            field: None,
-            message: if problems.len() == 1 {
-                first.clone()
-            } else {
-                problems.join("; ")
-            },
+            message: problems.join("; "),
+            snippet: String::new(),
         });
     }
     Ok(scenario)
+}
+
+/// The parser writes "error: line L column C: message" (custom errors also end in "at line
+/// L, column C"); the location is shown separately.
+fn strip_location(message: &str) -> String {
+    let without_word = message.strip_prefix("error: ").unwrap_or(message);
+    let text = match without_word
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, text)) => text,
+        None => without_word,
+    };
+    match text.rfind(" at line ") {
+        Some(index) => text[..index].to_owned(),
+        None => text.to_owned(),
+    }
 }
 
 fn name_problems(scenario: &Scenario) -> Vec<String> {
@@ -225,14 +240,6 @@ fn name_problems(scenario: &Scenario) -> Vec<String> {
             "name `{}` is used in file names; use letters, digits, `-` and `_`, e.g. `smoke`",
             scenario.name
         )]
-    }
-}
-
-/// serde_norway appends " at line L column C" to messages; the location is shown separately.
-fn clean_message(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(index) => message[..index].to_owned(),
-        None => message.to_owned(),
     }
 }
 
@@ -264,41 +271,45 @@ mod tests {
         let text = "name: tiny\nload:\n  duration: 10s\n  rate: 100\n  ratez: 5\n";
         let error = parse(text).unwrap_err();
         assert_eq!(error.location, Some((5, 3)));
-        assert_eq!(error.field.as_deref(), Some("load"));
         assert!(
             error
                 .message
-                .starts_with("unknown field `ratez`, expected one of `duration`"),
+                .starts_with("unknown field `ratez`, expected one of duration"),
             "{}",
             error.message
+        );
+        assert!(
+            error.snippet.contains("5 |   ratez: 5"),
+            "{}",
+            error.snippet
         );
     }
 
     #[test]
-    fn bad_values_name_the_field_and_the_fix() {
+    fn bad_values_name_the_spot_and_the_fix() {
         let error =
             error_of("name: tiny\nload:\n  duration: 10s\n  rate: 100\n  duplicates: 1.5\n");
         assert!(
-            error.starts_with(
-                ":5:15: load.duplicates: 1.5 is not a fraction; write a number from 0 to 1"
-            ),
+            error.starts_with(":5:15: 1.5 is not a fraction; write a number from 0 to 1"),
             "{error}"
         );
+        assert!(error.contains("duplicates: 1.5\n"), "{error}");
         let error = error_of("name: tiny\nload:\n  duration: soon\n  rate: 100\n");
-        assert!(error.starts_with(":3:13: load.duration:"), "{error}");
+        assert!(
+            error.starts_with(":3:13: `soon` is not a duration; write a number with a unit"),
+            "{error}"
+        );
         let error = error_of(
             "name: tiny\nplatform:\n  producer_profile: turbo\nload:\n  duration: 1s\n  rate: 1\n",
         );
         assert!(
-            error.contains(
-                "platform.producer_profile: unknown variant `turbo`, expected one of `reliability`"
-            ),
+            error.starts_with(":3:21: unknown variant `turbo`, expected one of"),
             "{error}"
         );
         let error =
             error_of("name: tiny\nplatform:\n  brokers: 12\nload:\n  duration: 1s\n  rate: 1\n");
         assert!(
-            error.contains("platform.brokers: 12 brokers is out of range"),
+            error.starts_with(":3:12: 12 brokers is out of range"),
             "{error}"
         );
     }

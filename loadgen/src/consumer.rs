@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use streamproof_platform::offsets::{list_offsets, End};
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
 
@@ -22,24 +23,27 @@ use crate::stats::{latency_histogram, record, Seconds};
 pub struct StartOffsets(pub Vec<(String, i32, i64)>);
 
 impl StartOffsets {
-    /// Reads the high watermark of every partition of `topics` now.
+    /// Reads the end offset of every partition of `topics` now.
     pub fn snapshot(bootstrap: &str, topics: &[&str]) -> Result<Self, KafkaError> {
         let client: BaseConsumer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .create()?;
         let timeout = Duration::from_secs(10);
-        let mut offsets = Vec::new();
+        let mut partitions = Vec::new();
         for topic in topics {
             let metadata = client.fetch_metadata(Some(topic), timeout)?;
             for found in metadata.topics() {
                 for partition in found.partitions() {
-                    let (_, high) = client.fetch_watermarks(topic, partition.id(), timeout)?;
-                    offsets.push(((*topic).to_owned(), partition.id(), high));
+                    partitions.push(((*topic).to_owned(), partition.id()));
                 }
             }
         }
-        offsets.sort();
-        Ok(StartOffsets(offsets))
+        let ends = list_offsets(&client, &partitions, End::Latest, timeout)?;
+        Ok(StartOffsets(
+            ends.into_iter()
+                .map(|((topic, partition), offset)| (topic, partition, offset))
+                .collect(),
+        ))
     }
 
     fn partition_list(
@@ -106,15 +110,23 @@ pub struct ConsumerResult {
     pub seconds: Seconds,
 }
 
+impl ConsumerConfig {
+    /// The instance's client, assigned its share of the partitions at their start offsets.
+    /// Created before the load starts, so client start-up does not disturb the schedule.
+    pub fn connect(&self) -> Result<StreamConsumer, KafkaError> {
+        let mut client_config = self.settings.client_config(&self.bootstrap);
+        client_config.set("group.id", &self.group);
+        let consumer: StreamConsumer = client_config.create()?;
+        let assignment = self
+            .start
+            .partition_list(|index| index % self.instances == self.instance)?;
+        consumer.assign(&assignment)?;
+        Ok(consumer)
+    }
+}
+
 /// Consumes the assigned partitions until told to stop.
-pub async fn run_consumer(config: ConsumerConfig) -> Result<ConsumerResult, KafkaError> {
-    let mut client_config = config.settings.client_config(&config.bootstrap);
-    client_config.set("group.id", &config.group);
-    let consumer: StreamConsumer = client_config.create()?;
-    let assignment = config
-        .start
-        .partition_list(|index| index % config.instances == config.instance)?;
-    consumer.assign(&assignment)?;
+pub async fn run_consumer(config: ConsumerConfig, consumer: StreamConsumer) -> ConsumerResult {
     let commit_every = config.settings.max_poll_records().unwrap_or(500) as u64;
     let mut result = ConsumerResult {
         group: config.group.clone(),
@@ -164,5 +176,5 @@ pub async fn run_consumer(config: ConsumerConfig) -> Result<ConsumerResult, Kafk
     if since_commit > 0 {
         let _ = consumer.commit_consumer_state(CommitMode::Sync);
     }
-    Ok(result)
+    result
 }

@@ -29,9 +29,14 @@ pub struct RunClock {
 impl RunClock {
     /// A clock starting now.
     pub fn now() -> Self {
+        RunClock::starting_in(Duration::ZERO)
+    }
+
+    /// A clock starting `delay` from now.
+    pub fn starting_in(delay: Duration) -> Self {
         RunClock {
-            start: Instant::now(),
-            start_unix_us: chrono::Utc::now().timestamp_micros(),
+            start: Instant::now() + delay,
+            start_unix_us: chrono::Utc::now().timestamp_micros() + delay.as_micros() as i64,
         }
     }
 
@@ -189,6 +194,7 @@ pub async fn run_task(mut config: TaskConfig) -> TaskResult {
     };
     let mut in_flight = FuturesUnordered::new();
     let end = config.clock.start + config.total;
+    tokio::time::sleep_until(tokio::time::Instant::from_std(config.clock.start)).await;
     for index in 0.. {
         let intended = match config.schedule {
             Schedule::Open { interval, phase } => {
@@ -278,7 +284,9 @@ impl TaskConfig {
             let sent_at = Instant::now();
             match producer.send_result(record) {
                 Ok(delivery) => {
-                    record_slip(&mut state.result.slip, intended, sent_at);
+                    if !warmup {
+                        record_slip(&mut state.result.slip, intended, sent_at);
+                    }
                     in_flight.push(Box::pin(async move {
                         let result = match delivery.await {
                             Ok(Ok(delivered)) => Ok((delivered.partition, delivered.offset)),

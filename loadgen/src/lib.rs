@@ -242,31 +242,47 @@ pub async fn run(
         .map(|_| driver::producer(&plan.bootstrap, &plan.producer))
         .collect::<Result<Vec<_>, _>>()
         .map_err(kafka("create a producer"))?;
-    let clock = RunClock::now();
-    let warmup_end_us = clock.unix_us(clock.start + plan.load.warmup);
-
-    let mut consumers = Vec::new();
+    let mut consumer_clients = Vec::new();
     for group in &plan.consumers {
         commit_start(&plan.bootstrap, &group.group_id, &start_offsets).map_err(kafka(format!(
             "set the start offsets of group `{}`",
             group.group_id
         )))?;
         for instance in 0..group.instances {
-            consumers.push(tokio::spawn(run_consumer(ConsumerConfig {
+            let config = ConsumerConfig {
                 group: group.group_id.clone(),
                 instance,
                 instances: group.instances,
                 bootstrap: plan.bootstrap.clone(),
                 settings: group.settings.clone(),
                 run_id: run_id.clone(),
-                clock,
-                warmup_end_us,
+                clock: RunClock::now(),
+                warmup_end_us: 0,
                 start: start_offsets.clone(),
                 live: live.clone(),
                 stop: stop_signal.clone(),
-            })));
+            };
+            let client = config.connect().map_err(kafka(format!(
+                "create a consumer of group `{}`",
+                group.group_id
+            )))?;
+            consumer_clients.push((config, client));
         }
     }
+    // The clock starts a moment after every client exists, so the first sends are on time.
+    let clock = RunClock::starting_in(Duration::from_millis(100));
+    let warmup_end_us = clock.unix_us(clock.start + plan.load.warmup);
+    let consumers: Vec<_> = consumer_clients
+        .into_iter()
+        .map(|(config, client)| {
+            let config = ConsumerConfig {
+                clock,
+                warmup_end_us,
+                ..config
+            };
+            tokio::spawn(run_consumer(config, client))
+        })
+        .collect();
     let sampler = LagSampler::start(&plan, clock);
 
     let tasks = plan.load.producers;
@@ -344,8 +360,7 @@ pub async fn run(
     let _ = stop_consumers.send(true);
     let mut consumer_results = Vec::new();
     for consumer in consumers {
-        let result = consumer.await.map_err(|e| LoadError::Task(e.to_string()))?;
-        consumer_results.push(result.map_err(kafka("run a consumer"))?);
+        consumer_results.push(consumer.await.map_err(|e| LoadError::Task(e.to_string()))?);
     }
     let lag = sampler.stop();
     report(clock.start.elapsed());

@@ -10,6 +10,32 @@ use serde::{Deserialize, Serialize};
 use streamproof_platform::events::EventType;
 use streamproof_platform::profiles::ConsumerProfile;
 
+/// Durations written as humans write them (`30s`, `5m`, `1h30m`), with an error that says so.
+pub mod human_duration {
+    use std::time::Duration;
+
+    use serde::de::{self, Deserializer};
+    use serde::{Deserialize, Serializer};
+
+    /// Reads `30s`, `5m`, `1h30m`, `250ms`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer).map_err(|_| {
+            de::Error::custom("write a duration with a unit, e.g. 30s, 5m or 1h30m")
+        })?;
+        humantime_serde::re::humantime::parse_duration(&text).map_err(|_| {
+            de::Error::custom(format!(
+                "`{text}` is not a duration; write a number with a unit, e.g. 30s, 5m or 1h30m"
+            ))
+        })
+    }
+
+    /// Writes the duration as humantime does (`1m 30s`).
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer
+            .serialize_str(&humantime_serde::re::humantime::format_duration(*duration).to_string())
+    }
+}
+
 /// A number from 0 to 1.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]
 #[serde(transparent)]
@@ -201,7 +227,7 @@ pub struct LateSpec {
     /// Fraction of events that are late.
     pub fraction: Fraction,
     /// How much older their event time is.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "human_duration")]
     pub delay: Duration,
 }
 
@@ -210,10 +236,10 @@ pub struct LateSpec {
 #[serde(deny_unknown_fields)]
 pub struct LoadSpec {
     /// Measured part of the load (e.g. `30s`, `5m`).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "human_duration")]
     pub duration: Duration,
     /// Load before the measured part; its sends are verified but excluded from rates and latencies.
-    #[serde(with = "humantime_serde", default)]
+    #[serde(with = "human_duration", default)]
     pub warmup: Duration,
     /// Events per second, or `max`.
     pub rate: Rate,

@@ -8,6 +8,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
+use crate::offsets::{list_offsets, End};
+
 /// One partition's lag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionLag {
@@ -142,6 +144,15 @@ impl LagProbe {
         let committed = committed_offsets(consumer, &wanted, timeout)
             .map_err(kafka(format!("read committed offsets of group `{group}`")))?;
 
+        let wanted_list: Vec<(String, i32)> = committed
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        let lows = list_offsets(consumer, &wanted_list, End::Beginning, timeout)
+            .map_err(kafka("read the partitions' oldest offsets"))?;
+        let highs = list_offsets(consumer, &wanted_list, End::Latest, timeout)
+            .map_err(kafka("read the partitions' end offsets"))?;
         let mut partitions = Vec::new();
         for element in committed.elements() {
             let committed = match element.offset() {
@@ -151,16 +162,12 @@ impl LagProbe {
             if committed.is_none() && topics.is_none() {
                 continue;
             }
-            let (low, high) = consumer
-                .fetch_watermarks(element.topic(), element.partition(), timeout)
-                .map_err(kafka(format!(
-                    "read watermarks of {}/{}",
-                    element.topic(),
-                    element.partition()
-                )))?;
+            let key = (element.topic().to_owned(), element.partition());
+            let low = lows.get(&key).copied().unwrap_or(0);
+            let high = highs.get(&key).copied().unwrap_or(low);
             partitions.push(PartitionLag {
-                topic: element.topic().to_owned(),
-                partition: element.partition(),
+                topic: key.0,
+                partition: key.1,
                 committed,
                 low_watermark: low,
                 high_watermark: high,

@@ -8,7 +8,7 @@
 //! - [`admin`]: [`admin::KafkaAdmin`], idempotent topic creation, describe, delete, add partitions.
 //! - [`producer`]: [`producer::EventProducer`], validate → route → send, with counters.
 //! - [`profiles`]: producer and consumer tuning profiles mapped to librdkafka properties.
-//! - [`lag`]: a consumer group's lag per partition.
+//! - [`lag`]: a consumer group's lag per partition; [`offsets`]: partition offsets in bulk.
 //! - [`capacity`]: the partition, replication and retention-storage formulas.
 //! - [`runtime`]: the embedded local platform: Kafka brokers as local processes.
 //!
@@ -38,6 +38,7 @@ pub mod admin;
 pub mod capacity;
 pub mod events;
 pub mod lag;
+pub mod offsets;
 pub mod producer;
 pub mod profiles;
 pub mod routing;

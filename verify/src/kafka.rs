@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, Outcome, RecordMeta, SendId, SendKind};
+use streamproof_platform::offsets::{list_offsets, End};
 
 /// Examples kept per anomaly.
 pub const MAX_EXAMPLES: usize = 10;
@@ -186,6 +187,12 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         .filter(|(_, entry)| entry.outcome() == Outcome::Acked)
         .count() as u64;
     let deadline = Instant::now() + check.drain_timeout;
+    let starts: HashMap<(String, i32), i64> = check
+        .start
+        .0
+        .iter()
+        .map(|(topic, partition, offset)| ((topic.clone(), *partition), *offset))
+        .collect();
     let mut ends = end_offsets(&consumer, &assignment)?;
     let mut last_refresh = Instant::now();
     loop {
@@ -196,7 +203,7 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         }
         let all_acked_seen = reader.acked_seen >= acked_total;
         if last_refresh.elapsed() > Duration::from_secs(1) || all_acked_seen {
-            if reached(&consumer, &ends)? {
+            if reached(&consumer, &starts, &ends)? {
                 // Re-read the ends once more: the range is complete when nothing was added.
                 let latest = end_offsets(&consumer, &assignment)?;
                 if latest == ends && all_acked_seen {
@@ -215,43 +222,46 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
     Ok(reader.finish())
 }
 
+/// The last stable offset of every assigned partition (what read_committed can reach).
 fn end_offsets(
     consumer: &BaseConsumer,
     assignment: &TopicPartitionList,
 ) -> Result<Vec<(String, i32, i64)>, VerifyError> {
-    assignment
+    let partitions: Vec<(String, i32)> = assignment
         .elements()
         .iter()
-        .map(|element| {
-            let (_, high) = consumer
-                .fetch_watermarks(
-                    element.topic(),
-                    element.partition(),
-                    Duration::from_secs(10),
-                )
-                .map_err(kafka(format!(
-                    "read the end of {}/{}",
-                    element.topic(),
-                    element.partition()
-                )))?;
-            Ok((element.topic().to_owned(), element.partition(), high))
-        })
-        .collect()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect();
+    let ends = list_offsets(consumer, &partitions, End::Latest, Duration::from_secs(10))
+        .map_err(kafka("read the end of the raw partitions"))?;
+    Ok(ends
+        .into_iter()
+        .map(|((topic, partition), offset)| (topic, partition, offset))
+        .collect())
 }
 
-/// Whether the consumer's position reached every end offset.
-fn reached(consumer: &BaseConsumer, ends: &[(String, i32, i64)]) -> Result<bool, VerifyError> {
+/// Whether the consumer's position reached every end offset. A partition it has not read
+/// from yet has no position and stands at its start offset.
+fn reached(
+    consumer: &BaseConsumer,
+    starts: &HashMap<(String, i32), i64>,
+    ends: &[(String, i32, i64)],
+) -> Result<bool, VerifyError> {
     let positions = consumer
         .position()
         .map_err(kafka("read the checker's position"))?;
     Ok(ends.iter().all(|(topic, partition, end)| {
-        match positions
+        let position = match positions
             .find_partition(topic, *partition)
             .map(|p| p.offset())
         {
-            Some(Offset::Offset(position)) => position >= *end,
-            _ => false,
-        }
+            Some(Offset::Offset(position)) => position,
+            _ => starts
+                .get(&(topic.clone(), *partition))
+                .copied()
+                .unwrap_or(0),
+        };
+        position >= *end
     }))
 }
 
