@@ -1,6 +1,7 @@
 //! A local Kafka cluster: every node a combined broker and controller on 127.0.0.1, sharing
 //! one static voters list.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub struct ClusterSpec {
     pub heap_mb: u32,
     /// How long the brokers may take to all appear in the cluster metadata.
     pub startup_timeout: Duration,
+    /// Extra broker properties, written after streamproof's own (so they win).
+    pub broker_properties: BTreeMap<String, String>,
 }
 
 impl Default for ClusterSpec {
@@ -47,6 +50,7 @@ impl Default for ClusterSpec {
             base_port: 9092,
             heap_mb: 512,
             startup_timeout: Duration::from_secs(120),
+            broker_properties: BTreeMap::new(),
         }
     }
 }
@@ -233,6 +237,8 @@ pub struct LocalCluster {
     state: ClusterState,
     children: Vec<Child>,
     stop_on_drop: bool,
+    spec: ClusterSpec,
+    distribution: KafkaDistribution,
 }
 
 impl LocalCluster {
@@ -277,6 +283,8 @@ impl LocalCluster {
             },
             children: Vec::new(),
             stop_on_drop: true,
+            spec: spec.clone(),
+            distribution: distribution.clone(),
         };
         for index in 0..spec.brokers {
             let broker = prepare_broker(&spec, index, &cluster_id, distribution)?;
@@ -352,6 +360,101 @@ impl LocalCluster {
             let _ = child.try_wait();
         }
         report
+    }
+
+    /// Node ids of the brokers.
+    pub fn broker_ids(&self) -> Vec<i32> {
+        self.state.brokers.iter().map(|b| b.node_id).collect()
+    }
+
+    fn broker_index(&self, node_id: i32) -> Result<usize, RuntimeError> {
+        self.state
+            .brokers
+            .iter()
+            .position(|b| b.node_id == node_id)
+            .ok_or_else(|| {
+                RuntimeError::InvalidSpec(format!(
+                    "broker {node_id} is not part of this cluster (brokers: {:?})",
+                    self.broker_ids()
+                ))
+            })
+    }
+
+    /// Sends `signal` to broker `node_id`'s process if it still runs that broker; returns the
+    /// pid signalled, `None` when it was not running.
+    pub fn signal_broker(
+        &mut self,
+        node_id: i32,
+        signal: Signal,
+    ) -> Result<Option<i32>, RuntimeError> {
+        let index = self.broker_index(node_id)?;
+        let broker = &self.state.brokers[index];
+        let sent = signal_if_ours(broker.pid, &broker.marker(), signal);
+        Ok(sent.then_some(broker.pid))
+    }
+
+    /// Waits up to `limit` for broker `node_id`'s process to exit; returns whether it did.
+    pub fn wait_broker_exit(
+        &mut self,
+        node_id: i32,
+        limit: Duration,
+    ) -> Result<bool, RuntimeError> {
+        let index = self.broker_index(node_id)?;
+        let started = Instant::now();
+        loop {
+            let _ = self.children[index].try_wait();
+            if !self.state.brokers[index].is_running() {
+                return Ok(true);
+            }
+            if started.elapsed() > limit {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts broker `node_id` again (same configuration and data) when it is not running;
+    /// records its new pid. Returns the pid.
+    pub fn start_broker(&mut self, node_id: i32) -> Result<i32, RuntimeError> {
+        let index = self.broker_index(node_id)?;
+        let _ = self.children[index].try_wait();
+        if self.state.brokers[index].is_running() {
+            return Ok(self.state.brokers[index].pid);
+        }
+        let broker = self.state.brokers[index].clone();
+        let log = broker
+            .output_log
+            .with_extension(format!("{}.log", chrono::Utc::now().timestamp()));
+        let _ = std::fs::rename(&broker.output_log, log);
+        let child = spawn_detached(
+            broker_command(&self.spec, &broker, &self.distribution),
+            &broker.output_log,
+        )?;
+        self.state.brokers[index].pid = child.id() as i32;
+        self.children[index] = child;
+        self.state.save()?;
+        Ok(self.state.brokers[index].pid)
+    }
+
+    /// The node id of the active KRaft controller, from the quorum state a running broker
+    /// keeps in its metadata log directory.
+    pub fn controller_id(&self) -> Option<i32> {
+        self.state
+            .brokers
+            .iter()
+            .filter(|broker| broker.is_running())
+            .find_map(|broker| {
+                let path = broker
+                    .data_dir
+                    .join("__cluster_metadata-0")
+                    .join("quorum-state");
+                let text = std::fs::read_to_string(path).ok()?;
+                let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+                state["leaderId"]
+                    .as_i64()
+                    .map(|id| id as i32)
+                    .filter(|id| *id >= 0)
+            })
     }
 
     /// Status of the cluster recorded in `dir`.
@@ -616,6 +719,12 @@ fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> String {
     ];
     for (name, value) in settings {
         let _ = writeln!(text, "{name}={value}");
+    }
+    if !spec.broker_properties.is_empty() {
+        text.push_str("# Set by the scenario.\n");
+        for (name, value) in &spec.broker_properties {
+            let _ = writeln!(text, "{name}={value}");
+        }
     }
     text
 }

@@ -18,6 +18,9 @@ pub use cluster::{
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use toolchain::{java_command, java_major_version, require_maven};
 
+/// Signals the runtime sends to broker processes.
+pub use nix::sys::signal::Signal;
+
 use crate::admin::AdminError;
 
 /// Why the local platform could not be fetched, started, inspected or stopped.
