@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
 use hdrhistogram::Histogram;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -212,13 +213,21 @@ pub async fn run_task(mut config: TaskConfig) -> TaskResult {
         if intended >= end {
             break;
         }
-        // Collect completions while waiting for the intended send time.
-        let deadline = tokio::time::Instant::from_std(intended);
-        loop {
-            tokio::select! {
-                biased;
-                Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
-                () = tokio::time::sleep_until(deadline) => break,
+        // Collect completions while waiting for the intended send time. A timer armed for a
+        // moment already past still waits for the next timer tick (about a millisecond), so
+        // a task that is on or behind schedule only takes the completions that are ready.
+        if intended > Instant::now() {
+            let deadline = tokio::time::Instant::from_std(intended);
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+        } else {
+            while let Some(Some(done)) = in_flight.next().now_or_never() {
+                state.complete(done);
             }
         }
         let send = config

@@ -10,31 +10,7 @@ use serde::{Deserialize, Serialize};
 use streamproof_platform::events::EventType;
 use streamproof_platform::profiles::ConsumerProfile;
 
-/// Durations written as humans write them (`30s`, `5m`, `1h30m`), with an error that says so.
-pub mod human_duration {
-    use std::time::Duration;
-
-    use serde::de::{self, Deserializer};
-    use serde::{Deserialize, Serializer};
-
-    /// Reads `30s`, `5m`, `1h30m`, `250ms`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(deserializer).map_err(|_| {
-            de::Error::custom("write a duration with a unit, e.g. 30s, 5m or 1h30m")
-        })?;
-        humantime_serde::re::humantime::parse_duration(&text).map_err(|_| {
-            de::Error::custom(format!(
-                "`{text}` is not a duration; write a number with a unit, e.g. 30s, 5m or 1h30m"
-            ))
-        })
-    }
-
-    /// Writes the duration as humantime does (`1m 30s`).
-    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer
-            .serialize_str(&humantime_serde::re::humantime::format_duration(*duration).to_string())
-    }
-}
+pub use streamproof_platform::duration as human_duration;
 
 /// A number from 0 to 1.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]

@@ -36,6 +36,7 @@
 
 pub mod admin;
 pub mod capacity;
+pub mod duration;
 pub mod events;
 pub mod lag;
 pub mod offsets;
