@@ -191,6 +191,10 @@ pub struct RunArgs {
     /// Run against an existing cluster instead of starting the embedded platform.
     #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
+    /// Leave the embedded platform running after the run, to inspect it; stop it later with
+    /// `streamproof down --dir OUT/platform`.
+    #[arg(long)]
+    pub keep_platform: bool,
 }
 
 #[derive(Debug, Args)]

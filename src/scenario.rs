@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use streamproof_chaos::spec::FaultSpec;
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
 use streamproof_platform::topics::TopicSetOptions;
@@ -37,6 +38,9 @@ pub struct Scenario {
     /// Consumer groups that measure end-to-end latency and lag.
     #[serde(default)]
     pub consumers: Vec<ConsumerGroupSpec>,
+    /// Faults injected during the load (embedded platform only).
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
     /// Thresholds of the verdict.
     #[serde(default)]
     pub expect: Expectations,
@@ -72,6 +76,9 @@ pub struct PlatformSection {
     /// Consumer properties on top of every group's profile.
     #[serde(default, deserialize_with = "property_map")]
     pub consumer_overrides: BTreeMap<String, String>,
+    /// Broker properties of the embedded platform (e.g. `unclean.leader.election.enable`).
+    #[serde(default, deserialize_with = "property_map")]
+    pub broker_properties: BTreeMap<String, String>,
 }
 
 impl Default for PlatformSection {
@@ -82,6 +89,7 @@ impl Default for PlatformSection {
             consumer_profile: default_consumer_profile(),
             producer_overrides: BTreeMap::new(),
             consumer_overrides: BTreeMap::new(),
+            broker_properties: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +205,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         scenario.load.problems(),
         scenario.expect.problems(),
         name_problems(&scenario),
+        fault_problems(&scenario),
     ]
     .concat();
     if !problems.is_empty() {
@@ -225,6 +234,23 @@ fn strip_location(message: &str) -> String {
         Some(index) => text[..index].to_owned(),
         None => text.to_owned(),
     }
+}
+
+fn fault_problems(scenario: &Scenario) -> Vec<String> {
+    let load_end = scenario.load.total();
+    let mut problems = Vec::new();
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        problems.extend(fault.problems(index));
+        if fault.last_heal() > load_end {
+            problems.push(format!(
+                "faults[{index}] ({}) heals at {}, after the load ends at {}; every fault heals before the drain: fire it earlier or lengthen load.duration",
+                fault.kind,
+                humantime_serde::re::humantime::format_duration(fault.last_heal()),
+                humantime_serde::re::humantime::format_duration(load_end)
+            ));
+        }
+    }
+    problems
 }
 
 fn name_problems(scenario: &Scenario) -> Vec<String> {

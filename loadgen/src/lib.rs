@@ -227,9 +227,12 @@ fn process_cpu_seconds() -> f64 {
 }
 
 /// Runs the load, the consumers and the lag sampler; returns once the consumers drained.
+/// `on_start` learns the instant the load starts (before the first send), e.g. to schedule
+/// faults relative to it.
 pub async fn run(
     plan: LoadPlan,
     progress: &(dyn Fn(&Progress) + Sync),
+    on_start: &mut (dyn FnMut(Instant) + Send),
 ) -> Result<LoadOutcome, LoadError> {
     let start_offsets = Arc::new(
         StartOffsets::snapshot(&plan.bootstrap, &RAW_TOPICS)
@@ -271,6 +274,7 @@ pub async fn run(
     }
     // The clock starts a moment after every client exists, so the first sends are on time.
     let clock = RunClock::starting_in(Duration::from_millis(100));
+    on_start(clock.start);
     let warmup_end_us = clock.unix_us(clock.start + plan.load.warmup);
     let consumers: Vec<_> = consumer_clients
         .into_iter()

@@ -4,9 +4,10 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, RuntimeError, StopOutcome,
-    UpOutcome, STATE_FILE,
+    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, RuntimeError, Signal,
+    StopOutcome, UpOutcome, STATE_FILE,
 };
 
 /// A block from `start` whose client and controller ports are free now; each test searches
@@ -109,4 +110,78 @@ fn dropping_a_started_cluster_stops_it() {
     assert!(broker.is_running());
     drop(cluster);
     assert!(!broker.is_running());
+}
+
+#[test]
+fn brokers_can_be_paused_killed_and_started_again() {
+    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ClusterSpec {
+        dir: dir.path().to_owned(),
+        base_port: free_base_port(29_900),
+        heap_mb: 256,
+        ..ClusterSpec::default()
+    };
+    let UpOutcome::Started(mut cluster) = LocalCluster::up(&spec, &distribution).unwrap() else {
+        panic!("a fresh directory starts a cluster");
+    };
+    let bootstrap = cluster.bootstrap_servers().to_owned();
+    let metadata_lists_broker = || {
+        KafkaAdmin::connect(&bootstrap)
+            .unwrap()
+            .with_timeout(Duration::from_secs(2))
+            .brokers()
+            .is_ok_and(|brokers| brokers.len() == 1)
+    };
+    assert!(metadata_lists_broker());
+    assert_eq!(cluster.controller_id(), Some(1));
+
+    // A paused broker stops answering, and answers again once resumed.
+    let pid = cluster
+        .signal_broker(1, Signal::SIGSTOP)
+        .unwrap()
+        .expect("running");
+    assert!(!metadata_lists_broker(), "a stopped broker must not answer");
+    assert_eq!(
+        cluster.signal_broker(1, Signal::SIGCONT).unwrap(),
+        Some(pid)
+    );
+    assert!(
+        wait_until(metadata_lists_broker),
+        "the resumed broker answers"
+    );
+
+    // A killed broker is gone; started again it rejoins with a new pid.
+    cluster.signal_broker(1, Signal::SIGKILL).unwrap();
+    assert!(cluster
+        .wait_broker_exit(1, Duration::from_secs(10))
+        .unwrap());
+    assert_eq!(
+        cluster.signal_broker(1, Signal::SIGCONT).unwrap(),
+        None,
+        "nothing to signal"
+    );
+    let new_pid = cluster.start_broker(1).unwrap();
+    assert_ne!(new_pid, pid);
+    assert!(
+        wait_until(metadata_lists_broker),
+        "the restarted broker rejoins"
+    );
+    assert!(matches!(
+        cluster.signal_broker(7, Signal::SIGKILL),
+        Err(RuntimeError::InvalidSpec(_))
+    ));
+    let report = cluster.stop(Duration::from_secs(30));
+    assert_eq!(report.brokers[0].1, new_pid);
+}
+
+fn wait_until(condition: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
 }

@@ -46,6 +46,33 @@ pub struct RunResult {
     pub verdict: Verdict,
     /// One point per second of the load and drain.
     pub timeseries: Vec<SecondPoint>,
+    /// Every fault fired, with its resolved brokers and times (empty without faults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRecord>,
+}
+
+/// One firing of a fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRecord {
+    /// Index in the scenario's `faults:`.
+    pub fault: usize,
+    /// Repetition, from 0.
+    pub repetition: u32,
+    /// `kill`, `pause`, `restart` or `rolling-restart`.
+    pub kind: String,
+    /// The target as written (`leader:raw-events/0`).
+    pub target: String,
+    /// The broker(s) it resolved to when it fired.
+    pub brokers: Vec<i32>,
+    /// Seconds from the start of the load.
+    pub injected_at_s: f64,
+    /// When it healed; `null` when it never did.
+    pub healed_at_s: Option<f64>,
+    /// What was done (signals, pids), or why it could not be.
+    pub detail: String,
+    /// False when the fault could not be applied.
+    pub applied: bool,
 }
 
 /// Which scenario ran.

@@ -41,6 +41,7 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
             out: out.clone(),
             bootstrap_servers: args.bootstrap_servers.clone(),
             started: started.clone(),
+            keep_platform: args.keep_platform,
         };
         let result = run_scenario(loaded, &options)
             .with_context(|| format!("scenario `{}`", loaded.file.display()))?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use streamproof_chaos::injector::FaultRecord;
 use streamproof_loadgen::stats::{percentile_curve, quantile, LatencySummary};
 use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
 use streamproof_platform::profiles::ClientSettings;
@@ -39,6 +40,7 @@ pub struct Assembly<'a> {
     pub topics: &'a [TopicConfig],
     pub outcome: &'a LoadOutcome,
     pub findings: &'a KafkaFindings,
+    pub faults: &'a [FaultRecord],
 }
 
 pub fn assemble(input: Assembly<'_>) -> RunResult {
@@ -48,8 +50,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
     let achieved_eps = outcome.measured_acked as f64 / measured_seconds;
     let has_consumers = !input.groups.is_empty();
     let end_to_end = has_consumers.then(|| LatencySummary::of(&outcome.end_to_end));
-    let load_end_second = scenario.load.total().as_secs();
-    let lag = lag_summary(&outcome.lag, load_end_second, outcome.undrained);
+    let lag = lag_summary(&outcome.lag, &recovery_window(&input), outcome.undrained);
     let observed = Observed {
         counts: input.findings.counts,
         drained: input.findings.drained,
@@ -61,6 +62,14 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         max_lag: lag.max_records,
         lag_recovery: has_consumers.then(|| lag.recovery_seconds.map(Duration::from_secs_f64)),
         generator: (outcome.generator.kept_up, outcome.generator.note.clone()),
+        faults_healed: (!input.faults.is_empty()).then(|| {
+            let healed = input
+                .faults
+                .iter()
+                .filter(|f| f.applied && f.healed_at_s.is_some())
+                .count();
+            (healed, input.faults.len())
+        }),
     };
     let checks = evaluate(&scenario.expect, &observed);
     let verdict = if checks.iter().all(|c| c.passed) {
@@ -115,6 +124,48 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         anomalies: convert(&input.findings.examples),
         verdict,
         timeseries: timeseries(outcome, scenario.load.warmup),
+        faults: convert(&input.faults),
+    }
+}
+
+/// From when lag recovery is measured, and to what level: after the load ends, back to 0;
+/// with faults, after the last one healed, back to the worst lag seen between the warmup and
+/// the first fault.
+struct RecoveryWindow {
+    from_second: u64,
+    baseline: i64,
+}
+
+fn recovery_window(input: &Assembly<'_>) -> RecoveryWindow {
+    let load = &input.loaded.scenario.load;
+    let last_heal = input
+        .faults
+        .iter()
+        .filter_map(|f| f.healed_at_s)
+        .fold(None, |latest: Option<f64>, heal| {
+            Some(latest.map_or(heal, |l| l.max(heal)))
+        });
+    let Some(last_heal) = last_heal else {
+        return RecoveryWindow {
+            from_second: load.total().as_secs(),
+            baseline: 0,
+        };
+    };
+    let first_fault = input
+        .faults
+        .iter()
+        .map(|f| f.injected_at_s)
+        .fold(f64::MAX, f64::min);
+    let warmup_end = load.warmup.as_secs_f64();
+    let baseline = worst_per_second(&input.outcome.lag)
+        .into_iter()
+        .filter(|(second, _)| (*second as f64) >= warmup_end && (*second as f64) < first_fault)
+        .map(|(_, lag)| lag)
+        .max()
+        .unwrap_or(0);
+    RecoveryWindow {
+        from_second: last_heal.ceil() as u64,
+        baseline,
     }
 }
 
@@ -156,13 +207,14 @@ fn platform_info(input: &Assembly<'_>) -> PlatformInfo {
     }
 }
 
-/// Max and final lag (worst group), and how long after the load every group was back at 0.
-fn lag_summary(samples: &[LagSample], load_end_second: u64, undrained: u64) -> Lag {
+/// Max and final lag (worst group), and how long after the window's start every group was
+/// back at the window's baseline.
+fn lag_summary(samples: &[LagSample], window: &RecoveryWindow, undrained: u64) -> Lag {
     let worst_by_second = worst_per_second(samples);
     let recovery_seconds = worst_by_second
         .iter()
-        .find(|&(&second, &lag)| second >= load_end_second && lag <= 0)
-        .map(|(second, _)| (second - load_end_second) as f64);
+        .find(|&(&second, &lag)| second >= window.from_second && lag <= window.baseline)
+        .map(|(second, _)| (second - window.from_second) as f64);
     Lag {
         max_records: worst_by_second.values().copied().max(),
         final_records: worst_by_second.values().last().copied(),
@@ -226,11 +278,26 @@ mod tests {
             sample(13, "a", 0),
             sample(13, "b", 0),
         ];
-        let lag = lag_summary(&samples, 10, 0);
+        let after_load = RecoveryWindow {
+            from_second: 10,
+            baseline: 0,
+        };
+        let lag = lag_summary(&samples, &after_load, 0);
         assert_eq!(lag.max_records, Some(50));
         assert_eq!(lag.final_records, Some(0));
         assert_eq!(lag.recovery_seconds, Some(3.0));
-        assert_eq!(lag_summary(&samples[..3], 10, 0).recovery_seconds, None);
+        assert_eq!(
+            lag_summary(&samples[..3], &after_load, 0).recovery_seconds,
+            None
+        );
+        let with_baseline = RecoveryWindow {
+            from_second: 10,
+            baseline: 5,
+        };
+        assert_eq!(
+            lag_summary(&samples, &with_baseline, 0).recovery_seconds,
+            Some(1.0)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use streamproof_chaos::injector::{Injector, SharedCluster};
 use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::profiles::ClientSettings;
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub bootstrap_servers: Option<String>,
     /// Directories of embedded platforms started so far, stopped on Ctrl-C.
     pub started: Arc<Mutex<Vec<PathBuf>>>,
+    /// Leave the embedded platform running after the verdict.
+    pub keep_platform: bool,
 }
 
 /// What the run ran against.
@@ -44,8 +47,8 @@ struct Platform {
     kind: &'static str,
     bootstrap: String,
     kafka_version: String,
-    /// Keeps the embedded cluster alive; dropping it stops the brokers.
-    _cluster: Option<LocalCluster>,
+    /// The embedded cluster; dropping the last reference stops the brokers.
+    cluster: Option<SharedCluster>,
 }
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
@@ -60,6 +63,9 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
         .build()
         .context("start the async runtime")?;
     let mut result = runtime.block_on(drive(loaded, &platform))?;
+    if options.keep_platform {
+        keep_running(platform);
+    }
     result.started_at = streamproof_platform::events::utc_timestamp(started_at);
     result.duration_seconds = wall.elapsed().as_secs_f64();
     Ok(result)
@@ -67,11 +73,17 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
 
 fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platform> {
     if let Some(bootstrap) = &options.bootstrap_servers {
+        if !loaded.scenario.faults.is_empty() {
+            anyhow::bail!(
+                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers)",
+                loaded.file.display()
+            );
+        }
         return Ok(Platform {
             kind: "existing",
             bootstrap: bootstrap.clone(),
             kafka_version: "unknown".to_owned(),
-            _cluster: None,
+            cluster: None,
         });
     }
     let distribution = KafkaDistribution::ensure(&default_cache_root())
@@ -80,6 +92,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         brokers: loaded.scenario.platform.brokers,
         dir: options.out.join("platform"),
         base_port: free_base_port()?,
+        broker_properties: loaded.scenario.platform.broker_properties.clone(),
         ..ClusterSpec::default()
     };
     if let Ok(mut started) = options.started.lock() {
@@ -94,13 +107,31 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             kind: "embedded",
             bootstrap: cluster.bootstrap_servers().to_owned(),
             kafka_version: distribution.version.to_owned(),
-            _cluster: Some(cluster),
+            cluster: Some(Arc::new(Mutex::new(cluster))),
         }),
         UpOutcome::AlreadyRunning(state) => anyhow::bail!(
             "a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`",
             state.dir.display(),
             state.dir.display()
         ),
+    }
+}
+
+/// Leaves the embedded brokers running for `streamproof down`.
+fn keep_running(platform: Platform) {
+    let Some(shared) = platform.cluster else {
+        return;
+    };
+    match Arc::try_unwrap(shared).map(Mutex::into_inner) {
+        Ok(Ok(cluster)) => {
+            let state = cluster.detach();
+            eprintln!(
+                "the platform keeps running at {}; stop it with `streamproof down --dir {}`",
+                state.bootstrap_servers,
+                state.dir.display()
+            );
+        }
+        _ => eprintln!("the platform could not be kept running and was stopped"),
     }
 }
 
@@ -138,10 +169,25 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult
         humantime_serde::re::humantime::format_duration(scenario.load.warmup)
     );
     let view = ProgressView::new(scenario.load.total());
-    let outcome = streamproof_loadgen::run(plan, &|progress| view.update(progress))
-        .await
-        .context("run the load")?;
+    let mut injector: Option<Injector> = None;
+    let mut start_faults = |start: Instant| {
+        if let (Some(cluster), false) = (&platform.cluster, scenario.faults.is_empty()) {
+            injector = Some(Injector::start(
+                cluster.clone(),
+                platform.bootstrap.clone(),
+                scenario.faults.clone(),
+                start,
+                scenario.seed,
+            ));
+        }
+    };
+    let outcome =
+        streamproof_loadgen::run(plan, &|progress| view.update(progress), &mut start_faults)
+            .await
+            .context("run the load")?;
     view.finish();
+    // Every fault heals before the records are verified.
+    let faults = tokio::task::block_in_place(|| injector.map(Injector::finish).unwrap_or_default());
 
     eprintln!(
         "verifying {} sends against the raw topics…",
@@ -172,6 +218,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult
         topics: &topics,
         outcome: &outcome,
         findings: &findings,
+        faults: &faults,
     }))
 }
 

@@ -124,7 +124,8 @@ pub struct Expectations {
     /// Largest lag of any consumer group, records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag: Option<u64>,
-    /// Time after the load ends until every group's lag is back to zero.
+    /// Time after the load ends (or the last fault heals) until every group's lag is back to
+    /// its level before the faults (zero without faults).
     #[serde(
         default,
         with = "humantime_serde",
@@ -194,6 +195,8 @@ pub struct Observed {
     pub lag_recovery: Option<Option<Duration>>,
     /// Whether the generator kept up, and why.
     pub generator: (bool, String),
+    /// Faults applied and healed, of those fired; `None` without faults.
+    pub faults_healed: Option<(usize, usize)>,
 }
 
 /// One expectation compared with what happened.
@@ -248,6 +251,9 @@ fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) ->
 /// Every check of a run, in a stable order.
 pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
     let counts = &observed.counts;
+    // A scenario that expects loss expects records that never show up; the drain then
+    // accounts for them as lost instead of failing on its own.
+    let loss_expected = expect.lost != Bound::AtMost(0) && expect.lost.holds(counts.lost);
     let mut checks = vec![check(
         "drain",
         format!(
@@ -259,7 +265,7 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         } else {
             format!("{} never seen", counts.lost)
         },
-        observed.drained,
+        observed.drained || loss_expected,
     )];
     for (name, bound, actual) in [
         ("lost", expect.lost, counts.lost),
@@ -359,6 +365,14 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             ),
         });
     }
+    if let Some((healed, fired)) = observed.faults_healed {
+        checks.push(check(
+            "faults_healed",
+            format!("all {fired} faults applied and healed before verification"),
+            format!("{healed} of {fired}"),
+            healed == fired,
+        ));
+    }
     let (kept_up, note) = &observed.generator;
     checks.push(check(
         "generator_kept_up",
@@ -399,6 +413,7 @@ mod tests {
             max_lag: None,
             lag_recovery: None,
             generator: (true, "kept up".into()),
+            faults_healed: None,
         }
     }
 
@@ -442,6 +457,7 @@ mod tests {
         assert_eq!(failed(&evaluate(&expect, &observed())), vec!["lost"]);
         let mut lossy = observed();
         lossy.counts.lost = 5;
+        lossy.drained = false;
         assert!(failed(&evaluate(&expect, &lossy)).is_empty());
     }
 
@@ -461,6 +477,16 @@ mod tests {
             (p99.expected.as_str(), p99.actual.as_str()),
             ("≤ 5.0 ms", "8.0 ms")
         );
+    }
+
+    #[test]
+    fn a_fault_that_did_not_heal_fails_the_run() {
+        let mut run = observed();
+        run.faults_healed = Some((1, 2));
+        let checks = evaluate(&Expectations::default(), &run);
+        assert_eq!(failed(&checks), vec!["faults_healed"]);
+        run.faults_healed = Some((2, 2));
+        assert!(failed(&evaluate(&Expectations::default(), &run)).is_empty());
     }
 
     #[test]

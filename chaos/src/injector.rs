@@ -1,0 +1,308 @@
+//! Fires the scheduled faults on a thread of their own and records every start and end on the
+//! timeline. Only processes the embedded platform started are ever signalled: every action
+//! goes through [`LocalCluster`], which signals its recorded pids and nothing else.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::runtime::{LocalCluster, Signal};
+
+use crate::spec::{FaultKind, FaultSpec, Target};
+
+/// The shared embedded cluster: the run keeps it alive, the injector signals its brokers.
+pub type SharedCluster = Arc<Mutex<LocalCluster>>;
+
+/// What happened to one firing of a fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Index in the scenario's `faults:`.
+    pub fault: usize,
+    /// Which repetition (from 0).
+    pub repetition: u32,
+    /// The kind.
+    pub kind: String,
+    /// The target as written.
+    pub target: String,
+    /// The broker(s) it resolved to when it fired.
+    pub brokers: Vec<i32>,
+    /// Seconds from the start of the load when it was injected.
+    pub injected_at_s: f64,
+    /// When it healed; `None` when it never did.
+    pub healed_at_s: Option<f64>,
+    /// What was done, or why it could not be.
+    pub detail: String,
+    /// False when the fault could not be applied.
+    pub applied: bool,
+}
+
+/// The running injector.
+pub struct Injector {
+    thread: Option<JoinHandle<Vec<FaultRecord>>>,
+    stop: Arc<AtomicBool>,
+}
+
+struct Firing {
+    fault: usize,
+    repetition: u32,
+    at: Duration,
+}
+
+impl Injector {
+    /// Starts firing `faults` relative to `start` (the start of the load).
+    pub fn start(
+        cluster: SharedCluster,
+        bootstrap: String,
+        faults: Vec<FaultSpec>,
+        start: Instant,
+        seed: u64,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut firings: Vec<Firing> = faults
+                .iter()
+                .enumerate()
+                .flat_map(|(fault, spec)| {
+                    spec.firing_times()
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(repetition, at)| Firing {
+                            fault,
+                            repetition: repetition as u32,
+                            at,
+                        })
+                })
+                .collect();
+            firings.sort_by_key(|f| f.at);
+            let mut context = Context {
+                cluster,
+                bootstrap,
+                start,
+                rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
+                stop: flag,
+            };
+            firings
+                .iter()
+                .map_while(|firing| {
+                    context.sleep_until(firing.at)?;
+                    Some(context.fire(&faults[firing.fault], firing))
+                })
+                .collect()
+        });
+        Injector {
+            thread: Some(thread),
+            stop,
+        }
+    }
+
+    /// Waits for every fault to fire and heal; returns the timeline.
+    pub fn finish(mut self) -> Vec<FaultRecord> {
+        self.thread
+            .take()
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Injector {
+    /// Abandoned (the run failed): stop firing; the cluster's own drop stops the brokers.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Context {
+    cluster: SharedCluster,
+    bootstrap: String,
+    start: Instant,
+    rng: StdRng,
+    stop: Arc<AtomicBool>,
+}
+
+/// How long a gracefully stopped broker may take to exit before it is killed.
+const GRACEFUL_EXIT: Duration = Duration::from_secs(60);
+/// How long a restarted broker may take to rejoin the cluster.
+const REJOIN: Duration = Duration::from_secs(120);
+
+impl Context {
+    fn now_s(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// Sleeps until `at` after the start; `None` when the injector was told to stop.
+    fn sleep_until(&self, at: Duration) -> Option<()> {
+        while self.start.elapsed() < at {
+            if self.stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            std::thread::sleep(
+                Duration::from_millis(20).min(at.saturating_sub(self.start.elapsed())),
+            );
+        }
+        (!self.stop.load(Ordering::Relaxed)).then_some(())
+    }
+
+    fn with_cluster<T>(&self, action: impl FnOnce(&mut LocalCluster) -> T) -> Option<T> {
+        self.cluster
+            .lock()
+            .ok()
+            .map(|mut cluster| action(&mut cluster))
+    }
+
+    fn resolve(&mut self, target: &Target) -> Result<Vec<i32>, String> {
+        let ids = self.with_cluster(|c| c.broker_ids()).unwrap_or_default();
+        match target {
+            Target::Broker(id) if ids.contains(id) => Ok(vec![*id]),
+            Target::Broker(id) => Err(format!(
+                "broker {id} is not part of this cluster (brokers {ids:?})"
+            )),
+            Target::All => Ok(ids),
+            Target::Random if ids.is_empty() => Err("the cluster has no brokers".to_owned()),
+            Target::Random => Ok(vec![ids[self.rng.random_range(0..ids.len())]]),
+            Target::Controller => self
+                .with_cluster(|c| c.controller_id())
+                .flatten()
+                .map(|id| vec![id])
+                .ok_or_else(|| "no active controller is known".to_owned()),
+            Target::Leader { topic, partition } => {
+                let admin = KafkaAdmin::connect(&self.bootstrap).map_err(|e| e.to_string())?;
+                let partitions = admin.partitions(topic).map_err(|e| e.to_string())?;
+                partitions
+                    .iter()
+                    .find(|p| p.id == *partition)
+                    .filter(|p| p.leader >= 0)
+                    .map(|p| vec![p.leader])
+                    .ok_or_else(|| format!("{topic}/{partition} has no leader right now"))
+            }
+        }
+    }
+
+    fn fire(&mut self, spec: &FaultSpec, firing: &Firing) -> FaultRecord {
+        let target = spec.resolved_target();
+        let mut record = FaultRecord {
+            fault: firing.fault,
+            repetition: firing.repetition,
+            kind: spec.kind.to_string(),
+            target: target.to_string(),
+            brokers: Vec::new(),
+            injected_at_s: self.now_s(),
+            healed_at_s: None,
+            detail: String::new(),
+            applied: false,
+        };
+        let brokers = match self.resolve(&target) {
+            Ok(brokers) => brokers,
+            Err(reason) => {
+                record.detail = format!("not applied: {reason}");
+                return record;
+            }
+        };
+        record.brokers = brokers.clone();
+        let outcome = match spec.kind {
+            FaultKind::Kill => self.kill(brokers[0], spec.length()),
+            FaultKind::Pause => self.pause(brokers[0], spec.length()),
+            FaultKind::Restart => self.restart(brokers[0]),
+            FaultKind::RollingRestart => brokers.iter().try_fold(String::new(), |done, id| {
+                self.restart(*id).map(|detail| format!("{done}{detail}; "))
+            }),
+        };
+        match outcome {
+            Ok(detail) => {
+                record.applied = true;
+                record.healed_at_s = Some(self.now_s());
+                record.detail = detail.trim_end_matches("; ").to_owned();
+            }
+            Err(reason) => record.detail = reason,
+        }
+        record
+    }
+
+    fn signal(&self, broker: i32, signal: Signal) -> Result<i32, String> {
+        match self.with_cluster(|c| c.signal_broker(broker, signal)) {
+            Some(Ok(Some(pid))) => Ok(pid),
+            Some(Ok(None)) => Err(format!("broker {broker} was not running")),
+            Some(Err(error)) => Err(error.to_string()),
+            None => Err("the cluster is gone".to_owned()),
+        }
+    }
+
+    fn start_again(&self, broker: i32) -> Result<i32, String> {
+        match self.with_cluster(|c| c.start_broker(broker)) {
+            Some(Ok(pid)) => Ok(pid),
+            Some(Err(error)) => Err(format!("restarting broker {broker} failed: {error}")),
+            None => Err("the cluster is gone".to_owned()),
+        }
+    }
+
+    fn wait_exit(&self, broker: i32, limit: Duration) -> bool {
+        self.with_cluster(|c| c.wait_broker_exit(broker, limit).unwrap_or(false))
+            .unwrap_or(false)
+    }
+
+    /// Waits until the cluster metadata lists `broker` again.
+    fn wait_rejoined(&self, broker: i32) -> Result<(), String> {
+        let admin = KafkaAdmin::connect(&self.bootstrap)
+            .map_err(|e| e.to_string())?
+            .with_timeout(Duration::from_secs(2));
+        let started = Instant::now();
+        while started.elapsed() < REJOIN {
+            if admin
+                .brokers()
+                .is_ok_and(|brokers| brokers.iter().any(|b| b.id == broker))
+            {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!(
+            "broker {broker} did not rejoin the cluster within {}s",
+            REJOIN.as_secs()
+        ))
+    }
+
+    fn kill(&mut self, broker: i32, down_for: Duration) -> Result<String, String> {
+        let pid = self.signal(broker, Signal::SIGKILL)?;
+        self.wait_exit(broker, Duration::from_secs(10));
+        let back_at = self.start.elapsed() + down_for;
+        self.sleep_until(back_at)
+            .ok_or("stopped before the restart")?;
+        let new_pid = self.start_again(broker)?;
+        Ok(format!(
+            "SIGKILL broker {broker} (pid {pid}), started again as pid {new_pid}"
+        ))
+    }
+
+    fn pause(&mut self, broker: i32, paused_for: Duration) -> Result<String, String> {
+        let pid = self.signal(broker, Signal::SIGSTOP)?;
+        let resume_at = self.start.elapsed() + paused_for;
+        // Resume even when told to stop: a stopped broker must never be left behind.
+        let _ = self.sleep_until(resume_at);
+        self.signal(broker, Signal::SIGCONT)?;
+        Ok(format!(
+            "SIGSTOP broker {broker} (pid {pid}), SIGCONT after {:.1}s",
+            paused_for.as_secs_f64()
+        ))
+    }
+
+    fn restart(&mut self, broker: i32) -> Result<String, String> {
+        let pid = self.signal(broker, Signal::SIGTERM)?;
+        if !self.wait_exit(broker, GRACEFUL_EXIT) {
+            self.signal(broker, Signal::SIGKILL)?;
+            self.wait_exit(broker, Duration::from_secs(10));
+        }
+        let new_pid = self.start_again(broker)?;
+        self.wait_rejoined(broker)?;
+        Ok(format!(
+            "SIGTERM broker {broker} (pid {pid}), started again as pid {new_pid}, rejoined"
+        ))
+    }
+}

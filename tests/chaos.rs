@@ -1,0 +1,137 @@
+//! Fault scenarios end to end on the embedded three-broker platform: a real leader kill that
+//! must lose nothing, and an unsafe configuration whose loss must be detected and reconcile
+//! with an independent count.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+use streamproof_platform::runtime::{default_cache_root, KafkaDistribution};
+
+/// One three-broker platform at a time on a two-core machine.
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/chaos")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn streamproof(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .args(args)
+        .env_remove("STREAMPROOF_BOOTSTRAP_SERVERS")
+        .output()
+        .expect("run streamproof")
+}
+
+fn explain(output: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn read_result(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("result.json")).expect("result.json");
+    serde_json::from_str(&text).expect("result.json is JSON")
+}
+
+#[test]
+fn a_killed_leader_loses_nothing_with_acks_all() {
+    let _one = exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let output = streamproof(&[
+        "run",
+        &scenario("broker-kill.yaml"),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let counts = &result["counts"];
+    assert_eq!(counts["lost"], 0);
+    assert_eq!(counts["duplicates"], 0);
+    assert_eq!(counts["acked"], counts["present"]);
+    let fault = &result["faults"][0];
+    assert_eq!(fault["kind"], "kill");
+    assert_eq!(fault["target"], "leader:raw-events/0");
+    assert_eq!(fault["applied"], true);
+    assert_eq!(fault["brokers"].as_array().unwrap().len(), 1);
+    let injected = fault["injected_at_s"].as_f64().unwrap();
+    let healed = fault["healed_at_s"].as_f64().unwrap();
+    assert!((14.9..16.0).contains(&injected), "{injected}");
+    assert!(healed - injected >= 10.0, "restarted after 10 s: {healed}");
+    assert!(fault["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("SIGKILL broker"));
+}
+
+#[test]
+fn loss_under_acks_1_is_detected_and_every_lost_id_is_really_missing() {
+    let _one = exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let output = streamproof(&[
+        "run",
+        &scenario("unsafe-acks.yaml"),
+        "--out",
+        out_dir,
+        "--keep-platform",
+    ]);
+    let platform = out.path().join("platform");
+    let stop = || streamproof(&["down", "--dir", platform.to_str().unwrap()]);
+    if output.status.code() != Some(0) {
+        stop();
+        panic!("{}", explain(&output));
+    }
+    let result = read_result(out.path());
+    let counts = &result["counts"];
+    let lost = counts["lost"].as_u64().unwrap();
+    let acked = counts["acked"].as_u64().unwrap();
+    let present = counts["present"].as_u64().unwrap();
+    assert!(
+        lost > 0,
+        "the unsafe configuration must lose acknowledged records"
+    );
+    assert_eq!(counts["unknown"], 0);
+    assert_eq!(
+        acked - lost,
+        present - counts["unknown_present"].as_u64().unwrap()
+    );
+    assert!(!result["anomalies"]["lost"].as_array().unwrap().is_empty());
+
+    // Kafka's own consumer finds exactly the records the checker found present.
+    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/java/CountRecords.java");
+    let counted = Command::new(&distribution.java)
+        .arg("-cp")
+        .arg(distribution.class_path())
+        .arg(source)
+        .arg(result["platform"]["bootstrap_servers"].as_str().unwrap())
+        .arg(result["run_id"].as_str().unwrap())
+        .output()
+        .unwrap();
+    stop();
+    assert!(counted.status.success(), "{}", explain(&counted));
+    let independent: u64 = String::from_utf8_lossy(&counted.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let duplicates = counts["duplicates"].as_u64().unwrap();
+    assert_eq!(
+        independent,
+        present + duplicates,
+        "records of the run in the raw topics"
+    );
+}
