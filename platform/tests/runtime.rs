@@ -23,6 +23,27 @@ fn free_base_port(start: u16) -> u16 {
         .expect("a free port block")
 }
 
+/// Starts a one-broker cluster in `dir` on the first block from `start` that is still free
+/// when the cluster binds it (another program may take a port between the check and the start).
+fn start_single(dir: &std::path::Path, start: u16) -> (ClusterSpec, LocalCluster) {
+    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
+    let mut from = start;
+    loop {
+        let spec = ClusterSpec {
+            dir: dir.to_owned(),
+            base_port: free_base_port(from),
+            heap_mb: 256,
+            ..ClusterSpec::default()
+        };
+        match LocalCluster::up(&spec, &distribution) {
+            Ok(UpOutcome::Started(cluster)) => return (spec, cluster),
+            Err(RuntimeError::PortInUse { .. }) if from < start + 380 => from = spec.base_port + 20,
+            Err(error) => panic!("{error}"),
+            Ok(UpOutcome::AlreadyRunning(_)) => panic!("a fresh directory starts a cluster"),
+        }
+    }
+}
+
 #[test]
 fn up_status_refusals_and_down() {
     let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
@@ -95,17 +116,8 @@ fn up_status_refusals_and_down() {
 
 #[test]
 fn dropping_a_started_cluster_stops_it() {
-    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let spec = ClusterSpec {
-        dir: dir.path().to_owned(),
-        base_port: free_base_port(29_500),
-        heap_mb: 256,
-        ..ClusterSpec::default()
-    };
-    let UpOutcome::Started(cluster) = LocalCluster::up(&spec, &distribution).unwrap() else {
-        panic!("a fresh directory starts a cluster");
-    };
+    let (_, cluster) = start_single(dir.path(), 29_500);
     let broker = cluster.state().brokers[0].clone();
     assert!(broker.is_running());
     drop(cluster);
@@ -114,17 +126,8 @@ fn dropping_a_started_cluster_stops_it() {
 
 #[test]
 fn brokers_can_be_paused_killed_and_started_again() {
-    let distribution = KafkaDistribution::ensure(&default_cache_root()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let spec = ClusterSpec {
-        dir: dir.path().to_owned(),
-        base_port: free_base_port(29_900),
-        heap_mb: 256,
-        ..ClusterSpec::default()
-    };
-    let UpOutcome::Started(mut cluster) = LocalCluster::up(&spec, &distribution).unwrap() else {
-        panic!("a fresh directory starts a cluster");
-    };
+    let (_, mut cluster) = start_single(dir.path(), 29_900);
     let bootstrap = cluster.bootstrap_servers().to_owned();
     let metadata_lists_broker = || {
         KafkaAdmin::connect(&bootstrap)
