@@ -24,6 +24,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Run the raw → bronze copier (consume-transform-produce) until stopped.
+    Copier(CopierArgs),
     /// Start the embedded local platform: Kafka brokers on 127.0.0.1.
     Up(UpArgs),
     /// Show the local platform's brokers and whether they answer.
@@ -202,4 +204,19 @@ pub struct ValidateArgs {
     /// Scenario files (YAML).
     #[arg(required = true, value_name = "SCENARIO")]
     pub scenarios: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CopierArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Consumer group (and transactional id prefix).
+    #[arg(long, default_value = "bronze-copier")]
+    pub group: String,
+    /// `exactly-once` (records and offsets in one transaction) or `at-least-once`.
+    #[arg(long, default_value = "exactly-once")]
+    pub mode: String,
+    /// Records per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
 }

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&args, json),
         Command::Validate(args) => commands::run::validate(&args).map(|()| true),
+        Command::Copier(args) => commands::copier::copier(&args, json).map(|()| true),
         Command::Up(args) => commands::cluster::up(&args, json).map(|()| true),
         Command::Status(args) => commands::cluster::status(&args, json).map(|()| true),
         Command::Down(args) => commands::cluster::down(&args, json).map(|()| true),

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use streamproof_chaos::spec::FaultSpec;
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
+use streamproof_platform::copier::CopierMode;
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
 use streamproof_platform::topics::TopicSetOptions;
 use streamproof_verify::expect::Expectations;
@@ -79,6 +80,24 @@ pub struct PlatformSection {
     /// Broker properties of the embedded platform (e.g. `unclean.leader.election.enable`).
     #[serde(default, deserialize_with = "property_map")]
     pub broker_properties: BTreeMap<String, String>,
+    /// Run the raw → bronze copier during the load and verify bronze.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copier: Option<CopierSection>,
+}
+
+/// The `platform.copier` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopierSection {
+    /// `exactly-once` (transactions) or `at-least-once`.
+    pub mode: CopierMode,
+    /// Records per batch (per transaction).
+    #[serde(default = "default_copier_batch")]
+    pub batch: usize,
+}
+
+fn default_copier_batch() -> usize {
+    500
 }
 
 impl Default for PlatformSection {
@@ -90,6 +109,7 @@ impl Default for PlatformSection {
             producer_overrides: BTreeMap::new(),
             consumer_overrides: BTreeMap::new(),
             broker_properties: BTreeMap::new(),
+            copier: None,
         }
     }
 }

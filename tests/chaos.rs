@@ -135,3 +135,50 @@ fn loss_under_acks_1_is_detected_and_every_lost_id_is_really_missing() {
         "records of the run in the raw topics"
     );
 }
+
+fn run_scenario(name: &str) -> (Output, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let output = streamproof(&[
+        "run",
+        &scenario(name),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    (output, out)
+}
+
+#[test]
+fn a_killed_transactional_copier_leaves_bronze_exactly_once() {
+    let _one = exclusive();
+    let (output, out) = run_scenario("copier-kill.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let bronze = &result["bronze"];
+    assert_eq!(bronze["copier_mode"], "exactly-once");
+    assert_eq!(bronze["expected"], result["counts"]["present"]);
+    assert_eq!(bronze["present"], bronze["expected"]);
+    assert_eq!(bronze["missing"], 0);
+    assert_eq!(bronze["duplicates"], 0);
+    let kills: Vec<&serde_json::Value> = result["faults"].as_array().unwrap().iter().collect();
+    assert_eq!(kills.len(), 2);
+    assert!(kills
+        .iter()
+        .all(|k| k["target"] == "copier" && k["applied"] == true));
+}
+
+#[test]
+fn a_killed_at_least_once_copier_duplicates_and_the_checker_counts_them() {
+    let _one = exclusive();
+    let (output, out) = run_scenario("copier-at-least-once.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let bronze = &result["bronze"];
+    let duplicates = bronze["duplicates"].as_u64().unwrap();
+    assert!(
+        duplicates > 0,
+        "an at-least-once copier killed mid-run copies records again"
+    );
+    assert_eq!(bronze["missing"], 0);
+    let examples = result["anomalies"]["bronze_duplicates"].as_array().unwrap();
+    assert!(!examples.is_empty() && examples.len() <= 10);
+}

@@ -11,12 +11,31 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use streamproof_platform::admin::KafkaAdmin;
-use streamproof_platform::runtime::{LocalCluster, Signal};
+use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
 use crate::spec::{FaultKind, FaultSpec, Target};
 
 /// The shared embedded cluster: the run keeps it alive, the injector signals its brokers.
 pub type SharedCluster = Arc<Mutex<LocalCluster>>;
+
+/// The shared copier process, when the run has one.
+pub type SharedProcess = Arc<Mutex<ManagedProcess>>;
+
+/// What a fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Victim {
+    Broker(i32),
+    Copier,
+}
+
+impl std::fmt::Display for Victim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Victim::Broker(id) => write!(f, "broker {id}"),
+            Victim::Copier => f.write_str("the copier"),
+        }
+    }
+}
 
 /// What happened to one firing of a fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +76,7 @@ impl Injector {
     /// Starts firing `faults` relative to `start` (the start of the load).
     pub fn start(
         cluster: SharedCluster,
+        copier: Option<SharedProcess>,
         bootstrap: String,
         faults: Vec<FaultSpec>,
         start: Instant,
@@ -82,6 +102,7 @@ impl Injector {
             firings.sort_by_key(|f| f.at);
             let mut context = Context {
                 cluster,
+                copier,
                 bootstrap,
                 start,
                 rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
@@ -122,6 +143,7 @@ impl Drop for Injector {
 
 struct Context {
     cluster: SharedCluster,
+    copier: Option<SharedProcess>,
     bootstrap: String,
     start: Instant,
     rng: StdRng,
@@ -158,9 +180,24 @@ impl Context {
             .map(|mut cluster| action(&mut cluster))
     }
 
-    fn resolve(&mut self, target: &Target) -> Result<Vec<i32>, String> {
+    fn resolve(&mut self, target: &Target) -> Result<Vec<Victim>, String> {
+        if *target == Target::Copier {
+            return match self.copier {
+                Some(_) => Ok(vec![Victim::Copier]),
+                None => Err("this run has no copier (set platform.copier)".to_owned()),
+            };
+        }
+        Ok(self
+            .resolve_brokers(target)?
+            .into_iter()
+            .map(Victim::Broker)
+            .collect())
+    }
+
+    fn resolve_brokers(&mut self, target: &Target) -> Result<Vec<i32>, String> {
         let ids = self.with_cluster(|c| c.broker_ids()).unwrap_or_default();
         match target {
+            Target::Copier => Ok(Vec::new()),
             Target::Broker(id) if ids.contains(id) => Ok(vec![*id]),
             Target::Broker(id) => Err(format!(
                 "broker {id} is not part of this cluster (brokers {ids:?})"
@@ -199,20 +236,27 @@ impl Context {
             detail: String::new(),
             applied: false,
         };
-        let brokers = match self.resolve(&target) {
-            Ok(brokers) => brokers,
+        let victims = match self.resolve(&target) {
+            Ok(victims) => victims,
             Err(reason) => {
                 record.detail = format!("not applied: {reason}");
                 return record;
             }
         };
-        record.brokers = brokers.clone();
+        record.brokers = victims
+            .iter()
+            .filter_map(|v| match v {
+                Victim::Broker(id) => Some(*id),
+                Victim::Copier => None,
+            })
+            .collect();
         let outcome = match spec.kind {
-            FaultKind::Kill => self.kill(brokers[0], spec.length()),
-            FaultKind::Pause => self.pause(brokers[0], spec.length()),
-            FaultKind::Restart => self.restart(brokers[0]),
-            FaultKind::RollingRestart => brokers.iter().try_fold(String::new(), |done, id| {
-                self.restart(*id).map(|detail| format!("{done}{detail}; "))
+            FaultKind::Kill => self.kill(victims[0], spec.length()),
+            FaultKind::Pause => self.pause(victims[0], spec.length()),
+            FaultKind::Restart => self.restart(victims[0]),
+            FaultKind::RollingRestart => victims.iter().try_fold(String::new(), |done, victim| {
+                self.restart(*victim)
+                    .map(|detail| format!("{done}{detail}; "))
             }),
         };
         match outcome {
@@ -226,30 +270,49 @@ impl Context {
         record
     }
 
-    fn signal(&self, broker: i32, signal: Signal) -> Result<i32, String> {
-        match self.with_cluster(|c| c.signal_broker(broker, signal)) {
-            Some(Ok(Some(pid))) => Ok(pid),
-            Some(Ok(None)) => Err(format!("broker {broker} was not running")),
-            Some(Err(error)) => Err(error.to_string()),
-            None => Err("the cluster is gone".to_owned()),
+    fn with_copier<T>(&self, action: impl FnOnce(&mut ManagedProcess) -> T) -> Option<T> {
+        let copier = self.copier.as_ref()?;
+        copier.lock().ok().map(|mut process| action(&mut process))
+    }
+
+    fn signal(&self, victim: Victim, signal: Signal) -> Result<i32, String> {
+        let sent = match victim {
+            Victim::Broker(id) => match self.with_cluster(|c| c.signal_broker(id, signal)) {
+                Some(Ok(sent)) => sent,
+                Some(Err(error)) => return Err(error.to_string()),
+                None => return Err("the cluster is gone".to_owned()),
+            },
+            Victim::Copier => self.with_copier(|p| p.signal(signal)).flatten(),
+        };
+        sent.ok_or_else(|| format!("{victim} was not running"))
+    }
+
+    fn start_again(&self, victim: Victim) -> Result<i32, String> {
+        let started = match victim {
+            Victim::Broker(id) => self
+                .with_cluster(|c| c.start_broker(id).map_err(|e| e.to_string()))
+                .unwrap_or_else(|| Err("the cluster is gone".to_owned())),
+            Victim::Copier => self
+                .with_copier(|p| p.start_again().map_err(|e| e.to_string()))
+                .unwrap_or_else(|| Err("the copier is gone".to_owned())),
+        };
+        started.map_err(|error| format!("restarting {victim} failed: {error}"))
+    }
+
+    fn wait_exit(&self, victim: Victim, limit: Duration) -> bool {
+        match victim {
+            Victim::Broker(id) => self
+                .with_cluster(|c| c.wait_broker_exit(id, limit).unwrap_or(false))
+                .unwrap_or(false),
+            Victim::Copier => self.with_copier(|p| p.wait_exit(limit)).unwrap_or(false),
         }
     }
 
-    fn start_again(&self, broker: i32) -> Result<i32, String> {
-        match self.with_cluster(|c| c.start_broker(broker)) {
-            Some(Ok(pid)) => Ok(pid),
-            Some(Err(error)) => Err(format!("restarting broker {broker} failed: {error}")),
-            None => Err("the cluster is gone".to_owned()),
-        }
-    }
-
-    fn wait_exit(&self, broker: i32, limit: Duration) -> bool {
-        self.with_cluster(|c| c.wait_broker_exit(broker, limit).unwrap_or(false))
-            .unwrap_or(false)
-    }
-
-    /// Waits until the cluster metadata lists `broker` again.
-    fn wait_rejoined(&self, broker: i32) -> Result<(), String> {
+    /// Waits until the cluster metadata lists a restarted broker again.
+    fn wait_rejoined(&self, victim: Victim) -> Result<(), String> {
+        let Victim::Broker(broker) = victim else {
+            return Ok(());
+        };
         let admin = KafkaAdmin::connect(&self.bootstrap)
             .map_err(|e| e.to_string())?
             .with_timeout(Duration::from_secs(2));
@@ -269,40 +332,40 @@ impl Context {
         ))
     }
 
-    fn kill(&mut self, broker: i32, down_for: Duration) -> Result<String, String> {
-        let pid = self.signal(broker, Signal::SIGKILL)?;
-        self.wait_exit(broker, Duration::from_secs(10));
+    fn kill(&mut self, victim: Victim, down_for: Duration) -> Result<String, String> {
+        let pid = self.signal(victim, Signal::SIGKILL)?;
+        self.wait_exit(victim, Duration::from_secs(10));
         let back_at = self.start.elapsed() + down_for;
         self.sleep_until(back_at)
             .ok_or("stopped before the restart")?;
-        let new_pid = self.start_again(broker)?;
+        let new_pid = self.start_again(victim)?;
         Ok(format!(
-            "SIGKILL broker {broker} (pid {pid}), started again as pid {new_pid}"
+            "SIGKILL {victim} (pid {pid}), started again as pid {new_pid}"
         ))
     }
 
-    fn pause(&mut self, broker: i32, paused_for: Duration) -> Result<String, String> {
-        let pid = self.signal(broker, Signal::SIGSTOP)?;
+    fn pause(&mut self, victim: Victim, paused_for: Duration) -> Result<String, String> {
+        let pid = self.signal(victim, Signal::SIGSTOP)?;
         let resume_at = self.start.elapsed() + paused_for;
-        // Resume even when told to stop: a stopped broker must never be left behind.
+        // Resume even when told to stop: a stopped process must never be left behind.
         let _ = self.sleep_until(resume_at);
-        self.signal(broker, Signal::SIGCONT)?;
+        self.signal(victim, Signal::SIGCONT)?;
         Ok(format!(
-            "SIGSTOP broker {broker} (pid {pid}), SIGCONT after {:.1}s",
+            "SIGSTOP {victim} (pid {pid}), SIGCONT after {:.1}s",
             paused_for.as_secs_f64()
         ))
     }
 
-    fn restart(&mut self, broker: i32) -> Result<String, String> {
-        let pid = self.signal(broker, Signal::SIGTERM)?;
-        if !self.wait_exit(broker, GRACEFUL_EXIT) {
-            self.signal(broker, Signal::SIGKILL)?;
-            self.wait_exit(broker, Duration::from_secs(10));
+    fn restart(&mut self, victim: Victim) -> Result<String, String> {
+        let pid = self.signal(victim, Signal::SIGTERM)?;
+        if !self.wait_exit(victim, GRACEFUL_EXIT) {
+            self.signal(victim, Signal::SIGKILL)?;
+            self.wait_exit(victim, Duration::from_secs(10));
         }
-        let new_pid = self.start_again(broker)?;
-        self.wait_rejoined(broker)?;
+        let new_pid = self.start_again(victim)?;
+        self.wait_rejoined(victim)?;
         Ok(format!(
-            "SIGTERM broker {broker} (pid {pid}), started again as pid {new_pid}, rejoined"
+            "SIGTERM {victim} (pid {pid}), started again as pid {new_pid}"
         ))
     }
 }

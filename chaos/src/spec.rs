@@ -51,11 +51,13 @@ pub enum Target {
     Random,
     /// `all`: every broker in turn (rolling restarts).
     All,
+    /// `copier`: the raw → bronze copier process.
+    Copier,
 }
 
 /// A target string that names no broker.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random or all (e.g. `leader:raw-events/0`)")]
+#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random, all or copier (e.g. `leader:raw-events/0`)")]
 pub struct TargetError(String);
 
 impl FromStr for Target {
@@ -67,6 +69,7 @@ impl FromStr for Target {
             "controller" => return Ok(Target::Controller),
             "random" => return Ok(Target::Random),
             "all" => return Ok(Target::All),
+            "copier" => return Ok(Target::Copier),
             _ => {}
         }
         if let Some(id) = text.strip_prefix("broker:") {
@@ -95,6 +98,7 @@ impl fmt::Display for Target {
             Target::Controller => f.write_str("controller"),
             Target::Random => f.write_str("random"),
             Target::All => f.write_str("all"),
+            Target::Copier => f.write_str("copier"),
         }
     }
 }

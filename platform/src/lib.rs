@@ -10,6 +10,7 @@
 //! - [`profiles`]: producer and consumer tuning profiles mapped to librdkafka properties.
 //! - [`lag`]: a consumer group's lag per partition; [`offsets`]: partition offsets in bulk.
 //! - [`capacity`]: the partition, replication and retention-storage formulas.
+//! - [`copier`]: the raw → bronze consume-transform-produce stage, exactly-once or at-least-once.
 //! - [`runtime`]: the embedded local platform: Kafka brokers as local processes.
 //!
 //! ```
@@ -36,6 +37,7 @@
 
 pub mod admin;
 pub mod capacity;
+pub mod copier;
 pub mod duration;
 pub mod events;
 pub mod lag;

@@ -49,6 +49,26 @@ pub struct RunResult {
     /// Every fault fired, with its resolved brokers and times (empty without faults).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultRecord>,
+    /// The bronze layer against the raw layer, when the copier ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bronze: Option<Bronze>,
+}
+
+/// Bronze against raw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bronze {
+    /// `exactly-once` or `at-least-once`.
+    pub copier_mode: String,
+    /// Raw records of the run bronze must hold.
+    pub expected: u64,
+    /// Of those, found.
+    pub present: u64,
+    /// Missing from bronze.
+    pub missing: u64,
+    /// Extra copies in bronze.
+    pub duplicates: u64,
+    /// Records of others in the range read.
+    pub foreign: u64,
 }
 
 /// One firing of a fault.

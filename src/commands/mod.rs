@@ -3,6 +3,7 @@
 
 pub mod capacity;
 pub mod cluster;
+pub mod copier;
 pub mod lag;
 pub mod profiles;
 pub mod publish;

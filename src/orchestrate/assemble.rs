@@ -11,9 +11,11 @@ use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
-    ConsumerGroupInfo, Generator, Lag, Latencies, LatencyDistributions, PlatformInfo, RunResult,
-    ScenarioInfo, SecondPoint, Throughput, TopicInfo, Verdict, RESULT_VERSION,
+    AnomalyExample, Bronze, ConsumerGroupInfo, Generator, Lag, Latencies, LatencyDistributions,
+    PlatformInfo, RunResult, ScenarioInfo, SecondPoint, Throughput, TopicInfo, Verdict,
+    RESULT_VERSION,
 };
+use streamproof_verify::bronze::BronzeFindings;
 use streamproof_verify::expect::{evaluate, Observed};
 use streamproof_verify::kafka::KafkaFindings;
 
@@ -41,6 +43,8 @@ pub struct Assembly<'a> {
     pub outcome: &'a LoadOutcome,
     pub findings: &'a KafkaFindings,
     pub faults: &'a [FaultRecord],
+    /// The copier's mode and what the bronze check found, when a copier ran.
+    pub bronze: Option<&'a (String, BronzeFindings)>,
 }
 
 pub fn assemble(input: Assembly<'_>) -> RunResult {
@@ -62,6 +66,9 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         max_lag: lag.max_records,
         lag_recovery: has_consumers.then(|| lag.recovery_seconds.map(Duration::from_secs_f64)),
         generator: (outcome.generator.kept_up, outcome.generator.note.clone()),
+        bronze: input
+            .bronze
+            .map(|(_, found)| (found.missing, found.duplicates)),
         faults_healed: (!input.faults.is_empty()).then(|| {
             let healed = input
                 .faults
@@ -121,11 +128,29 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             note: outcome.generator.note.clone(),
         },
         checks: convert(&checks),
-        anomalies: convert(&input.findings.examples),
+        anomalies: anomalies(&input),
         verdict,
         timeseries: timeseries(outcome, scenario.load.warmup),
         faults: convert(&input.faults),
+        bronze: input.bronze.map(|(mode, found)| Bronze {
+            copier_mode: mode.clone(),
+            expected: found.expected,
+            present: found.present,
+            missing: found.missing,
+            duplicates: found.duplicates,
+            foreign: found.foreign,
+        }),
     }
+}
+
+/// Examples of every anomaly, raw and bronze.
+fn anomalies(input: &Assembly<'_>) -> BTreeMap<String, Vec<AnomalyExample>> {
+    let mut all: BTreeMap<String, Vec<AnomalyExample>> = convert(&input.findings.examples);
+    if let Some((_, found)) = input.bronze {
+        let bronze: BTreeMap<String, Vec<AnomalyExample>> = convert(&found.examples);
+        all.extend(bronze);
+    }
+    all
 }
 
 /// From when lag recovery is measured, and to what level: after the load ends, back to 0;

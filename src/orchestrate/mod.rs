@@ -2,6 +2,7 @@
 //! result. The only place that knows every crate.
 
 mod assemble;
+mod bronze;
 pub mod progress;
 
 use std::net::TcpListener;
@@ -23,6 +24,7 @@ use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 
 use crate::scenario::LoadedScenario;
 use assemble::{assemble, Assembly};
+use bronze::BronzeStage;
 use progress::ProgressView;
 
 /// How long a producer may retry a send before reporting it failed, unless the scenario sets
@@ -62,7 +64,7 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    let mut result = runtime.block_on(drive(loaded, &platform))?;
+    let mut result = runtime.block_on(drive(loaded, &platform, &options.out))?;
     if options.keep_platform {
         keep_running(platform);
     }
@@ -143,7 +145,7 @@ fn free_base_port() -> Result<u16> {
         .context("no free block of 20 ports on 127.0.0.1 between 19092 and 60000")
 }
 
-async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult> {
+async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Result<RunResult> {
     let scenario = &loaded.scenario;
     let run_id = uuid::Uuid::new_v4().to_string();
     let admin = KafkaAdmin::connect(&platform.bootstrap)?;
@@ -168,12 +170,22 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult
         humantime_serde::re::humantime::format_duration(scenario.load.duration),
         humantime_serde::re::humantime::format_duration(scenario.load.warmup)
     );
+    let bronze = match &scenario.platform.copier {
+        Some(section) => Some(BronzeStage::start(
+            section,
+            &platform.bootstrap,
+            &run_id,
+            out,
+        )?),
+        None => None,
+    };
     let view = ProgressView::new(scenario.load.total());
     let mut injector: Option<Injector> = None;
     let mut start_faults = |start: Instant| {
         if let (Some(cluster), false) = (&platform.cluster, scenario.faults.is_empty()) {
             injector = Some(Injector::start(
                 cluster.clone(),
+                bronze.as_ref().map(|stage| stage.process.clone()),
                 platform.bootstrap.clone(),
                 scenario.faults.clone(),
                 start,
@@ -205,6 +217,23 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult
         })
     })
     .context("verify the raw topics")?;
+    let bronze_findings = match &bronze {
+        Some(stage) => {
+            eprintln!("waiting for the copier to catch up, then verifying bronze…");
+            tokio::task::block_in_place(|| {
+                stage.drain_and_stop(&platform.bootstrap, scenario.drain_timeout);
+                stage.verify(
+                    &platform.bootstrap,
+                    &run_id,
+                    &outcome.ledger,
+                    &findings.copies,
+                    scenario.drain_timeout,
+                )
+            })
+            .map(|found| Some((stage.mode.clone(), found)))?
+        }
+        None => None,
+    };
 
     Ok(assemble(Assembly {
         loaded,
@@ -219,6 +248,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform) -> Result<RunResult
         outcome: &outcome,
         findings: &findings,
         faults: &faults,
+        bronze: bronze_findings.as_ref(),
     }))
 }
 

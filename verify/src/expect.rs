@@ -97,6 +97,12 @@ pub struct Expectations {
     /// Per-key sequence going backwards within a partition.
     #[serde(default = "zero")]
     pub order_violations: Bound,
+    /// Raw records missing from bronze (when the copier runs).
+    #[serde(default = "zero")]
+    pub bronze_missing: Bound,
+    /// Extra copies of raw records in bronze (when the copier runs).
+    #[serde(default = "zero")]
+    pub bronze_duplicates: Bound,
     /// Achieved throughput as a fraction of the target rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_throughput: Option<f64>,
@@ -149,6 +155,8 @@ impl Default for Expectations {
             phantoms: zero(),
             offset_mismatches: zero(),
             order_violations: zero(),
+            bronze_missing: zero(),
+            bronze_duplicates: zero(),
             min_throughput: None,
             produce_p99: None,
             produce_p999: None,
@@ -197,6 +205,8 @@ pub struct Observed {
     pub generator: (bool, String),
     /// Faults applied and healed, of those fired; `None` without faults.
     pub faults_healed: Option<(usize, usize)>,
+    /// Bronze records missing and duplicated; `None` when no copier ran.
+    pub bronze: Option<(u64, u64)>,
 }
 
 /// One expectation compared with what happened.
@@ -283,6 +293,20 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         ),
     ] {
         checks.push(check(name, bound, actual, bound.holds(actual)));
+    }
+    if let Some((missing, duplicates)) = observed.bronze {
+        checks.push(check(
+            "bronze_missing",
+            expect.bronze_missing,
+            missing,
+            expect.bronze_missing.holds(missing),
+        ));
+        checks.push(check(
+            "bronze_duplicates",
+            expect.bronze_duplicates,
+            duplicates,
+            expect.bronze_duplicates.holds(duplicates),
+        ));
     }
     checks.push(check(
         "deliberate_duplicates_present",
@@ -414,6 +438,7 @@ mod tests {
             lag_recovery: None,
             generator: (true, "kept up".into()),
             faults_healed: None,
+            bronze: None,
         }
     }
 
@@ -477,6 +502,22 @@ mod tests {
             (p99.expected.as_str(), p99.actual.as_str()),
             ("≤ 5.0 ms", "8.0 ms")
         );
+    }
+
+    #[test]
+    fn bronze_checks_run_only_with_a_copier() {
+        let mut run = observed();
+        assert!(!evaluate(&Expectations::default(), &run)
+            .iter()
+            .any(|c| c.name.starts_with("bronze")));
+        run.bronze = Some((0, 3));
+        assert_eq!(
+            failed(&evaluate(&Expectations::default(), &run)),
+            vec!["bronze_duplicates"]
+        );
+        let expect: Expectations =
+            serde_json::from_str(r#"{"bronze_duplicates": {"at_least": 1}}"#).unwrap();
+        assert!(failed(&evaluate(&expect, &run)).is_empty());
     }
 
     #[test]

@@ -4,15 +4,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+pub use crate::read::VerifyError;
+use crate::read::{read_range, Observer, Range};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, Outcome, RecordMeta, SendId, SendKind};
-use streamproof_platform::offsets::{list_offsets, End};
 
 /// Examples kept per anomaly.
 pub const MAX_EXAMPLES: usize = 10;
@@ -103,19 +101,9 @@ pub struct KafkaFindings {
     pub read_seconds: f64,
     /// Records read in the range (own and foreign).
     pub records_read: u64,
-}
-
-/// Why the check could not run.
-#[derive(Debug, thiserror::Error)]
-#[error("{context}: {source}")]
-pub struct VerifyError {
-    context: String,
-    source: KafkaError,
-}
-
-fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> VerifyError {
-    let context = context.into();
-    move |source| VerifyError { context, source }
+    /// Copies found of each send, by producer task and index (for the bronze check).
+    #[serde(skip)]
+    pub copies: Vec<Vec<u8>>,
 }
 
 /// Per-send observations, two bytes per send.
@@ -135,10 +123,6 @@ impl Seen {
                 .collect(),
         }
     }
-
-    fn copies(&self, id: SendId) -> u8 {
-        self.copies[id.task()][id.index()]
-    }
 }
 
 struct Reader<'a> {
@@ -147,122 +131,48 @@ struct Reader<'a> {
     last_seq: HashMap<(String, i32, Vec<u8>), u64>,
     findings: KafkaFindings,
     acked_seen: u64,
+    acked_total: u64,
     salt: u64,
+}
+
+impl Observer for Reader<'_> {
+    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        Reader::observe(self, message);
+    }
+
+    fn complete(&self) -> bool {
+        self.acked_seen >= self.acked_total
+    }
 }
 
 /// Reads every raw partition from its start offset and compares with the ledger. Waits up to
 /// the drain timeout for acknowledged records that are not visible yet. Blocking.
 pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError> {
     let started = Instant::now();
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", check.bootstrap)
-        .set("group.id", format!("streamproof-verify-{}", check.run_id))
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()
-        .map_err(kafka("create the checker's consumer"))?;
-    let mut assignment = TopicPartitionList::new();
-    for (topic, partition, offset) in &check.start.0 {
-        if check.topics.contains(topic) {
-            assignment
-                .add_partition_offset(topic, *partition, Offset::Offset(*offset))
-                .map_err(kafka("assign the raw partitions"))?;
-        }
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(kafka("assign the raw partitions"))?;
-
+    let acked_total = check
+        .ledger
+        .iter()
+        .filter(|(_, entry)| entry.outcome() == Outcome::Acked)
+        .count() as u64;
     let mut reader = Reader {
         check,
         seen: Seen::new(check.ledger),
         last_seq: HashMap::new(),
         findings: KafkaFindings::default(),
         acked_seen: 0,
+        acked_total,
         salt: streamproof_loadgen::id_salt(check.run_id),
     };
-    let acked_total = check
-        .ledger
-        .iter()
-        .filter(|(_, entry)| entry.outcome() == Outcome::Acked)
-        .count() as u64;
-    let deadline = Instant::now() + check.drain_timeout;
-    let starts: HashMap<(String, i32), i64> = check
-        .start
-        .0
-        .iter()
-        .map(|(topic, partition, offset)| ((topic.clone(), *partition), *offset))
-        .collect();
-    let mut ends = end_offsets(&consumer, &assignment)?;
-    let mut last_refresh = Instant::now();
-    loop {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(message)) => reader.observe(&message),
-            Some(Err(error)) => return Err(kafka("read the raw topics")(error)),
-            None => {}
-        }
-        let all_acked_seen = reader.acked_seen >= acked_total;
-        if last_refresh.elapsed() > Duration::from_secs(1) || all_acked_seen {
-            if reached(&consumer, &starts, &ends)? {
-                // Re-read the ends once more: the range is complete when nothing was added.
-                let latest = end_offsets(&consumer, &assignment)?;
-                if latest == ends && all_acked_seen {
-                    break;
-                }
-                ends = latest;
-            }
-            last_refresh = Instant::now();
-        }
-        if Instant::now() > deadline {
-            break;
-        }
-    }
-    reader.findings.drained = reader.acked_seen >= acked_total;
+    let range = Range {
+        bootstrap: check.bootstrap,
+        group: format!("streamproof-verify-{}", check.run_id),
+        topics: check.topics,
+        start: check.start,
+        timeout: check.drain_timeout,
+    };
+    reader.findings.drained = read_range(&range, &mut reader)?;
     reader.findings.read_seconds = started.elapsed().as_secs_f64();
     Ok(reader.finish())
-}
-
-/// The last stable offset of every assigned partition (what read_committed can reach).
-fn end_offsets(
-    consumer: &BaseConsumer,
-    assignment: &TopicPartitionList,
-) -> Result<Vec<(String, i32, i64)>, VerifyError> {
-    let partitions: Vec<(String, i32)> = assignment
-        .elements()
-        .iter()
-        .map(|e| (e.topic().to_owned(), e.partition()))
-        .collect();
-    let ends = list_offsets(consumer, &partitions, End::Latest, Duration::from_secs(10))
-        .map_err(kafka("read the end of the raw partitions"))?;
-    Ok(ends
-        .into_iter()
-        .map(|((topic, partition), offset)| (topic, partition, offset))
-        .collect())
-}
-
-/// Whether the consumer's position reached every end offset. A partition it has not read
-/// from yet has no position and stands at its start offset.
-fn reached(
-    consumer: &BaseConsumer,
-    starts: &HashMap<(String, i32), i64>,
-    ends: &[(String, i32, i64)],
-) -> Result<bool, VerifyError> {
-    let positions = consumer
-        .position()
-        .map_err(kafka("read the checker's position"))?;
-    Ok(ends.iter().all(|(topic, partition, end)| {
-        let position = match positions
-            .find_partition(topic, *partition)
-            .map(|p| p.offset())
-        {
-            Some(Offset::Offset(position)) => position,
-            _ => starts
-                .get(&(topic.clone(), *partition))
-                .copied()
-                .unwrap_or(0),
-        };
-        position >= *end
-    }))
 }
 
 impl Reader<'_> {
@@ -323,9 +233,10 @@ impl Reader<'_> {
     }
 
     fn finish(mut self) -> KafkaFindings {
+        self.findings.copies = std::mem::take(&mut self.seen.copies);
         let ledger = self.check.ledger;
         for (id, entry) in ledger.iter() {
-            let copies = self.seen.copies(id);
+            let copies = self.findings.copies[id.task()][id.index()];
             let topic = self
                 .check
                 .topics

@@ -16,5 +16,7 @@
 //! reports.
 #![deny(missing_docs)]
 
+pub mod bronze;
 pub mod expect;
 pub mod kafka;
+mod read;

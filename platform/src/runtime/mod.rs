@@ -16,6 +16,7 @@ pub use cluster::{
     StopOutcome, StopReport, UpOutcome, STATE_FILE,
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
+pub use process::ManagedProcess;
 pub use toolchain::{java_command, java_major_version, require_maven};
 
 /// Signals the runtime sends to broker processes.

@@ -48,3 +48,105 @@ pub(crate) fn runs(pid: i32, marker: &str) -> bool {
 pub(crate) fn signal_if_ours(pid: i32, marker: &str, signal: Signal) -> bool {
     runs(pid, marker) && kill(Pid::from_raw(pid), signal).is_ok()
 }
+
+/// A helper process of the platform (such as the copier) that streamproof starts, may signal
+/// and restart, and stops when dropped. Only its recorded pid is ever signalled, and only while
+/// that pid still runs a command line containing the process's unique marker.
+pub struct ManagedProcess {
+    program: std::path::PathBuf,
+    args: Vec<String>,
+    marker: String,
+    log: std::path::PathBuf,
+    child: Option<Child>,
+    pid: i32,
+}
+
+impl ManagedProcess {
+    /// Starts `program args`, output appended to `log`; `marker` must appear in `args` and be
+    /// unique to this process.
+    pub fn start(
+        program: &Path,
+        args: Vec<String>,
+        marker: &str,
+        log: &Path,
+    ) -> Result<Self, RuntimeError> {
+        let mut process = ManagedProcess {
+            program: program.to_owned(),
+            args,
+            marker: marker.to_owned(),
+            log: log.to_owned(),
+            child: None,
+            pid: 0,
+        };
+        process.start_again()?;
+        Ok(process)
+    }
+
+    /// The current pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Whether the process runs.
+    pub fn is_running(&mut self) -> bool {
+        if let Some(child) = &mut self.child {
+            let _ = child.try_wait();
+        }
+        runs(self.pid, &self.marker)
+    }
+
+    /// Starts the process again when it is not running; returns the pid.
+    pub fn start_again(&mut self) -> Result<i32, RuntimeError> {
+        if self.pid != 0 && self.is_running() {
+            return Ok(self.pid);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(io_error("open", &self.log))?;
+        let log_err = log.try_clone().map_err(io_error("open", &self.log))?;
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err))
+            .process_group(0)
+            .spawn()
+            .map_err(io_error("start", &self.program))?;
+        self.pid = child.id() as i32;
+        self.child = Some(child);
+        Ok(self.pid)
+    }
+
+    /// Sends `signal`; returns the pid signalled, `None` when it was not running.
+    pub fn signal(&mut self, signal: Signal) -> Option<i32> {
+        signal_if_ours(self.pid, &self.marker, signal).then_some(self.pid)
+    }
+
+    /// Waits up to `limit` for the process to exit; returns whether it did.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        while self.is_running() {
+            if started.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        true
+    }
+
+    /// SIGTERM, then SIGKILL after `grace`.
+    pub fn stop(&mut self, grace: std::time::Duration) {
+        if self.signal(Signal::SIGTERM).is_some() && !self.wait_exit(grace) {
+            self.signal(Signal::SIGKILL);
+            self.wait_exit(std::time::Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for ManagedProcess {
+    fn drop(&mut self) {
+        self.stop(std::time::Duration::from_secs(10));
+    }
+}

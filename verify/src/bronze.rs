@@ -1,0 +1,158 @@
+//! Invariant 4: bronze holds each committed raw record exactly once. Every record the run left
+//! in the raw topics must appear in `bronze-events` (read with read_committed) as many times as
+//! it is in raw: once, unless the raw layer itself held a duplicate.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::message::{BorrowedMessage, Message};
+use serde::{Deserialize, Serialize};
+use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_loadgen::generator::event_id;
+use streamproof_loadgen::ledger::{Ledger, RecordMeta, SendId};
+
+use crate::kafka::{Example, MAX_EXAMPLES};
+use crate::read::{read_range, Observer, Range, VerifyError};
+
+/// What to check.
+pub struct BronzeCheck<'a> {
+    /// Kafka bootstrap servers.
+    pub bootstrap: &'a str,
+    /// The run whose records count.
+    pub run_id: &'a str,
+    /// The bronze topic.
+    pub topic: &'a str,
+    /// The ground truth.
+    pub ledger: &'a Ledger,
+    /// Copies of each send found in the raw topics ([`crate::kafka::KafkaFindings::copies`]).
+    pub raw_copies: &'a [Vec<u8>],
+    /// Where the bronze partitions stood when the run started.
+    pub start: &'a StartOffsets,
+    /// How long to wait for missing records.
+    pub drain_timeout: Duration,
+}
+
+/// What the bronze check found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BronzeFindings {
+    /// Raw records of the run that bronze must hold.
+    pub expected: u64,
+    /// Of those, found in bronze.
+    pub present: u64,
+    /// Raw records missing from bronze.
+    pub missing: u64,
+    /// Extra copies in bronze beyond what raw holds.
+    pub duplicates: u64,
+    /// Records of other runs or producers in the range read.
+    pub foreign: u64,
+    /// Up to ten examples each of `bronze_missing` and `bronze_duplicates`.
+    pub examples: std::collections::BTreeMap<String, Vec<Example>>,
+    /// Whether every expected record appeared before the drain timeout.
+    pub drained: bool,
+    /// How long reading took.
+    pub read_seconds: f64,
+}
+
+struct BronzeReader<'a> {
+    check: &'a BronzeCheck<'a>,
+    copies: Vec<Vec<u8>>,
+    expected_seen: u64,
+    expected: u64,
+    foreign: u64,
+}
+
+impl Observer for BronzeReader<'_> {
+    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        let meta = message.headers().and_then(RecordMeta::from_headers);
+        let Some(meta) = meta.filter(|m| m.run_id == self.check.run_id) else {
+            self.foreign += 1;
+            return;
+        };
+        let id = meta.send_id;
+        let Some(copies) = self
+            .copies
+            .get_mut(id.task())
+            .and_then(|t| t.get_mut(id.index()))
+        else {
+            self.foreign += 1;
+            return;
+        };
+        *copies = copies.saturating_add(1);
+        let wanted = self.check.raw_copies[id.task()][id.index()];
+        if *copies <= wanted {
+            self.expected_seen += 1;
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.expected_seen >= self.expected
+    }
+}
+
+/// Reads bronze from the run's start offsets and compares it with the raw layer. Blocking.
+pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyError> {
+    let started = Instant::now();
+    let expected = check
+        .raw_copies
+        .iter()
+        .flatten()
+        .map(|copies| u64::from(*copies))
+        .sum();
+    let mut reader = BronzeReader {
+        check,
+        copies: check.raw_copies.iter().map(|t| vec![0; t.len()]).collect(),
+        expected_seen: 0,
+        expected,
+        foreign: 0,
+    };
+    let topics = vec![check.topic.to_owned()];
+    let range = Range {
+        bootstrap: check.bootstrap,
+        group: format!("streamproof-verify-bronze-{}", check.run_id),
+        topics: &topics,
+        start: check.start,
+        timeout: check.drain_timeout,
+    };
+    let drained = read_range(&range, &mut reader)?;
+    let mut findings = BronzeFindings {
+        expected,
+        foreign: reader.foreign,
+        drained,
+        read_seconds: started.elapsed().as_secs_f64(),
+        ..BronzeFindings::default()
+    };
+    let salt = streamproof_loadgen::id_salt(check.run_id);
+    for (task, sends) in reader.copies.iter().enumerate() {
+        for (index, found) in sends.iter().enumerate() {
+            let wanted = check.raw_copies[task][index];
+            let id = SendId::new(task, index);
+            findings.present += u64::from((*found).min(wanted));
+            if found < &wanted {
+                findings.missing += u64::from(wanted - found);
+                example(&mut findings, "bronze_missing", check, salt, id);
+            } else if found > &wanted {
+                findings.duplicates += u64::from(found - wanted);
+                example(&mut findings, "bronze_duplicates", check, salt, id);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn example(
+    findings: &mut BronzeFindings,
+    anomaly: &str,
+    check: &BronzeCheck<'_>,
+    salt: u64,
+    id: SendId,
+) {
+    let examples = findings.examples.entry(anomaly.to_owned()).or_default();
+    if examples.len() < MAX_EXAMPLES {
+        examples.push(Example {
+            send_id: id.0,
+            event_id: event_id(salt, check.ledger.event_send(id)),
+            topic: check.topic.to_owned(),
+            partition: None,
+            offset: None,
+        });
+    }
+}
