@@ -182,3 +182,25 @@ fn a_killed_at_least_once_copier_duplicates_and_the_checker_counts_them() {
     let examples = result["anomalies"]["bronze_duplicates"].as_array().unwrap();
     assert!(!examples.is_empty() && examples.len() <= 10);
 }
+
+#[test]
+fn network_faults_through_the_client_proxies_lose_nothing() {
+    let _one = exclusive();
+    let (output, out) = run_scenario("network-latency.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    assert_eq!(result["counts"]["lost"], 0);
+    assert_eq!(result["counts"]["duplicates"], 0);
+    let kinds: Vec<&str> = result["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["latency", "blackhole", "reset"]);
+    assert!(result["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["applied"] == true && !f["healed_at_s"].is_null()));
+}

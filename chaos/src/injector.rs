@@ -13,13 +13,24 @@ use serde::{Deserialize, Serialize};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
-use crate::spec::{FaultKind, FaultSpec, Target};
+use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
+use crate::spec::{Direction, FaultKind, FaultSpec, Target};
 
 /// The shared embedded cluster: the run keeps it alive, the injector signals its brokers.
 pub type SharedCluster = Arc<Mutex<LocalCluster>>;
 
 /// The shared copier process, when the run has one.
 pub type SharedProcess = Arc<Mutex<ManagedProcess>>;
+
+/// Everything faults may act on.
+pub struct Targets {
+    /// The embedded cluster.
+    pub cluster: SharedCluster,
+    /// The copier, when the run has one.
+    pub copier: Option<SharedProcess>,
+    /// The client proxies in front of the brokers, when network faults are planned.
+    pub proxies: Option<SharedProxies>,
+}
 
 /// What a fault hits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +86,7 @@ struct Firing {
 impl Injector {
     /// Starts firing `faults` relative to `start` (the start of the load).
     pub fn start(
-        cluster: SharedCluster,
-        copier: Option<SharedProcess>,
+        targets: Targets,
         bootstrap: String,
         faults: Vec<FaultSpec>,
         start: Instant,
@@ -101,8 +111,9 @@ impl Injector {
                 .collect();
             firings.sort_by_key(|f| f.at);
             let mut context = Context {
-                cluster,
-                copier,
+                cluster: targets.cluster,
+                copier: targets.copier,
+                proxies: targets.proxies,
                 bootstrap,
                 start,
                 rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
@@ -144,6 +155,7 @@ impl Drop for Injector {
 struct Context {
     cluster: SharedCluster,
     copier: Option<SharedProcess>,
+    proxies: Option<SharedProxies>,
     bootstrap: String,
     start: Instant,
     rng: StdRng,
@@ -251,6 +263,11 @@ impl Context {
             })
             .collect();
         let outcome = match spec.kind {
+            FaultKind::Latency
+            | FaultKind::Bandwidth
+            | FaultKind::Blackhole
+            | FaultKind::Reset
+            | FaultKind::Cut => self.network(victims[0], spec),
             FaultKind::Kill => self.kill(victims[0], spec.length()),
             FaultKind::Pause => self.pause(victims[0], spec.length()),
             FaultKind::Restart => self.restart(victims[0]),
@@ -332,6 +349,41 @@ impl Context {
         ))
     }
 
+    /// Applies a network fault on the victim broker's client proxy, then heals it.
+    fn network(&mut self, victim: Victim, spec: &FaultSpec) -> Result<String, String> {
+        let Victim::Broker(broker) = victim else {
+            return Err("network faults act on brokers".to_owned());
+        };
+        let index = self
+            .with_cluster(|c| c.broker_ids().iter().position(|id| *id == broker))
+            .flatten()
+            .ok_or_else(|| format!("broker {broker} is not part of this cluster"))?;
+        let proxies = self
+            .proxies
+            .clone()
+            .ok_or("this run has no network proxies")?;
+        let with_proxies = |action: &dyn Fn(&crate::proxy::ProxySet)| {
+            if let Ok(proxies) = proxies.lock() {
+                action(&proxies);
+            }
+        };
+        if spec.kind == FaultKind::Reset {
+            with_proxies(&|p| p.reset(index));
+            return Ok(format!("reset every client connection of broker {broker}"));
+        }
+        let faults = proxy_faults(spec);
+        with_proxies(&|p| p.set(index, faults));
+        // Heal even when told to stop: a proxy must never be left broken.
+        let _ = self.sleep_until(self.start.elapsed() + spec.length());
+        with_proxies(&|p| p.clear(index));
+        Ok(format!(
+            "{} between clients and broker {broker} ({:?}) for {:.1}s",
+            spec.kind,
+            spec.direction,
+            spec.length().as_secs_f64()
+        ))
+    }
+
     fn kill(&mut self, victim: Victim, down_for: Duration) -> Result<String, String> {
         let pid = self.signal(victim, Signal::SIGKILL)?;
         self.wait_exit(victim, Duration::from_secs(10));
@@ -367,5 +419,35 @@ impl Context {
         Ok(format!(
             "SIGTERM {victim} (pid {pid}), started again as pid {new_pid}"
         ))
+    }
+}
+
+/// The proxy state a network fault asks for.
+fn proxy_faults(spec: &FaultSpec) -> ProxyFaults {
+    let shaping = Shaping {
+        latency: if spec.kind == FaultKind::Latency {
+            spec.latency.unwrap_or_default()
+        } else {
+            Duration::ZERO
+        },
+        jitter: if spec.kind == FaultKind::Latency {
+            spec.jitter.unwrap_or_default()
+        } else {
+            Duration::ZERO
+        },
+        bandwidth: (spec.kind == FaultKind::Bandwidth)
+            .then_some(spec.bytes_per_second)
+            .flatten(),
+        blackhole: spec.kind == FaultKind::Blackhole,
+    };
+    let (to_broker, to_client) = match spec.direction {
+        Direction::Both => (shaping, shaping),
+        Direction::ToBroker => (shaping, Shaping::default()),
+        Direction::ToClient => (Shaping::default(), shaping),
+    };
+    ProxyFaults {
+        to_broker,
+        to_client,
+        cut: spec.kind == FaultKind::Cut,
     }
 }

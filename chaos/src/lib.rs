@@ -13,4 +13,5 @@
 #![deny(missing_docs)]
 
 pub mod injector;
+pub mod proxy;
 pub mod spec;

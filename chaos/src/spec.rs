@@ -20,6 +20,43 @@ pub enum FaultKind {
     Restart,
     /// Graceful restart of every broker in turn, each back in the cluster before the next.
     RollingRestart,
+    /// Added latency (and jitter) between clients and the broker, for `duration`.
+    Latency,
+    /// A bandwidth limit between clients and the broker, for `duration`.
+    Bandwidth,
+    /// Bytes between clients and the broker vanish, connections stay open, for `duration`.
+    Blackhole,
+    /// Every open client connection to the broker is reset (instantaneous).
+    Reset,
+    /// The broker is cut off from clients: connections refused and dropped, for `duration`.
+    Cut,
+}
+
+impl FaultKind {
+    /// Whether the fault acts on the network between clients and a broker (through the proxy).
+    pub fn is_network(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Latency
+                | FaultKind::Bandwidth
+                | FaultKind::Blackhole
+                | FaultKind::Reset
+                | FaultKind::Cut
+        )
+    }
+}
+
+/// Which way network faults apply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// Both ways.
+    #[default]
+    Both,
+    /// Client → broker only.
+    ToBroker,
+    /// Broker → client only.
+    ToClient,
 }
 
 impl fmt::Display for FaultKind {
@@ -29,6 +66,11 @@ impl fmt::Display for FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Restart => "restart",
             FaultKind::RollingRestart => "rolling-restart",
+            FaultKind::Latency => "latency",
+            FaultKind::Bandwidth => "bandwidth",
+            FaultKind::Blackhole => "blackhole",
+            FaultKind::Reset => "reset",
+            FaultKind::Cut => "cut",
         })
     }
 }
@@ -142,6 +184,26 @@ pub struct FaultSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub duration: Option<Duration>,
+    /// For `latency`: the delay added (each way the fault applies).
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub latency: Option<Duration>,
+    /// For `latency`: up to this much more or less, per chunk.
+    #[serde(
+        default,
+        with = "duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub jitter: Option<Duration>,
+    /// For `bandwidth`: bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
+    /// For network faults: which way (default both).
+    #[serde(default)]
+    pub direction: Direction,
     /// How many times the fault fires (default 1).
     #[serde(default = "one")]
     pub repeat: u32,
@@ -171,8 +233,12 @@ impl FaultSpec {
     pub fn length(&self) -> Duration {
         match self.kind {
             FaultKind::Kill => self.restart_after.unwrap_or_default(),
-            FaultKind::Pause => self.duration.unwrap_or_default(),
-            FaultKind::Restart | FaultKind::RollingRestart => Duration::ZERO,
+            FaultKind::Pause
+            | FaultKind::Latency
+            | FaultKind::Bandwidth
+            | FaultKind::Blackhole
+            | FaultKind::Cut => self.duration.unwrap_or_default(),
+            FaultKind::Restart | FaultKind::RollingRestart | FaultKind::Reset => Duration::ZERO,
         }
     }
 
@@ -193,13 +259,32 @@ impl FaultSpec {
             FaultKind::Kill if self.restart_after.is_none() => problems.push(format!(
                 "{name} needs `restart_after` (e.g. `restart_after: 10s`): every fault heals before the drain"
             )),
-            FaultKind::Pause if self.duration.is_none() => problems.push(format!(
-                "{name} needs `duration` (e.g. `duration: 10s`): every fault heals before the drain"
+            FaultKind::Pause
+            | FaultKind::Latency
+            | FaultKind::Bandwidth
+            | FaultKind::Blackhole
+            | FaultKind::Cut
+                if self.duration.is_none() =>
+            {
+                problems.push(format!(
+                    "{name} needs `duration` (e.g. `duration: 10s`): every fault heals before the drain"
+                ))
+            }
+            FaultKind::Latency if self.latency.is_none() => problems.push(format!(
+                "{name} needs `latency` (e.g. `latency: 50ms`, optionally `jitter: 10ms`)"
+            )),
+            FaultKind::Bandwidth if self.bytes_per_second.is_none_or(|b| b == 0) => {
+                problems.push(format!(
+                    "{name} needs `bytes_per_second` above 0 (e.g. `bytes_per_second: 100000`)"
+                ))
+            }
+            _ if self.kind.is_network() && target == Target::Copier => problems.push(format!(
+                "{name} acts on a broker's client connections; target a broker, not the copier"
             )),
             FaultKind::RollingRestart if target != Target::All => problems.push(format!(
                 "{name} restarts every broker in turn; leave `target` out or write `target: all`"
             )),
-            FaultKind::Kill | FaultKind::Pause | FaultKind::Restart if target == Target::All => {
+            kind if kind != FaultKind::RollingRestart && target == Target::All => {
                 problems.push(format!(
                     "{name} hits one broker; name it with `target:` (broker:N, leader:TOPIC/PARTITION, controller or random), or use `kind: rolling-restart`"
                 ))

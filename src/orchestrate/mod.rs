@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use streamproof_chaos::injector::{Injector, SharedCluster};
+use streamproof_chaos::injector::{Injector, SharedCluster, Targets};
+use streamproof_chaos::proxy::{ProxySet, SharedProxies};
 use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::profiles::ClientSettings;
@@ -51,6 +52,9 @@ struct Platform {
     kafka_version: String,
     /// The embedded cluster; dropping the last reference stops the brokers.
     cluster: Option<SharedCluster>,
+    /// Client proxies in front of the brokers, when network faults are planned; dropped
+    /// after the cluster.
+    proxies: Option<SharedProxies>,
 }
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
@@ -86,6 +90,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             bootstrap: bootstrap.clone(),
             kafka_version: "unknown".to_owned(),
             cluster: None,
+            proxies: None,
         });
     }
     let distribution = KafkaDistribution::ensure(&default_cache_root())
@@ -95,7 +100,14 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         dir: options.out.join("platform"),
         base_port: free_base_port()?,
         broker_properties: loaded.scenario.platform.broker_properties.clone(),
+        proxied: loaded.scenario.faults.iter().any(|f| f.kind.is_network()),
         ..ClusterSpec::default()
+    };
+    let proxies = if spec.proxied {
+        let set = ProxySet::start(&spec.proxy_pairs()).context("start the client proxies")?;
+        Some(Arc::new(Mutex::new(set)))
+    } else {
+        None
     };
     if let Ok(mut started) = options.started.lock() {
         started.push(spec.dir.clone());
@@ -110,6 +122,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             bootstrap: cluster.bootstrap_servers().to_owned(),
             kafka_version: distribution.version.to_owned(),
             cluster: Some(Arc::new(Mutex::new(cluster))),
+            proxies,
         }),
         UpOutcome::AlreadyRunning(state) => anyhow::bail!(
             "a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`",
@@ -137,12 +150,13 @@ fn keep_running(platform: Platform) {
     }
 }
 
-/// The first block of ports (clients and controllers) free on 127.0.0.1 from 19092 up.
+/// The first block of 40 ports (clients, controllers, and behind proxies the brokers' own
+/// client and replication listeners) free on 127.0.0.1 from 19092 up.
 fn free_base_port() -> Result<u16> {
     (19_092..60_000)
-        .step_by(20)
-        .find(|base| (0..20).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok()))
-        .context("no free block of 20 ports on 127.0.0.1 between 19092 and 60000")
+        .step_by(40)
+        .find(|base| (0..40).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok()))
+        .context("no free block of 40 ports on 127.0.0.1 between 19092 and 60000")
 }
 
 async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Result<RunResult> {
@@ -183,9 +197,13 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
     let mut injector: Option<Injector> = None;
     let mut start_faults = |start: Instant| {
         if let (Some(cluster), false) = (&platform.cluster, scenario.faults.is_empty()) {
+            let targets = Targets {
+                cluster: cluster.clone(),
+                copier: bronze.as_ref().map(|stage| stage.process.clone()),
+                proxies: platform.proxies.clone(),
+            };
             injector = Some(Injector::start(
-                cluster.clone(),
-                bronze.as_ref().map(|stage| stage.process.clone()),
+                targets,
                 platform.bootstrap.clone(),
                 scenario.faults.clone(),
                 start,

@@ -40,6 +40,10 @@ pub struct ClusterSpec {
     pub startup_timeout: Duration,
     /// Extra broker properties, written after streamproof's own (so they win).
     pub broker_properties: BTreeMap<String, String>,
+    /// Clients reach broker `i` through a proxy on its public port `base_port + i`, which
+    /// the caller runs (see [`ClusterSpec::proxy_pairs`]); the broker itself listens for
+    /// clients on `base_port + 20 + i` and replicates over `base_port + 30 + i`.
+    pub proxied: bool,
 }
 
 impl Default for ClusterSpec {
@@ -51,6 +55,7 @@ impl Default for ClusterSpec {
             heap_mb: 512,
             startup_timeout: Duration::from_secs(120),
             broker_properties: BTreeMap::new(),
+            proxied: false,
         }
     }
 }
@@ -64,6 +69,27 @@ impl ClusterSpec {
         self.base_port + 10 + index as u16
     }
 
+    /// Where broker `index` listens for clients: its public port, or behind a proxy a
+    /// hidden one.
+    fn listen_port(&self, index: usize) -> u16 {
+        if self.proxied {
+            self.base_port + 20 + index as u16
+        } else {
+            self.client_port(index)
+        }
+    }
+
+    fn replication_port(&self, index: usize) -> u16 {
+        self.base_port + 30 + index as u16
+    }
+
+    /// `(public port, broker port)` for each broker's client proxy.
+    pub fn proxy_pairs(&self) -> Vec<(u16, u16)> {
+        (0..self.brokers)
+            .map(|index| (self.client_port(index), self.listen_port(index)))
+            .collect()
+    }
+
     fn check(&self) -> Result<(), RuntimeError> {
         if self.brokers == 0 || self.brokers > MAX_BROKERS {
             return Err(RuntimeError::InvalidSpec(format!(
@@ -71,7 +97,7 @@ impl ClusterSpec {
                 self.brokers
             )));
         }
-        if u32::from(self.base_port) + 10 + MAX_BROKERS as u32 > u32::from(u16::MAX) {
+        if u32::from(self.base_port) + 30 + MAX_BROKERS as u32 > u32::from(u16::MAX) {
             return Err(RuntimeError::InvalidSpec(format!(
                 "base port {} leaves no room for the controller ports above it; choose one below 65000",
                 self.base_port
@@ -550,16 +576,23 @@ fn wait_for_exit(state: &ClusterState, limit: Duration) {
 fn check_ports_free(spec: &ClusterSpec) -> Result<(), RuntimeError> {
     for index in 0..spec.brokers {
         let node = index + 1;
-        for (port, role) in [
+        let mut ports = vec![
             (
-                spec.client_port(index),
+                spec.listen_port(index),
                 format!("broker {node} client listener"),
             ),
             (
                 spec.controller_port(index),
                 format!("broker {node} controller listener"),
             ),
-        ] {
+        ];
+        if spec.proxied {
+            ports.push((
+                spec.replication_port(index),
+                format!("broker {node} replication listener"),
+            ));
+        }
+        for (port, role) in ports {
             if TcpListener::bind(("127.0.0.1", port)).is_err() {
                 return Err(RuntimeError::PortInUse { port, role });
             }
@@ -675,27 +708,35 @@ fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> String {
         .join(",");
     let replication = replication_for(spec.brokers);
     let min_insync = min_insync_for(replication);
+    let index = (broker.node_id - 1) as usize;
+    let mut listeners = vec![
+        format!("PLAINTEXT://127.0.0.1:{}", spec.listen_port(index)),
+        format!("CONTROLLER://127.0.0.1:{}", broker.controller_port),
+    ];
+    let mut advertised = vec![format!("PLAINTEXT://127.0.0.1:{}", broker.port)];
+    // Behind client proxies, replication gets a listener of its own so that client-side
+    // network faults do not also cut brokers off from each other.
+    let inter_broker = if spec.proxied {
+        let replication_listener =
+            format!("REPLICATION://127.0.0.1:{}", spec.replication_port(index));
+        listeners.push(replication_listener.clone());
+        advertised.push(replication_listener);
+        "REPLICATION"
+    } else {
+        "PLAINTEXT"
+    };
     let mut text = String::from("# Written by streamproof for its local cluster.\n");
     let settings = [
         ("process.roles", "broker,controller".to_owned()),
         ("node.id", broker.node_id.to_string()),
         ("controller.quorum.voters", voters),
-        (
-            "listeners",
-            format!(
-                "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
-                broker.port, broker.controller_port
-            ),
-        ),
-        (
-            "advertised.listeners",
-            format!("PLAINTEXT://127.0.0.1:{}", broker.port),
-        ),
+        ("listeners", listeners.join(",")),
+        ("advertised.listeners", advertised.join(",")),
         ("controller.listener.names", "CONTROLLER".to_owned()),
-        ("inter.broker.listener.name", "PLAINTEXT".to_owned()),
+        ("inter.broker.listener.name", inter_broker.to_owned()),
         (
             "listener.security.protocol.map",
-            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
+            "PLAINTEXT:PLAINTEXT,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
         ),
         ("log.dirs", broker.data_dir.display().to_string()),
         // Topics are created explicitly with the platform's settings; a typo must not
