@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use streamproof_platform::lag::coordinator_not_ready;
 use streamproof_platform::offsets::{list_offsets, End};
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
@@ -60,14 +61,24 @@ impl StartOffsets {
     }
 }
 
-/// Commits the start offsets for `group`, so its lag counts only this run's records.
+/// Commits the start offsets for `group`, so its lag counts only this run's records. Retries
+/// while the group's coordinator is still loading (a cluster that just started).
 pub fn commit_start(bootstrap: &str, group: &str, start: &StartOffsets) -> Result<(), KafkaError> {
     let client: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()?;
-    client.commit(&start.partition_list(|_| true)?, CommitMode::Sync)
+    let offsets = start.partition_list(|_| true)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match client.commit(&offsets, CommitMode::Sync) {
+            Err(error) if coordinator_not_ready(&error) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// One consumer instance.

@@ -77,7 +77,9 @@ fn committed_offsets(
     }
 }
 
-fn coordinator_not_ready(error: &KafkaError) -> bool {
+/// Whether a group request failed only because the group's coordinator is still being
+/// elected or loading (normal on a cluster that just started); such requests are retried.
+pub fn coordinator_not_ready(error: &KafkaError) -> bool {
     matches!(
         error.rdkafka_error_code(),
         Some(
