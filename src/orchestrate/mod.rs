@@ -134,6 +134,11 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
 
 /// Leaves the embedded brokers running for `streamproof down`.
 fn keep_running(platform: Platform) {
+    if platform.proxies.is_some() {
+        eprintln!(
+            "note: the client proxies stop with this process; clients of the kept platform reach each broker on its public port + 20"
+        );
+    }
     let Some(shared) = platform.cluster else {
         return;
     };
