@@ -52,6 +52,20 @@ pub struct RunResult {
     /// The bronze layer against the raw layer, when the copier ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bronze: Option<Bronze>,
+    /// Acknowledged events per second before, during and outside fault windows (with faults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_throughput: Option<FaultThroughput>,
+}
+
+/// Throughput around faults, from the measured seconds of the time series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaultThroughput {
+    /// Before the first fault fired.
+    pub before_faults_eps: Option<f64>,
+    /// While any fault was active.
+    pub during_faults_eps: Option<f64>,
+    /// Outside every fault window (before, between and after them).
+    pub outside_faults_eps: Option<f64>,
 }
 
 /// Bronze against raw.

@@ -11,9 +11,9 @@ use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
-    AnomalyExample, Bronze, ConsumerGroupInfo, Generator, Lag, Latencies, LatencyDistributions,
-    PlatformInfo, RunResult, ScenarioInfo, SecondPoint, Throughput, TopicInfo, Verdict,
-    RESULT_VERSION,
+    AnomalyExample, Bronze, ConsumerGroupInfo, FaultThroughput, Generator, Lag, Latencies,
+    LatencyDistributions, PlatformInfo, RunResult, ScenarioInfo, SecondPoint, Throughput,
+    TopicInfo, Verdict, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
 use streamproof_verify::expect::{evaluate, Observed};
@@ -69,6 +69,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         bronze: input
             .bronze
             .map(|(_, found)| (found.missing, found.duplicates)),
+        fault_throughput: None,
         faults_healed: (!input.faults.is_empty()).then(|| {
             let healed = input
                 .faults
@@ -77,6 +78,17 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
                 .count();
             (healed, input.faults.len())
         }),
+    };
+    let series = timeseries(outcome, scenario.load.warmup);
+    let fault_throughput = fault_throughput(
+        &series,
+        input.faults,
+        scenario.load.warmup,
+        scenario.load.total(),
+    );
+    let observed = Observed {
+        fault_throughput: fault_throughput.map(|t| (t.before_faults_eps, t.outside_faults_eps)),
+        ..observed
     };
     let checks = evaluate(&scenario.expect, &observed);
     let verdict = if checks.iter().all(|c| c.passed) {
@@ -130,7 +142,8 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         checks: convert(&checks),
         anomalies: anomalies(&input),
         verdict,
-        timeseries: timeseries(outcome, scenario.load.warmup),
+        timeseries: series,
+        fault_throughput,
         faults: convert(&input.faults),
         bronze: input.bronze.map(|(mode, found)| Bronze {
             copier_mode: mode.clone(),
@@ -141,6 +154,56 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             foreign: found.foreign,
         }),
     }
+}
+
+/// Mean acknowledged events/s over the measured seconds before the first fault, inside any
+/// fault window, and outside all of them.
+fn fault_throughput(
+    series: &[SecondPoint],
+    faults: &[FaultRecord],
+    warmup: Duration,
+    load_end: Duration,
+) -> Option<FaultThroughput> {
+    if faults.is_empty() {
+        return None;
+    }
+    let windows: Vec<(f64, f64)> = faults
+        .iter()
+        .map(|f| {
+            (
+                f.injected_at_s.floor(),
+                f.healed_at_s.unwrap_or(f64::MAX).ceil(),
+            )
+        })
+        .collect();
+    let first_fault = windows.iter().map(|w| w.0).fold(f64::MAX, f64::min);
+    let measured = series
+        .iter()
+        .filter(|p| p.second >= warmup.as_secs() && p.second < load_end.as_secs());
+    let (mut before, mut during, mut outside) = (Vec::new(), Vec::new(), Vec::new());
+    for point in measured {
+        let second = point.second as f64;
+        let acked = point.acked as f64;
+        if windows
+            .iter()
+            .any(|(from, to)| second >= *from && second <= *to)
+        {
+            during.push(acked);
+        } else {
+            outside.push(acked);
+            if second < first_fault {
+                before.push(acked);
+            }
+        }
+    }
+    let mean = |values: &[f64]| {
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    Some(FaultThroughput {
+        before_faults_eps: mean(&before),
+        during_faults_eps: mean(&during),
+        outside_faults_eps: mean(&outside),
+    })
 }
 
 /// Examples of every anomaly, raw and bronze.
@@ -322,6 +385,50 @@ mod tests {
         assert_eq!(
             lag_summary(&samples, &with_baseline, 0).recovery_seconds,
             Some(1.0)
+        );
+    }
+
+    fn point(second: u64, acked: u64) -> SecondPoint {
+        SecondPoint {
+            second,
+            acked,
+            ..SecondPoint::default()
+        }
+    }
+
+    #[test]
+    fn throughput_is_split_by_fault_windows() {
+        let series: Vec<SecondPoint> = (0..10)
+            .map(|s| point(s, if (4..=6).contains(&s) { 10 } else { 100 }))
+            .collect();
+        let fault = FaultRecord {
+            fault: 0,
+            repetition: 0,
+            kind: "kill".into(),
+            target: "broker:1".into(),
+            brokers: vec![1],
+            injected_at_s: 4.2,
+            healed_at_s: Some(5.5),
+            detail: String::new(),
+            applied: true,
+        };
+        let split = fault_throughput(
+            &series,
+            &[fault],
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(split.before_faults_eps, Some(100.0), "seconds 1 to 3");
+        assert_eq!(
+            split.during_faults_eps,
+            Some(40.0),
+            "seconds 4 to 6: 10, 10, 100"
+        );
+        assert_eq!(split.outside_faults_eps, Some(100.0));
+        assert_eq!(
+            fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
+            None
         );
     }
 

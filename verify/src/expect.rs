@@ -138,6 +138,10 @@ pub struct Expectations {
         skip_serializing_if = "Option::is_none"
     )]
     pub lag_recovery: Option<Duration>,
+    /// With faults: acknowledged throughput outside the fault windows as a fraction of the
+    /// throughput before the first fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_outside_faults: Option<f64>,
     /// Whether the load generator must have offered the intended load (default true).
     #[serde(default = "yes")]
     pub generator_kept_up: bool,
@@ -163,6 +167,7 @@ impl Default for Expectations {
             end_to_end_p99: None,
             max_lag: None,
             lag_recovery: None,
+            throughput_outside_faults: None,
             generator_kept_up: true,
         }
     }
@@ -207,6 +212,8 @@ pub struct Observed {
     pub faults_healed: Option<(usize, usize)>,
     /// Bronze records missing and duplicated; `None` when no copier ran.
     pub bronze: Option<(u64, u64)>,
+    /// Acknowledged events/s before the first fault and outside every fault window.
+    pub fault_throughput: Option<(Option<f64>, Option<f64>)>,
 }
 
 /// One expectation compared with what happened.
@@ -389,6 +396,29 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             ),
         });
     }
+    if let Some(fraction) = expect.throughput_outside_faults {
+        let expected = format!(
+            "≥ {:.0}% of the throughput before the first fault",
+            fraction * 100.0
+        );
+        checks.push(match observed.fault_throughput {
+            Some((Some(before), Some(outside))) if before > 0.0 => check(
+                "throughput_outside_faults",
+                expected,
+                format!(
+                    "{:.1}% ({outside:.0} of {before:.0} events/s)",
+                    outside / before * 100.0
+                ),
+                outside / before >= fraction,
+            ),
+            _ => check(
+                "throughput_outside_faults",
+                expected,
+                "not measured (no fault-free seconds)",
+                false,
+            ),
+        });
+    }
     if let Some((healed, fired)) = observed.faults_healed {
         checks.push(check(
             "faults_healed",
@@ -439,6 +469,7 @@ mod tests {
             generator: (true, "kept up".into()),
             faults_healed: None,
             bronze: None,
+            fault_throughput: None,
         }
     }
 
@@ -501,6 +532,25 @@ mod tests {
         assert_eq!(
             (p99.expected.as_str(), p99.actual.as_str()),
             ("≤ 5.0 ms", "8.0 ms")
+        );
+    }
+
+    #[test]
+    fn throughput_outside_faults_is_compared_with_the_phase_before_them() {
+        let expect: Expectations =
+            serde_json::from_str(r#"{"throughput_outside_faults": 0.9}"#).unwrap();
+        let mut run = observed();
+        run.fault_throughput = Some((Some(400.0), Some(380.0)));
+        assert!(failed(&evaluate(&expect, &run)).is_empty());
+        run.fault_throughput = Some((Some(400.0), Some(300.0)));
+        assert_eq!(
+            failed(&evaluate(&expect, &run)),
+            vec!["throughput_outside_faults"]
+        );
+        run.fault_throughput = None;
+        assert_eq!(
+            failed(&evaluate(&expect, &run)),
+            vec!["throughput_outside_faults"]
         );
     }
 
