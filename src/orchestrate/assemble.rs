@@ -420,11 +420,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(split.before_faults_eps, Some(100.0), "seconds 1 to 3");
-        assert_eq!(
-            split.during_faults_eps,
-            Some(40.0),
-            "seconds 4 to 6: 10, 10, 100"
-        );
+        assert_eq!(split.during_faults_eps, Some(10.0), "seconds 4 to 6");
         assert_eq!(split.outside_faults_eps, Some(100.0));
         assert_eq!(
             fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
