@@ -206,10 +206,14 @@ pub struct Counts {
     pub invalid_sent: u64,
     /// Of those, found.
     pub invalid_present: u64,
+    /// Invalid records acknowledged but not found.
+    pub invalid_missing: u64,
     /// Deliberate duplicates sent.
     pub deliberate_duplicates_sent: u64,
     /// Of those, found.
     pub deliberate_duplicates_present: u64,
+    /// Deliberate duplicates acknowledged but not found.
+    pub deliberate_duplicates_missing: u64,
     /// Late events sent.
     pub late_sent: u64,
     /// Records of other producers or runs in the range read.

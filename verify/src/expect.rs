@@ -315,21 +315,29 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             expect.bronze_duplicates.holds(duplicates),
         ));
     }
-    checks.push(check(
-        "deliberate_duplicates_present",
-        "every acknowledged deliberate duplicate present",
-        format!(
-            "{} of {} sent",
-            counts.deliberate_duplicates_present, counts.deliberate_duplicates_sent
+    for (name, what, present, sent, missing) in [
+        (
+            "deliberate_duplicates_present",
+            "deliberate duplicate",
+            counts.deliberate_duplicates_present,
+            counts.deliberate_duplicates_sent,
+            counts.deliberate_duplicates_missing,
         ),
-        true,
-    ));
-    checks.push(check(
-        "invalid_present",
-        "every acknowledged invalid record present",
-        format!("{} of {} sent", counts.invalid_present, counts.invalid_sent),
-        true,
-    ));
+        (
+            "invalid_present",
+            "invalid record",
+            counts.invalid_present,
+            counts.invalid_sent,
+            counts.invalid_missing,
+        ),
+    ] {
+        checks.push(check(
+            name,
+            format!("every acknowledged {what} present as sent"),
+            format!("{present} of {sent} sent present, {missing} acknowledged missing"),
+            missing == 0 || loss_expected,
+        ));
+    }
     if let (Some(fraction), Some(target)) = (expect.min_throughput, observed.target_eps) {
         let achieved = observed.achieved_eps / target;
         checks.push(check(
@@ -505,6 +513,25 @@ mod tests {
         );
         let drain = &checks[0];
         assert_eq!(drain.actual, "3 never seen");
+    }
+
+    #[test]
+    fn acknowledged_duplicates_and_invalid_records_must_be_present() {
+        let mut run = observed();
+        run.counts.invalid_sent = 4;
+        run.counts.invalid_missing = 1;
+        run.counts.deliberate_duplicates_sent = 5;
+        run.counts.deliberate_duplicates_missing = 2;
+        let checks = evaluate(&Expectations::default(), &run);
+        assert_eq!(
+            failed(&checks),
+            vec!["deliberate_duplicates_present", "invalid_present"]
+        );
+        let invalid = checks.iter().find(|c| c.name == "invalid_present").unwrap();
+        assert_eq!(
+            invalid.actual,
+            "0 of 4 sent present, 1 acknowledged missing"
+        );
     }
 
     #[test]

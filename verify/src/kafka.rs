@@ -62,10 +62,14 @@ pub struct Counts {
     pub invalid_sent: u64,
     /// Of those, found in the topics.
     pub invalid_present: u64,
+    /// Invalid records acknowledged but not found.
+    pub invalid_missing: u64,
     /// Deliberate duplicates sent (same event_id as an earlier event).
     pub deliberate_duplicates_sent: u64,
     /// Of those, found in the topics.
     pub deliberate_duplicates_present: u64,
+    /// Deliberate duplicates acknowledged but not found.
+    pub deliberate_duplicates_missing: u64,
     /// Late events sent.
     pub late_sent: u64,
     /// Records in the range that other producers or runs wrote.
@@ -251,14 +255,17 @@ impl Reader<'_> {
             if copies > 1 {
                 counts.duplicates += u64::from(copies - 1);
             }
+            let acked_but_absent = entry.outcome() == Outcome::Acked && copies == 0;
             match entry.kind() {
                 SendKind::Invalid => {
                     counts.invalid_sent += 1;
                     counts.invalid_present += u64::from(copies > 0);
+                    counts.invalid_missing += u64::from(acked_but_absent);
                 }
                 SendKind::Duplicate => {
                     counts.deliberate_duplicates_sent += 1;
                     counts.deliberate_duplicates_present += u64::from(copies > 0);
+                    counts.deliberate_duplicates_missing += u64::from(acked_but_absent);
                 }
                 SendKind::Fresh => {}
             }

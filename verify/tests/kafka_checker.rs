@@ -151,9 +151,16 @@ async fn dropped_records_are_lost_with_their_ids_and_fail_the_drain() {
     let mut fixture = Fixture::new().await;
     fixture.send_acked(10).await;
     let mut entries = fixture.entries.clone();
-    // Three acknowledgements for records that never reached the topic.
-    for offset in [100, 101, 102] {
-        entries.push(acked((0, offset)));
+    // Three acknowledgements for records that never reached the topic: an ordinary event, an
+    // invalid record and a deliberate duplicate (of send 9).
+    for (offset, kind, origin_back) in [
+        (100, SendKind::Fresh, 0),
+        (101, SendKind::Invalid, 0),
+        (102, SendKind::Duplicate, 3),
+    ] {
+        let mut entry = LedgerEntry::pending(0, kind, origin_back, false, false);
+        entry.complete(Outcome::Acked, Some((0, offset)));
+        entries.push(entry);
     }
     let findings = fixture.check(entries, Duration::from_secs(3));
     assert!(!findings.drained, "acknowledged records were never seen");
@@ -167,6 +174,8 @@ async fn dropped_records_are_lost_with_their_ids_and_fail_the_drain() {
         ]
     );
     assert_eq!(findings.counts.present, 10);
+    assert_eq!(findings.counts.invalid_missing, 1);
+    assert_eq!(findings.counts.deliberate_duplicates_missing, 1);
 }
 
 #[tokio::test]
