@@ -2,20 +2,14 @@
 //! must lose nothing, and an unsafe configuration whose loss must be detected and reconcile
 //! with an independent count.
 
+mod common;
+
+use common::{exclusive, explain, read_result, streamproof};
+
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 
 use streamproof_platform::runtime::{default_cache_root, KafkaDistribution};
-
-/// One three-broker platform at a time on a two-core machine.
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn scenario(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,27 +17,6 @@ fn scenario(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn streamproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(args)
-        .env_remove("STREAMPROOF_BOOTSTRAP_SERVERS")
-        .output()
-        .expect("run streamproof")
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn read_result(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("result.json")).expect("result.json");
-    serde_json::from_str(&text).expect("result.json is JSON")
 }
 
 #[test]

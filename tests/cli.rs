@@ -1,15 +1,11 @@
 //! The `streamproof` binary as users run it: output, JSON and exit codes.
 
+mod common;
+
+use common::{bootstrap, streamproof};
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-
-fn streamproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(args)
-        .env_remove("STREAMPROOF_BOOTSTRAP_SERVERS")
-        .output()
-        .expect("run streamproof")
-}
 
 fn with_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_streamproof"))
@@ -34,11 +30,6 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn bootstrap() -> String {
-    std::env::var("STREAMPROOF_TEST_BOOTSTRAP_SERVERS")
-        .expect("STREAMPROOF_TEST_BOOTSTRAP_SERVERS is not set: run the tests with `scripts/test`")
 }
 
 #[test]

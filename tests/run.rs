@@ -1,52 +1,19 @@
 //! `streamproof run` end to end: real clusters, real exit codes, and the counts reconciled
 //! with an independent client.
 
+mod common;
+
+use common::{bootstrap, exclusive, explain, read_result, streamproof};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard};
 
 use streamproof_platform::runtime::{default_cache_root, KafkaDistribution};
-
-/// Runs take one at a time: on a two-core machine, concurrent runs starve each other's load
-/// generators and the verdict rightly says so.
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn bootstrap() -> String {
-    std::env::var("STREAMPROOF_TEST_BOOTSTRAP_SERVERS")
-        .expect("STREAMPROOF_TEST_BOOTSTRAP_SERVERS is not set: run the tests with `scripts/test`")
-}
-
-fn streamproof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(args)
-        .env_remove("STREAMPROOF_BOOTSTRAP_SERVERS")
-        .output()
-        .expect("run streamproof")
-}
-
-fn read_result(dir: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join("result.json")).expect("result.json");
-    serde_json::from_str(&text).expect("result.json is JSON")
-}
-
-fn explain(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Counts the run's records in the raw topics with Kafka's own Java consumer.

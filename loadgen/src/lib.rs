@@ -325,7 +325,7 @@ pub async fn run(
             acked: live.acked.load(Ordering::Relaxed),
             failed: live.failed.load(Ordering::Relaxed),
             consumed: live.consumed.load(Ordering::Relaxed),
-            last_p99_us: live_p99(&live),
+            last_p99_us: live.last_p99_us.load(Ordering::Relaxed),
             lag: latest_lag.load(Ordering::Relaxed),
         })
     };
@@ -380,10 +380,6 @@ pub async fn run(
         load_wall,
         undrained,
     }))
-}
-
-fn live_p99(live: &LiveCounters) -> u64 {
-    live.last_p99_us.load(Ordering::Relaxed)
 }
 
 struct AssembleInput<'a> {
