@@ -6,7 +6,7 @@ mod common;
 use common::{bootstrap, exclusive, explain, read_result, streamproof};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use streamproof_platform::runtime::{default_cache_root, KafkaDistribution};
 
