@@ -177,3 +177,63 @@ fn network_faults_through_the_client_proxies_lose_nothing() {
         .iter()
         .all(|f| f["applied"] == true && !f["healed_at_s"].is_null()));
 }
+
+#[test]
+fn a_leader_isolated_from_its_peers_stalls_acks_all_and_loses_nothing() {
+    let _one = exclusive();
+    let (output, out) = run_scenario("broker-isolation.yaml");
+    let result = read_result(out.path());
+    assert_eq!(result["counts"]["lost"], 0, "{}", explain(&output));
+    assert_eq!(result["counts"]["duplicates"], 0);
+    assert_eq!(result["counts"]["acked"], result["counts"]["present"]);
+    let fault = &result["faults"][0];
+    assert_eq!(fault["kind"], "isolate");
+    assert_eq!(fault["applied"], true, "{}", fault["detail"]);
+    let injected = fault["injected_at_s"].as_f64().unwrap();
+    let healed = fault["healed_at_s"].as_f64().unwrap();
+    // The partition is real: with the leader unable to replicate, acks=all sends stall until
+    // the controller fences it and the followers take over.
+    let stalled_seconds = result["timeseries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|point| {
+            let second = point["second"].as_f64().unwrap();
+            second >= injected && second < healed && point["acked"].as_u64().unwrap() < 40
+        })
+        .count();
+    assert!(
+        stalled_seconds > 0,
+        "no stall seen while broker {} was isolated",
+        fault["brokers"][0]
+    );
+}
+
+#[test]
+fn killed_producers_leave_unknown_outcomes_and_lose_nothing() {
+    let _one = exclusive();
+    let (output, out) = run_scenario("producer-kill.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let counts = &result["counts"];
+    assert_eq!(counts["lost"], 0);
+    assert_eq!(counts["duplicates"], 0);
+    let abandoned = counts["failed"].as_u64().unwrap() + counts["unknown"].as_u64().unwrap();
+    assert!(abandoned > 0, "the kill abandoned sends: {counts}");
+    assert_eq!(
+        counts["present"].as_u64().unwrap(),
+        counts["acked"].as_u64().unwrap() + counts["unknown_present"].as_u64().unwrap(),
+        "every acknowledged send and every unknown one that landed is present, nothing else"
+    );
+    let kinds: Vec<(&str, &str)> = result["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, vec![("kill", "producers"), ("restart", "producers")]);
+    assert!(result["faults"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("killed 2 producer client(s)"));
+}

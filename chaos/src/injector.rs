@@ -22,14 +22,30 @@ pub type SharedCluster = Arc<Mutex<LocalCluster>>;
 /// The shared copier process, when the run has one.
 pub type SharedProcess = Arc<Mutex<ManagedProcess>>;
 
+/// The load generator's producer clients, as faults see them. The run provides it; the
+/// injector never creates clients itself.
+pub trait ProducerSwitch: Send + Sync {
+    /// Kills every producer client abruptly: queued sends fail, in-flight ones are abandoned
+    /// with their outcome unknown, nothing is sent until [`ProducerSwitch::start_again`].
+    /// Returns what was done.
+    fn kill(&self) -> Result<String, String>;
+    /// Starts new producer clients after a kill (new producer ids, as a restarted
+    /// application would have).
+    fn start_again(&self) -> Result<String, String>;
+    /// Graceful restart: waits for every in-flight send, then replaces the clients.
+    fn restart(&self) -> Result<String, String>;
+}
+
 /// Everything faults may act on.
 pub struct Targets {
     /// The embedded cluster.
     pub cluster: SharedCluster,
     /// The copier, when the run has one.
     pub copier: Option<SharedProcess>,
-    /// The client proxies in front of the brokers, when network faults are planned.
+    /// The proxies in front of the brokers, when network faults are planned.
     pub proxies: Option<SharedProxies>,
+    /// The load generator's producers, when client faults are planned.
+    pub producers: Option<Arc<dyn ProducerSwitch>>,
 }
 
 /// What a fault hits.
@@ -37,6 +53,7 @@ pub struct Targets {
 enum Victim {
     Broker(i32),
     Copier,
+    Producers,
 }
 
 impl std::fmt::Display for Victim {
@@ -44,6 +61,7 @@ impl std::fmt::Display for Victim {
         match self {
             Victim::Broker(id) => write!(f, "broker {id}"),
             Victim::Copier => f.write_str("the copier"),
+            Victim::Producers => f.write_str("the producers"),
         }
     }
 }
@@ -114,6 +132,7 @@ impl Injector {
                 cluster: targets.cluster,
                 copier: targets.copier,
                 proxies: targets.proxies,
+                producers: targets.producers,
                 bootstrap,
                 start,
                 rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
@@ -156,6 +175,7 @@ struct Context {
     cluster: SharedCluster,
     copier: Option<SharedProcess>,
     proxies: Option<SharedProxies>,
+    producers: Option<Arc<dyn ProducerSwitch>>,
     bootstrap: String,
     start: Instant,
     rng: StdRng,
@@ -193,11 +213,12 @@ impl Context {
     }
 
     fn resolve(&mut self, target: &Target) -> Result<Vec<Victim>, String> {
-        if *target == Target::Copier {
-            return match self.copier {
-                Some(_) => Ok(vec![Victim::Copier]),
-                None => Err("this run has no copier (set platform.copier)".to_owned()),
-            };
+        match target {
+            Target::Copier if self.copier.is_some() => return Ok(vec![Victim::Copier]),
+            Target::Copier => return Err("this run has no copier (set platform.copier)".to_owned()),
+            Target::Producers if self.producers.is_some() => return Ok(vec![Victim::Producers]),
+            Target::Producers => return Err("this run has no producers to fault".to_owned()),
+            _ => {}
         }
         Ok(self
             .resolve_brokers(target)?
@@ -209,7 +230,7 @@ impl Context {
     fn resolve_brokers(&mut self, target: &Target) -> Result<Vec<i32>, String> {
         let ids = self.with_cluster(|c| c.broker_ids()).unwrap_or_default();
         match target {
-            Target::Copier => Ok(Vec::new()),
+            Target::Copier | Target::Producers => Ok(Vec::new()),
             Target::Broker(id) if ids.contains(id) => Ok(vec![*id]),
             Target::Broker(id) => Err(format!(
                 "broker {id} is not part of this cluster (brokers {ids:?})"
@@ -259,7 +280,7 @@ impl Context {
             .iter()
             .filter_map(|v| match v {
                 Victim::Broker(id) => Some(*id),
-                Victim::Copier => None,
+                Victim::Copier | Victim::Producers => None,
             })
             .collect();
         let outcome = match spec.kind {
@@ -268,6 +289,13 @@ impl Context {
             | FaultKind::Blackhole
             | FaultKind::Reset
             | FaultKind::Cut => self.network(victims[0], spec),
+            FaultKind::Isolate => self.isolate(victims[0], spec.length()),
+            FaultKind::Kill if victims[0] == Victim::Producers => {
+                self.kill_producers(spec.length())
+            }
+            FaultKind::Restart if victims[0] == Victim::Producers => {
+                self.producer_switch().and_then(|switch| switch.restart())
+            }
             FaultKind::Kill => self.kill(victims[0], spec.length()),
             FaultKind::Pause => self.pause(victims[0], spec.length()),
             FaultKind::Restart => self.restart(victims[0]),
@@ -300,6 +328,7 @@ impl Context {
                 None => return Err("the cluster is gone".to_owned()),
             },
             Victim::Copier => self.with_copier(|p| p.signal(signal)).flatten(),
+            Victim::Producers => return Err("the producers are not a process".to_owned()),
         };
         sent.ok_or_else(|| format!("{victim} was not running"))
     }
@@ -312,6 +341,7 @@ impl Context {
             Victim::Copier => self
                 .with_copier(|p| p.start_again().map_err(|e| e.to_string()))
                 .unwrap_or_else(|| Err("the copier is gone".to_owned())),
+            Victim::Producers => Err("the producers are not a process".to_owned()),
         };
         started.map_err(|error| format!("restarting {victim} failed: {error}"))
     }
@@ -322,6 +352,7 @@ impl Context {
                 .with_cluster(|c| c.wait_broker_exit(id, limit).unwrap_or(false))
                 .unwrap_or(false),
             Victim::Copier => self.with_copier(|p| p.wait_exit(limit)).unwrap_or(false),
+            Victim::Producers => true,
         }
     }
 
@@ -382,6 +413,55 @@ impl Context {
             spec.direction,
             spec.length().as_secs_f64()
         ))
+    }
+
+    /// Cuts a broker off from its peers, then heals it.
+    fn isolate(&mut self, victim: Victim, length: Duration) -> Result<String, String> {
+        let Victim::Broker(broker) = victim else {
+            return Err("isolation acts on brokers".to_owned());
+        };
+        let nodes: Vec<(usize, i32)> = self
+            .with_cluster(|c| {
+                c.state()
+                    .brokers
+                    .iter()
+                    .map(|b| ((b.node_id - 1) as usize, b.pid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let proxies = self
+            .proxies
+            .clone()
+            .ok_or("this run has no network proxies")?;
+        let node = (broker - 1) as usize;
+        if let Ok(proxies) = proxies.lock() {
+            proxies.track_nodes(nodes);
+            proxies.isolate(node);
+        }
+        // Heal even when told to stop: a partition must never be left behind.
+        let _ = self.sleep_until(self.start.elapsed() + length);
+        if let Ok(proxies) = proxies.lock() {
+            proxies.rejoin(node);
+        }
+        Ok(format!(
+            "broker {broker} cut off from its peers (replication and controller links) for {:.1}s; clients still reached it",
+            length.as_secs_f64()
+        ))
+    }
+
+    fn producer_switch(&self) -> Result<Arc<dyn ProducerSwitch>, String> {
+        self.producers
+            .clone()
+            .ok_or_else(|| "this run has no producers to fault".to_owned())
+    }
+
+    fn kill_producers(&mut self, down_for: Duration) -> Result<String, String> {
+        let switch = self.producer_switch()?;
+        let killed = switch.kill()?;
+        // Start again even when told to stop: the load must be able to finish.
+        let _ = self.sleep_until(self.start.elapsed() + down_for);
+        let started = switch.start_again()?;
+        Ok(format!("{killed}; {started}"))
     }
 
     fn kill(&mut self, victim: Victim, down_for: Duration) -> Result<String, String> {

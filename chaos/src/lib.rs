@@ -13,5 +13,6 @@
 #![deny(missing_docs)]
 
 pub mod injector;
+pub mod owner;
 pub mod proxy;
 pub mod spec;

@@ -1,14 +1,19 @@
-//! A TCP proxy in front of each broker's client listener, so network faults can be applied
-//! between clients and one broker: added latency with jitter, a bandwidth limit, a blackhole
-//! (the connection stays open, the bytes vanish), a reset of every open connection, and a
-//! complete cut-off. Each direction has its own settings. Brokers advertise the proxy's
-//! address, so clients never bypass it.
+//! TCP proxies in front of every broker listener, so network faults can be applied to one
+//! broker's links. Between clients and a broker: added latency with jitter, a bandwidth
+//! limit, a blackhole (the connection stays open, the bytes vanish), a reset of every open
+//! connection, and a complete cut-off, each direction with its own settings. Between brokers
+//! (replication and controller links): isolation of one broker from all its peers, both
+//! ways, while its clients still reach it. Brokers advertise the proxies' addresses and the
+//! controllers know each other by them, so no link bypasses them.
 //!
 //! Only 127.0.0.1 is ever listened on or connected to.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+
+use streamproof_platform::runtime::{Link, ProxyRoute};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,19 +56,25 @@ pub struct ProxyError {
 
 /// One proxy: its settings and a counter that, when bumped, drops every open connection.
 struct Control {
+    route: ProxyRoute,
     faults: watch::Sender<ProxyFaults>,
     resets: watch::Sender<u64>,
 }
 
+/// `(node index, pid)` of every running broker, to tell which broker opened a peer link.
+type NodePids = Arc<RwLock<Vec<(usize, i32)>>>;
+
 /// Proxies for a set of brokers, run on a thread of their own.
 pub struct ProxySet {
     controls: Vec<Control>,
+    isolated: watch::Sender<BTreeSet<usize>>,
+    nodes: NodePids,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl ProxySet {
-    /// Starts one proxy per `(listen port, upstream port)` pair on 127.0.0.1.
-    pub fn start(pairs: &[(u16, u16)]) -> Result<Self, ProxyError> {
+    /// Starts one proxy per route on 127.0.0.1.
+    pub fn start(routes: &[ProxyRoute]) -> Result<Self, ProxyError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("streamproof-proxy")
@@ -74,46 +85,92 @@ impl ProxySet {
                 upstream: 0,
                 source,
             })?;
+        let (isolated, _) = watch::channel(BTreeSet::new());
+        let nodes = NodePids::default();
         let mut controls = Vec::new();
-        for (listen, upstream) in pairs {
+        for route in routes {
             let listener = runtime
-                .block_on(TcpListener::bind(("127.0.0.1", *listen)))
+                .block_on(TcpListener::bind(("127.0.0.1", route.listen)))
                 .map_err(|source| ProxyError {
-                    listen: *listen,
-                    upstream: *upstream,
+                    listen: route.listen,
+                    upstream: route.upstream,
                     source,
                 })?;
             let (faults, faults_rx) = watch::channel(ProxyFaults::default());
             let (resets, resets_rx) = watch::channel(0);
-            runtime.spawn(accept_loop(listener, *upstream, faults_rx, resets_rx));
-            controls.push(Control { faults, resets });
+            let endpoint = Endpoint {
+                route: *route,
+                faults: faults_rx,
+                resets: resets_rx,
+                isolated: isolated.subscribe(),
+                nodes: nodes.clone(),
+            };
+            runtime.spawn(accept_loop(listener, endpoint));
+            controls.push(Control {
+                route: *route,
+                faults,
+                resets,
+            });
         }
         Ok(ProxySet {
             controls,
+            isolated,
+            nodes,
             runtime: Some(runtime),
         })
     }
 
-    /// Replaces the fault state of proxy `index`. Cutting also drops open connections.
-    pub fn set(&self, index: usize, faults: ProxyFaults) {
-        if let Some(control) = self.controls.get(index) {
+    /// Tells the proxies which process is which broker (`(node index, pid)`); needed to
+    /// isolate a broker, and again after a broker restarts under a new pid.
+    pub fn track_nodes(&self, nodes: Vec<(usize, i32)>) {
+        if let Ok(mut known) = self.nodes.write() {
+            *known = nodes;
+        }
+    }
+
+    fn client_proxy(&self, node: usize) -> Option<&Control> {
+        self.controls
+            .iter()
+            .find(|c| c.route.node_index == node && c.route.link == Link::Client)
+    }
+
+    /// Replaces the fault state between clients and broker `node` (its index). Cutting also
+    /// drops open connections.
+    pub fn set(&self, node: usize, faults: ProxyFaults) {
+        if let Some(control) = self.client_proxy(node) {
             control.faults.send_replace(faults);
             if faults.cut {
-                self.reset(index);
+                self.reset(node);
             }
         }
     }
 
-    /// Drops every open connection of proxy `index` (clients see a reset and reconnect).
-    pub fn reset(&self, index: usize) {
-        if let Some(control) = self.controls.get(index) {
+    /// Drops every open client connection of broker `node` (clients see a reset and
+    /// reconnect).
+    pub fn reset(&self, node: usize) {
+        if let Some(control) = self.client_proxy(node) {
             control.resets.send_modify(|generation| *generation += 1);
         }
     }
 
-    /// Heals proxy `index`.
-    pub fn clear(&self, index: usize) {
-        self.set(index, ProxyFaults::default());
+    /// Heals the client links of broker `node`.
+    pub fn clear(&self, node: usize) {
+        self.set(node, ProxyFaults::default());
+    }
+
+    /// Cuts broker `node` off from its peers: every replication and controller link it
+    /// opened or accepted stalls both ways (bytes wait, as TCP's would in a partition).
+    pub fn isolate(&self, node: usize) {
+        self.isolated.send_modify(|set| {
+            set.insert(node);
+        });
+    }
+
+    /// Heals an isolation: stalled links carry their bytes on.
+    pub fn rejoin(&self, node: usize) {
+        self.isolated.send_modify(|set| {
+            set.remove(&node);
+        });
     }
 }
 
@@ -128,41 +185,118 @@ impl Drop for ProxySet {
 /// The proxies shared between the run and the fault injector.
 pub type SharedProxies = Arc<Mutex<ProxySet>>;
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: u16,
+/// What one proxy's connections share.
+#[derive(Clone)]
+struct Endpoint {
+    route: ProxyRoute,
     faults: watch::Receiver<ProxyFaults>,
     resets: watch::Receiver<u64>,
-) {
-    while let Ok((client, _)) = listener.accept().await {
-        let cut = faults.borrow().cut;
+    isolated: watch::Receiver<BTreeSet<usize>>,
+    nodes: NodePids,
+}
+
+/// The two brokers of a peer link.
+#[derive(Clone)]
+struct PeerEnds {
+    /// The broker that opened the link; looked up when first needed, since links opened
+    /// while the cluster starts precede the knowledge of its pids.
+    source: Option<usize>,
+    destination: usize,
+    peer_port: u16,
+    proxy_port: u16,
+    nodes: NodePids,
+}
+
+impl PeerEnds {
+    fn source(&mut self) -> Option<usize> {
+        if self.source.is_none() {
+            let nodes = self.nodes.read().ok()?.clone();
+            self.source = crate::owner::connecting_node(self.peer_port, self.proxy_port, &nodes);
+        }
+        self.source
+    }
+}
+
+/// Whether a connection between two brokers is partitioned: it is when either end is
+/// isolated, unless a broker talks to itself (its broker and controller roles share a
+/// process). Client links never are.
+#[derive(Clone)]
+struct Gate {
+    isolated: watch::Receiver<BTreeSet<usize>>,
+    /// `None` on client links.
+    peers: Option<PeerEnds>,
+}
+
+impl Gate {
+    fn partitioned(&mut self) -> bool {
+        let Some(peers) = self.peers.as_mut() else {
+            return false;
+        };
+        if self.isolated.borrow().is_empty() {
+            return false;
+        }
+        let source = peers.source();
+        let isolated = self.isolated.borrow();
+        match source {
+            Some(source) if source == peers.destination => false,
+            Some(source) => isolated.contains(&source) || isolated.contains(&peers.destination),
+            None => isolated.contains(&peers.destination),
+        }
+    }
+
+    /// Returns once the connection is not partitioned.
+    async fn wait_open(&mut self) {
+        while self.partitioned() {
+            if self.isolated.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, endpoint: Endpoint) {
+    while let Ok((client, peer)) = listener.accept().await {
+        let cut = endpoint.faults.borrow().cut;
         if cut {
             drop(client);
             continue;
         }
-        let (faults, resets) = (faults.clone(), resets.clone());
+        let gate = Gate {
+            isolated: endpoint.isolated.clone(),
+            peers: (endpoint.route.link != Link::Client).then(|| PeerEnds {
+                source: None,
+                destination: endpoint.route.node_index,
+                peer_port: peer.port(),
+                proxy_port: endpoint.route.listen,
+                nodes: endpoint.nodes.clone(),
+            }),
+        };
+        let endpoint = endpoint.clone();
         tokio::spawn(async move {
-            let upstream_addr = SocketAddr::from(([127, 0, 0, 1], upstream));
+            let upstream_addr = SocketAddr::from(([127, 0, 0, 1], endpoint.route.upstream));
             if let Ok(broker) = TcpStream::connect(upstream_addr).await {
-                relay(client, broker, faults, resets).await;
+                relay(client, broker, endpoint, gate).await;
             }
         });
     }
 }
 
 /// Relays both directions until either side closes or a reset is requested.
-async fn relay(
-    client: TcpStream,
-    broker: TcpStream,
-    faults: watch::Receiver<ProxyFaults>,
-    mut resets: watch::Receiver<u64>,
-) {
+async fn relay(client: TcpStream, broker: TcpStream, endpoint: Endpoint, gate: Gate) {
     let _ = client.set_nodelay(true);
     let _ = broker.set_nodelay(true);
     let (client_read, client_write) = client.into_split();
     let (broker_read, broker_write) = broker.into_split();
-    let upstream = pump(client_read, broker_write, faults.clone(), |f| f.to_broker);
-    let downstream = pump(broker_read, client_write, faults, |f| f.to_client);
+    let faults = endpoint.faults;
+    let mut resets = endpoint.resets;
+    let upstream = pump(
+        client_read,
+        broker_write,
+        faults.clone(),
+        gate.clone(),
+        |f| f.to_broker,
+    );
+    let downstream = pump(broker_read, client_write, faults, gate, |f| f.to_client);
     resets.mark_unchanged();
     tokio::select! {
         () = upstream => {}
@@ -179,11 +313,13 @@ struct Chunk {
 
 /// Moves bytes one way, shaped by `shaping(faults)`: a reader stamps each chunk with its due
 /// time (latency ± jitter, never before the previous chunk) and a writer writes it then, at
-/// most at the bandwidth limit.
+/// most at the bandwidth limit. While the gate is closed the reader holds its chunk and
+/// stops reading, so the sender's TCP window fills as in a partition.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     faults: watch::Receiver<ProxyFaults>,
+    mut gate: Gate,
     shaping: fn(&ProxyFaults) -> Shaping,
 ) {
     let (sender, mut receiver) = mpsc::channel::<Chunk>(256);
@@ -197,6 +333,7 @@ async fn pump(
                 Ok(0) | Err(_) => return,
                 Ok(read) => read,
             };
+            gate.wait_open().await;
             let now = shaping(&faults.borrow());
             if now.blackhole {
                 continue;

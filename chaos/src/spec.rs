@@ -30,6 +30,9 @@ pub enum FaultKind {
     Reset,
     /// The broker is cut off from clients: connections refused and dropped, for `duration`.
     Cut,
+    /// The broker is cut off from its peers (replication and controller links stall both
+    /// ways, as in a real network partition) while clients still reach it, for `duration`.
+    Isolate,
 }
 
 impl FaultKind {
@@ -42,6 +45,7 @@ impl FaultKind {
                 | FaultKind::Blackhole
                 | FaultKind::Reset
                 | FaultKind::Cut
+                | FaultKind::Isolate
         )
     }
 }
@@ -71,6 +75,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Blackhole => "blackhole",
             FaultKind::Reset => "reset",
             FaultKind::Cut => "cut",
+            FaultKind::Isolate => "isolate",
         })
     }
 }
@@ -95,11 +100,13 @@ pub enum Target {
     All,
     /// `copier`: the raw → bronze copier process.
     Copier,
+    /// `producers`: the load generator's producer clients.
+    Producers,
 }
 
 /// A target string that names no broker.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random, all or copier (e.g. `leader:raw-events/0`)")]
+#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random, all, copier or producers (e.g. `leader:raw-events/0`)")]
 pub struct TargetError(String);
 
 impl FromStr for Target {
@@ -112,6 +119,7 @@ impl FromStr for Target {
             "random" => return Ok(Target::Random),
             "all" => return Ok(Target::All),
             "copier" => return Ok(Target::Copier),
+            "producers" => return Ok(Target::Producers),
             _ => {}
         }
         if let Some(id) = text.strip_prefix("broker:") {
@@ -141,6 +149,7 @@ impl fmt::Display for Target {
             Target::Random => f.write_str("random"),
             Target::All => f.write_str("all"),
             Target::Copier => f.write_str("copier"),
+            Target::Producers => f.write_str("producers"),
         }
     }
 }
@@ -237,7 +246,8 @@ impl FaultSpec {
             | FaultKind::Latency
             | FaultKind::Bandwidth
             | FaultKind::Blackhole
-            | FaultKind::Cut => self.duration.unwrap_or_default(),
+            | FaultKind::Cut
+            | FaultKind::Isolate => self.duration.unwrap_or_default(),
             FaultKind::Restart | FaultKind::RollingRestart | FaultKind::Reset => Duration::ZERO,
         }
     }
@@ -264,6 +274,7 @@ impl FaultSpec {
             | FaultKind::Bandwidth
             | FaultKind::Blackhole
             | FaultKind::Cut
+            | FaultKind::Isolate
                 if self.duration.is_none() =>
             {
                 problems.push(format!(
@@ -278,9 +289,16 @@ impl FaultSpec {
                     "{name} needs `bytes_per_second` above 0 (e.g. `bytes_per_second: 100000`)"
                 ))
             }
-            _ if self.kind.is_network() && target == Target::Copier => problems.push(format!(
-                "{name} acts on a broker's client connections; target a broker, not the copier"
-            )),
+            _ if self.kind.is_network() && matches!(target, Target::Copier | Target::Producers) => {
+                problems.push(format!(
+                    "{name} acts on a broker's connections; target a broker, not {target}"
+                ))
+            }
+            FaultKind::Pause | FaultKind::RollingRestart if target == Target::Producers => {
+                problems.push(format!(
+                    "{name} cannot act on the producers; use `kind: kill` (with `restart_after`) or `kind: restart`"
+                ))
+            }
             FaultKind::RollingRestart if target != Target::All => problems.push(format!(
                 "{name} restarts every broker in turn; leave `target` out or write `target: all`"
             )),
@@ -329,6 +347,8 @@ mod tests {
             "controller",
             "random",
             "all",
+            "copier",
+            "producers",
         ] {
             assert_eq!(text.parse::<Target>().unwrap().to_string(), text);
         }
@@ -363,6 +383,17 @@ mod tests {
         );
         assert!(fine.problems(0).is_empty());
         assert_eq!(fine.last_heal(), Duration::from_secs(15));
+        let isolate = spec(r#"{"kind": "isolate", "target": "broker:2", "at": "5s"}"#);
+        assert!(isolate.problems(0)[0].contains("duration"));
+        let isolate_producers =
+            spec(r#"{"kind": "isolate", "target": "producers", "at": "5s", "duration": "5s"}"#);
+        assert!(isolate_producers.problems(0)[0].contains("not producers"));
+        let pause_producers =
+            spec(r#"{"kind": "pause", "target": "producers", "at": "5s", "duration": "5s"}"#);
+        assert!(pause_producers.problems(0)[0].contains("cannot act on the producers"));
+        let kill_producers =
+            spec(r#"{"kind": "kill", "target": "producers", "at": "5s", "restart_after": "2s"}"#);
+        assert!(kill_producers.problems(0).is_empty());
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! The client proxy against a real TCP echo server on 127.0.0.1: latency is added, a
-//! blackhole stalls, a reset drops connections, a cut refuses them.
+//! The proxies against a real TCP echo server on 127.0.0.1: latency is added, a blackhole
+//! stalls, a reset drops connections, a cut refuses them, an isolation stalls peer links
+//! (told apart by the process that opened them) and leaves client links alone.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use streamproof_chaos::proxy::{ProxyFaults, ProxySet, Shaping};
+use streamproof_platform::runtime::{Link, ProxyRoute};
 
 /// An echo server on a free port; returns the port.
 fn echo_server() -> u16 {
@@ -35,10 +37,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn proxy_for(link: Link) -> (ProxySet, u16) {
+    let route = ProxyRoute {
+        node_index: 0,
+        link,
+        listen: free_port(),
+        upstream: echo_server(),
+    };
+    (ProxySet::start(&[route]).unwrap(), route.listen)
+}
+
 fn proxy() -> (ProxySet, u16) {
-    let upstream = echo_server();
-    let listen = free_port();
-    (ProxySet::start(&[(listen, upstream)]).unwrap(), listen)
+    proxy_for(Link::Client)
 }
 
 fn connect(port: u16) -> TcpStream {
@@ -130,4 +140,43 @@ fn a_cut_refuses_new_connections_until_healed() {
     proxies.clear(0);
     let mut healed = connect(port);
     assert!(round_trip(&mut healed).is_some());
+}
+
+#[test]
+fn isolation_stalls_peer_links_of_the_isolated_broker_until_it_rejoins() {
+    let (proxies, port) = proxy_for(Link::Replication);
+    // This test process plays broker 1 connecting to broker 0's replication listener.
+    proxies.track_nodes(vec![(1, std::process::id() as i32)]);
+    let mut stream = connect(port);
+    assert!(round_trip(&mut stream).is_some());
+    proxies.isolate(1);
+    assert_eq!(round_trip(&mut stream), None, "the link stalls");
+    proxies.rejoin(1);
+    let mut held = [0u8; 4];
+    stream
+        .read_exact(&mut held)
+        .expect("the held bytes arrive after the heal");
+    assert_eq!(&held, b"ping");
+    assert!(round_trip(&mut stream).is_some());
+    proxies.isolate(0);
+    assert_eq!(
+        round_trip(&mut stream),
+        None,
+        "isolating the destination stalls it too"
+    );
+    proxies.rejoin(0);
+}
+
+#[test]
+fn isolation_leaves_client_links_and_a_brokers_own_links_alone() {
+    let (clients, client_port) = proxy();
+    clients.isolate(0);
+    assert!(round_trip(&mut connect(client_port)).is_some());
+    let (peers, peer_port) = proxy_for(Link::Controller);
+    peers.track_nodes(vec![(0, std::process::id() as i32)]);
+    peers.isolate(0);
+    assert!(
+        round_trip(&mut connect(peer_port)).is_some(),
+        "a broker reaches its own controller"
+    );
 }

@@ -9,9 +9,11 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use hdrhistogram::Histogram;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
 use streamproof_platform::profiles::ClientSettings;
+use tokio::sync::watch;
 
+use crate::control::{Command, Order, ProducerControl};
 use crate::generator::EventFactory;
 use crate::ledger::{LedgerEntry, Outcome, RecordMeta, SendId};
 use crate::stats::{latency_histogram, record, Seconds};
@@ -89,13 +91,17 @@ pub struct LiveCounters {
     pub last_p99_us: AtomicU64,
 }
 
+/// Creates a producer client (again, after a client fault).
+pub type Connect = Arc<dyn Fn() -> Result<FutureProducer, KafkaError> + Send + Sync>;
+
 /// Everything one producer task needs.
 pub struct TaskConfig {
     /// Task number.
     pub task: usize,
-    /// The task's own producer client, created before the clock starts so that client
-    /// start-up does not count as schedule slip.
-    pub producer: FutureProducer,
+    /// Creates the task's client again after a kill or restart.
+    pub connect: Connect,
+    /// Orders from client faults.
+    pub control: Arc<ProducerControl>,
     /// The run id every record carries.
     pub run_id: Arc<str>,
     /// When to send.
@@ -161,6 +167,7 @@ fn definitely_not_written(error: &KafkaError) -> bool {
                 | RDKafkaErrorCode::UnknownTopic
                 | RDKafkaErrorCode::UnknownPartition
                 | RDKafkaErrorCode::QueueFull
+                | RDKafkaErrorCode::PurgeQueue
         )
     )
 }
@@ -173,9 +180,12 @@ fn outcome_of(error: &KafkaError) -> Outcome {
     }
 }
 
-/// Runs one producer task to the end of the load and until every send completed.
-pub async fn run_task(mut config: TaskConfig) -> TaskResult {
-    let producer = config.producer.clone();
+/// Runs one producer task to the end of the load and until every send completed. `producer`
+/// is created before the clock starts, so that client start-up does not count as slip.
+pub async fn run_task(mut config: TaskConfig, producer: FutureProducer) -> TaskResult {
+    let mut producer = Some(producer);
+    let mut commands = config.control.subscribe();
+    let mut order_pending = false;
     let mut state = TaskState {
         result: TaskResult {
             ledger: Vec::new(),
@@ -192,20 +202,48 @@ pub async fn run_task(mut config: TaskConfig) -> TaskResult {
         warmup_end: config.clock.start + config.warmup,
         live: config.live.clone(),
         last_second: 0,
+        resumed_at: config.clock.start,
     };
     let mut in_flight = FuturesUnordered::new();
     let end = config.clock.start + config.total;
     tokio::time::sleep_until(tokio::time::Instant::from_std(config.clock.start)).await;
-    for index in 0.. {
+    let mut index = 0;
+    loop {
+        if producer.is_none() && !order_pending {
+            order_pending = wait_for_order(&mut commands, &mut in_flight, &mut state).await;
+            if !order_pending {
+                break;
+            }
+        }
+        if order_pending || commands.has_changed().unwrap_or(false) {
+            order_pending = false;
+            let order = commands.borrow_and_update().order;
+            match config
+                .obey(order, &mut producer, &mut in_flight, &mut state)
+                .await
+            {
+                Ok(abandoned) => config.control.obeyed(abandoned),
+                Err(reason) => {
+                    config.control.failed(reason);
+                    break;
+                }
+            }
+            continue;
+        }
         let intended = match config.schedule {
             Schedule::Open { interval, phase } => {
                 config.clock.start + phase + interval * index as u32
             }
             Schedule::Closed { window } => {
-                while in_flight.len() >= window {
-                    if let Some(done) = in_flight.next().await {
-                        state.complete(done);
+                while in_flight.len() >= window && !order_pending {
+                    tokio::select! {
+                        biased;
+                        Ok(()) = commands.changed() => order_pending = true,
+                        Some(done) = in_flight.next() => state.complete(done),
                     }
+                }
+                if order_pending {
+                    continue;
                 }
                 Instant::now()
             }
@@ -221,26 +259,54 @@ pub async fn run_task(mut config: TaskConfig) -> TaskResult {
             loop {
                 tokio::select! {
                     biased;
+                    Ok(()) = commands.changed() => {
+                        order_pending = true;
+                        break;
+                    }
                     Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
                     () = tokio::time::sleep_until(deadline) => break,
                 }
+            }
+            if order_pending {
+                continue;
             }
         } else {
             while let Some(Some(done)) = in_flight.next().now_or_never() {
                 state.complete(done);
             }
         }
+        let Some(client) = producer.as_ref() else {
+            continue;
+        };
         let send = config
-            .send_one(&producer, index, intended, &mut state, &mut in_flight)
+            .send_one(client, index, intended, &mut state, &mut in_flight)
             .await;
         if let Some(done) = send {
             state.complete(done);
         }
+        index += 1;
     }
+    config.control.retire();
     while let Some(done) = in_flight.next().await {
         state.complete(done);
     }
     state.result
+}
+
+/// While the client is dead: completes what is in flight until the next order; false when
+/// no order can come any more.
+async fn wait_for_order(
+    commands: &mut watch::Receiver<Command>,
+    in_flight: &mut InFlight,
+    state: &mut TaskState,
+) -> bool {
+    loop {
+        tokio::select! {
+            biased;
+            changed = commands.changed() => return changed.is_ok(),
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
+        }
+    }
 }
 
 /// A producer client with `settings`.
@@ -251,6 +317,42 @@ pub fn producer(bootstrap: &str, settings: &ClientSettings) -> Result<FutureProd
 type InFlight = FuturesUnordered<futures::future::BoxFuture<'static, Completion>>;
 
 impl TaskConfig {
+    /// Carries out a client fault's order; returns how many sends a kill abandoned.
+    async fn obey(
+        &self,
+        order: Order,
+        producer: &mut Option<FutureProducer>,
+        in_flight: &mut InFlight,
+        state: &mut TaskState,
+    ) -> Result<usize, String> {
+        match order {
+            Order::Kill => {
+                let abandoned = in_flight.len();
+                if let Some(client) = producer.take() {
+                    client.purge(PurgeConfig::default().queue().inflight());
+                    // Dropping the last handle destroys the client, as a crash would.
+                    tokio::task::block_in_place(|| drop(client));
+                }
+                Ok(abandoned)
+            }
+            Order::Run if producer.is_some() => Ok(0),
+            Order::Run | Order::Restart => {
+                while let Some(done) = in_flight.next().await {
+                    state.complete(done);
+                }
+                if let Some(old) = producer.take() {
+                    tokio::task::block_in_place(|| drop(old));
+                }
+                let client = (self.connect)().map_err(|error| {
+                    format!("producer {} could not start again: {error}", self.task)
+                })?;
+                *producer = Some(client);
+                state.resumed_at = Instant::now();
+                Ok(0)
+            }
+        }
+    }
+
     /// Plans and sends one record; returns a completion at once when the client refused it.
     async fn send_one(
         &mut self,
@@ -293,7 +395,8 @@ impl TaskConfig {
             let sent_at = Instant::now();
             match producer.send_result(record) {
                 Ok(delivery) => {
-                    if !warmup {
+                    // Sends held back by a client fault are late on purpose, not slip.
+                    if !warmup && intended >= state.resumed_at {
                         record_slip(&mut state.result.slip, intended, sent_at);
                     }
                     in_flight.push(Box::pin(async move {
@@ -349,6 +452,8 @@ struct TaskState {
     warmup_end: Instant,
     live: Arc<LiveCounters>,
     last_second: usize,
+    /// When the client last came back from a client fault.
+    resumed_at: Instant,
 }
 
 impl TaskState {

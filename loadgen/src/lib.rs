@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod consumer;
+pub mod control;
 pub mod driver;
 pub mod generator;
 pub mod ledger;
@@ -34,7 +35,8 @@ use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
 
 use consumer::{commit_start, run_consumer, ConsumerConfig, StartOffsets};
-use driver::{run_task, LiveCounters, RunClock, Schedule, TaskConfig};
+use control::ProducerControl;
+use driver::{run_task, Connect, LiveCounters, RunClock, Schedule, TaskConfig};
 use generator::EventFactory;
 use ledger::Ledger;
 use spec::{LoadSpec, Rate};
@@ -80,6 +82,8 @@ pub struct LoadPlan {
     pub consumers: Vec<GroupPlan>,
     /// How long consumers may take after the load to read every acknowledged record.
     pub drain_timeout: Duration,
+    /// Orders from client faults to the producer tasks (one task per `load.producers`).
+    pub control: Arc<ProducerControl>,
 }
 
 /// A progress report, once a second.
@@ -303,17 +307,23 @@ pub async fn run(
                 window: CLOSED_LOOP_WINDOW,
             },
         };
-        producers.push(tokio::spawn(run_task(TaskConfig {
-            task,
-            producer: client,
-            run_id: run_id.clone(),
-            schedule,
-            clock,
-            warmup: plan.load.warmup,
-            total: plan.load.total(),
-            factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
-            live: live.clone(),
-        })));
+        let (bootstrap, settings) = (plan.bootstrap.clone(), plan.producer.clone());
+        let connect: Connect = Arc::new(move || driver::producer(&bootstrap, &settings));
+        producers.push(tokio::spawn(run_task(
+            TaskConfig {
+                task,
+                connect,
+                control: plan.control.clone(),
+                run_id: run_id.clone(),
+                schedule,
+                clock,
+                warmup: plan.load.warmup,
+                total: plan.load.total(),
+                factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
+                live: live.clone(),
+            },
+            client,
+        )));
     }
 
     let latest_lag = sampler.latest.clone();

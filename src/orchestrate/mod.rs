@@ -11,13 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use streamproof_chaos::injector::{Injector, SharedCluster, Targets};
+use streamproof_chaos::injector::{Injector, ProducerSwitch, SharedCluster, Targets};
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
+use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome,
+    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome, PORT_BLOCK,
 };
 use streamproof_platform::topics::{standard_topics, TopicConfig};
 use streamproof_reports::result::RunResult;
@@ -104,7 +105,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         ..ClusterSpec::default()
     };
     let proxies = if spec.proxied {
-        let set = ProxySet::start(&spec.proxy_pairs()).context("start the client proxies")?;
+        let set = ProxySet::start(&spec.proxy_routes()).context("start the broker proxies")?;
         Some(Arc::new(Mutex::new(set)))
     } else {
         None
@@ -157,11 +158,32 @@ fn keep_running(platform: Platform) {
 
 /// The first block of 40 ports (clients, controllers, and behind proxies the brokers' own
 /// client and replication listeners) free on 127.0.0.1 from 19092 up.
+/// The generator's producer clients, for client faults.
+struct Producers(Arc<ProducerControl>);
+
+impl ProducerSwitch for Producers {
+    fn kill(&self) -> Result<String, String> {
+        self.0.kill()
+    }
+
+    fn start_again(&self) -> Result<String, String> {
+        self.0.start_again()
+    }
+
+    fn restart(&self) -> Result<String, String> {
+        self.0.restart()
+    }
+}
+
 fn free_base_port() -> Result<u16> {
     (19_092..60_000)
-        .step_by(40)
-        .find(|base| (0..40).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok()))
-        .context("no free block of 40 ports on 127.0.0.1 between 19092 and 60000")
+        .step_by(usize::from(PORT_BLOCK))
+        .find(|base| {
+            (0..PORT_BLOCK).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        })
+        .with_context(|| {
+            format!("no free block of {PORT_BLOCK} ports on 127.0.0.1 between 19092 and 60000")
+        })
 }
 
 async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Result<RunResult> {
@@ -174,6 +196,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
 
     let producer = producer_settings(loaded)?;
     let groups = consumer_groups(loaded, &run_id)?;
+    let control = Arc::new(ProducerControl::new(scenario.load.producers));
     let plan = LoadPlan {
         run_id: run_id.clone(),
         seed: scenario.seed,
@@ -182,6 +205,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         load: scenario.load.clone(),
         consumers: groups.clone(),
         drain_timeout: scenario.drain_timeout,
+        control: control.clone(),
     };
     eprintln!(
         "running `{}`: {} of load after {} of warmup…",
@@ -206,6 +230,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
                 cluster: cluster.clone(),
                 copier: bronze.as_ref().map(|stage| stage.process.clone()),
                 proxies: platform.proxies.clone(),
+                producers: Some(Arc::new(Producers(control.clone()))),
             };
             injector = Some(Injector::start(
                 targets,

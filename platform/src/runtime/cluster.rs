@@ -40,9 +40,11 @@ pub struct ClusterSpec {
     pub startup_timeout: Duration,
     /// Extra broker properties, written after streamproof's own (so they win).
     pub broker_properties: BTreeMap<String, String>,
-    /// Clients reach broker `i` through a proxy on its public port `base_port + i`, which
-    /// the caller runs (see [`ClusterSpec::proxy_pairs`]); the broker itself listens for
-    /// clients on `base_port + 20 + i` and replicates over `base_port + 30 + i`.
+    /// Every link to broker `i` goes through a proxy the caller runs (see
+    /// [`ClusterSpec::proxy_routes`]): clients reach it on its public port `base_port + i`,
+    /// its peers replicate from it over `base_port + 30 + i` and the controllers talk to it
+    /// over `base_port + 10 + i`. The broker itself listens on hidden ports: clients
+    /// `base_port + 20 + i`, controllers `base_port + 40 + i`, replication `base_port + 50 + i`.
     pub proxied: bool,
 }
 
@@ -69,6 +71,16 @@ impl ClusterSpec {
         self.base_port + 10 + index as u16
     }
 
+    /// Where broker `index` listens for controllers: the voters' port, or behind a proxy a
+    /// hidden one.
+    fn controller_listen_port(&self, index: usize) -> u16 {
+        if self.proxied {
+            self.base_port + 40 + index as u16
+        } else {
+            self.controller_port(index)
+        }
+    }
+
     /// Where broker `index` listens for clients: its public port, or behind a proxy a
     /// hidden one.
     fn listen_port(&self, index: usize) -> u16 {
@@ -83,10 +95,40 @@ impl ClusterSpec {
         self.base_port + 30 + index as u16
     }
 
-    /// `(public port, broker port)` for each broker's client proxy.
-    pub fn proxy_pairs(&self) -> Vec<(u16, u16)> {
+    fn replication_listen_port(&self, index: usize) -> u16 {
+        self.base_port + 50 + index as u16
+    }
+
+    /// The proxies a proxied cluster needs, three per broker: clients, controllers and
+    /// replication. They must listen before the brokers start, or the controllers cannot
+    /// form a quorum.
+    pub fn proxy_routes(&self) -> Vec<ProxyRoute> {
         (0..self.brokers)
-            .map(|index| (self.client_port(index), self.listen_port(index)))
+            .flat_map(|index| {
+                [
+                    (
+                        Link::Client,
+                        self.client_port(index),
+                        self.listen_port(index),
+                    ),
+                    (
+                        Link::Controller,
+                        self.controller_port(index),
+                        self.controller_listen_port(index),
+                    ),
+                    (
+                        Link::Replication,
+                        self.replication_port(index),
+                        self.replication_listen_port(index),
+                    ),
+                ]
+                .map(|(link, listen, upstream)| ProxyRoute {
+                    node_index: index,
+                    link,
+                    listen,
+                    upstream,
+                })
+            })
             .collect()
     }
 
@@ -97,7 +139,7 @@ impl ClusterSpec {
                 self.brokers
             )));
         }
-        if u32::from(self.base_port) + 30 + MAX_BROKERS as u32 > u32::from(u16::MAX) {
+        if u32::from(self.base_port) + u32::from(PORT_BLOCK) > u32::from(u16::MAX) {
             return Err(RuntimeError::InvalidSpec(format!(
                 "base port {} leaves no room for the controller ports above it; choose one below 65000",
                 self.base_port
@@ -111,6 +153,34 @@ impl ClusterSpec {
         }
         Ok(())
     }
+}
+
+/// Ports a cluster may use from its base port up (the proxied layout uses all of them).
+pub const PORT_BLOCK: u16 = 60;
+
+/// Which of a broker's links a proxy carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Link {
+    /// Clients (producers, consumers, admin).
+    Client,
+    /// KRaft controller traffic: votes, metadata fetches, broker heartbeats.
+    Controller,
+    /// Followers fetching from leaders.
+    Replication,
+}
+
+/// One proxy in front of one broker listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyRoute {
+    /// The broker's index in the cluster (node id − 1).
+    pub node_index: usize,
+    /// What the proxy carries.
+    pub link: Link,
+    /// The public port the proxy listens on.
+    pub listen: u16,
+    /// The broker's hidden port it forwards to.
+    pub upstream: u16,
 }
 
 /// One broker process as recorded in the state file.
@@ -582,13 +652,13 @@ fn check_ports_free(spec: &ClusterSpec) -> Result<(), RuntimeError> {
                 format!("broker {node} client listener"),
             ),
             (
-                spec.controller_port(index),
+                spec.controller_listen_port(index),
                 format!("broker {node} controller listener"),
             ),
         ];
         if spec.proxied {
             ports.push((
-                spec.replication_port(index),
+                spec.replication_listen_port(index),
                 format!("broker {node} replication listener"),
             ));
         }
@@ -711,16 +781,23 @@ fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> String {
     let index = (broker.node_id - 1) as usize;
     let mut listeners = vec![
         format!("PLAINTEXT://127.0.0.1:{}", spec.listen_port(index)),
-        format!("CONTROLLER://127.0.0.1:{}", broker.controller_port),
+        format!(
+            "CONTROLLER://127.0.0.1:{}",
+            spec.controller_listen_port(index)
+        ),
     ];
     let mut advertised = vec![format!("PLAINTEXT://127.0.0.1:{}", broker.port)];
-    // Behind client proxies, replication gets a listener of its own so that client-side
-    // network faults do not also cut brokers off from each other.
+    // Behind proxies, replication gets a listener of its own so that client-side network
+    // faults do not also cut brokers off from each other, and peers can be cut separately.
     let inter_broker = if spec.proxied {
-        let replication_listener =
-            format!("REPLICATION://127.0.0.1:{}", spec.replication_port(index));
-        listeners.push(replication_listener.clone());
-        advertised.push(replication_listener);
+        listeners.push(format!(
+            "REPLICATION://127.0.0.1:{}",
+            spec.replication_listen_port(index)
+        ));
+        advertised.push(format!(
+            "REPLICATION://127.0.0.1:{}",
+            spec.replication_port(index)
+        ));
         "REPLICATION"
     } else {
         "PLAINTEXT"
@@ -845,6 +922,51 @@ mod tests {
         assert!(text.contains("advertised.listeners=PLAINTEXT://127.0.0.1:19093\n"));
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
+    }
+
+    #[test]
+    fn proxied_brokers_hide_every_listener_behind_a_proxy() {
+        let spec = ClusterSpec {
+            brokers: 3,
+            base_port: 19092,
+            proxied: true,
+            ..ClusterSpec::default()
+        };
+        let broker = BrokerProcess {
+            node_id: 2,
+            pid: 0,
+            port: 19093,
+            controller_port: 19103,
+            config: PathBuf::from("c"),
+            server_log: PathBuf::from("l"),
+            output_log: PathBuf::from("o"),
+            data_dir: PathBuf::from("d"),
+        };
+        let text = server_properties(&spec, &broker);
+        assert!(text.contains(
+            "controller.quorum.voters=1@127.0.0.1:19102,2@127.0.0.1:19103,3@127.0.0.1:19104\n"
+        ));
+        assert!(text.contains(
+            "listeners=PLAINTEXT://127.0.0.1:19113,CONTROLLER://127.0.0.1:19133,REPLICATION://127.0.0.1:19143\n"
+        ));
+        assert!(text.contains(
+            "advertised.listeners=PLAINTEXT://127.0.0.1:19093,REPLICATION://127.0.0.1:19123\n"
+        ));
+        let routes = spec.proxy_routes();
+        assert_eq!(routes.len(), 9);
+        let broker_two: Vec<(Link, u16, u16)> = routes
+            .iter()
+            .filter(|r| r.node_index == 1)
+            .map(|r| (r.link, r.listen, r.upstream))
+            .collect();
+        assert_eq!(
+            broker_two,
+            vec![
+                (Link::Client, 19093, 19113),
+                (Link::Controller, 19103, 19133),
+                (Link::Replication, 19123, 19143)
+            ]
+        );
     }
 
     #[test]

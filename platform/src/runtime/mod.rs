@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cluster::{
-    BrokerProcess, BrokerStatus, ClusterSpec, ClusterState, ClusterStatus, LocalCluster,
-    StopOutcome, StopReport, UpOutcome, STATE_FILE,
+    BrokerProcess, BrokerStatus, ClusterSpec, ClusterState, ClusterStatus, Link, LocalCluster,
+    ProxyRoute, StopOutcome, StopReport, UpOutcome, PORT_BLOCK, STATE_FILE,
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use process::ManagedProcess;
