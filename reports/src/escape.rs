@@ -25,13 +25,15 @@ pub(crate) fn markup(text: &str) -> String {
     out
 }
 
-/// Makes text safe inside one cell of a Markdown table: a `|` would start a new cell and a line
-/// break would end the row.
+/// Makes text safe in Markdown prose and table cells: a `|` would start a new cell, a line
+/// break would end the row, and `<…>` would be taken for HTML and dropped by the renderer.
 pub(crate) fn markdown_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.trim().chars() {
         match c {
             '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
             '\r' => {}
             '\n' => out.push_str("<br>"),
             c => out.push(c),
@@ -40,9 +42,10 @@ pub(crate) fn markdown_cell(text: &str) -> String {
     out
 }
 
-/// Makes text safe inside an inline code span: backticks would close it early.
+/// Makes text safe as an inline code span, also inside a table: code shows `<` as it is, but a
+/// `|` still ends the cell and backticks would close the span early.
 pub(crate) fn markdown_code(text: &str) -> String {
-    let text = markdown_cell(text);
+    let text = text.trim().replace(['\r', '\n'], " ").replace('|', "\\|");
     if text.contains('`') {
         format!("`` {text} ``")
     } else {
@@ -69,12 +72,13 @@ mod tests {
 
     #[test]
     fn markdown_cell_keeps_the_row_intact() {
-        assert_eq!(markdown_cell(" a|b\nc "), "a\\|b<br>c");
+        assert_eq!(markdown_cell(" a|b\nc<d> "), "a\\|b<br>c&lt;d&gt;");
     }
 
     #[test]
     fn markdown_code_survives_backticks() {
         assert_eq!(markdown_code("a=b"), "`a=b`");
         assert_eq!(markdown_code("a`b"), "`` a`b ``");
+        assert_eq!(markdown_code("<a|b>"), "`<a\\|b>`");
     }
 }

@@ -4,13 +4,39 @@
 //!   written and read back by every tool that consumes runs.
 //! - [`markdown::summary`]: `summary.md`, the run in a form that pastes into a pull request.
 //! - [`charts`]: throughput, latency, latency distribution and lag charts, SVG or PNG.
+//! - [`html::render_run_dir`]: `index.html`, a self-contained page with the verdict, every
+//!   figure, the charts and every setting, next to `summary.md`.
 //!
-//! Planned: a self-contained HTML page, JUnit XML and comparison of runs.
+//! - [`junit::junit_xml`]: the checks of runs as JUnit test cases, for CI.
+//!
+//! - [`compare::compare`] and [`compare::compare_many`]: runs against a baseline, figure by
+//!   figure, noise-aware, rendered by [`markdown`] and [`html`].
 //!
 //! This crate never runs anything: it renders what the other crates measured.
 #![deny(missing_docs)]
 
+use std::path::PathBuf;
+
 pub mod charts;
+pub mod compare;
 mod escape;
+mod format;
+pub mod html;
+pub mod junit;
 pub mod markdown;
 pub mod result;
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// File system.
+    #[error("could not {action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}

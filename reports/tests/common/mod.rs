@@ -57,3 +57,41 @@ pub fn huge_series(seconds: u64) -> RunResult {
     result.faults.push(never_healed);
     result
 }
+
+/// The run with its throughput and every latency scaled, as another repetition of it would be.
+pub fn scaled(result: &RunResult, throughput: f64, latency: f64) -> RunResult {
+    let mut result = result.clone();
+    let t = &mut result.throughput;
+    t.achieved_eps *= throughput;
+    t.sent_eps *= throughput;
+    t.bytes_per_s *= throughput;
+    if let Some(ft) = &mut result.fault_throughput {
+        for eps in [
+            &mut ft.before_faults_eps,
+            &mut ft.during_faults_eps,
+            &mut ft.outside_faults_eps,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *eps *= throughput;
+        }
+    }
+    let scale = |micros: &mut u64| *micros = (*micros as f64 * latency).round() as u64;
+    let l = &mut result.latency;
+    for latency in [&mut l.produce, &mut l.produce_uncorrected]
+        .into_iter()
+        .chain(l.end_to_end.as_mut())
+    {
+        for micros in [
+            &mut latency.p50_us,
+            &mut latency.p90_us,
+            &mut latency.p99_us,
+            &mut latency.p999_us,
+            &mut latency.max_us,
+        ] {
+            scale(micros);
+        }
+    }
+    result
+}
