@@ -604,6 +604,9 @@ fn trim_decimals(text: String) -> String {
 
 const LEGEND_HEIGHT: u32 = 30;
 
+/// Beyond this many points a series fills the plot's width and is drawn as a hairline.
+const DENSE_POINTS: usize = 400;
+
 impl Plot {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let (_, height) = root.dim_in_pixel();
@@ -708,6 +711,8 @@ impl Plot {
         let mut chart = ChartBuilder::on(area)
             .caption(self.title, (FONT_FAMILY, 18))
             .margin(10)
+            // Room for the last tick label, centred on the right edge.
+            .margin_right(28)
             .x_label_area_size(36)
             .y_label_area_size(64)
             .build_cartesian_2d(x, y)?;
@@ -762,7 +767,11 @@ impl Plot {
         // ones are drawn wider so that one drawn over them still shows as their outline.
         let mut solid_lines = 0;
         for (line, points) in lines {
-            let width = if line.dashed {
+            let width = if points.len() > DENSE_POINTS {
+                // Wide strokes are drawn as polygons with mitred joins, which spike far out of
+                // the plot where a dense series zig-zags; hairlines have no joins.
+                1
+            } else if line.dashed {
                 2
             } else {
                 solid_lines += 1;

@@ -117,6 +117,7 @@ pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px
 table { border-collapse: collapse; margin: 8px 0 12px; width: 100%; }
 th, td { border: 1px solid var(--line); padding: 5px 9px; text-align: left; vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
+th code { font-size: 14px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .verdict { display: flex; align-items: center; gap: 20px; padding: 18px 22px; border-radius: 10px; border: 2px solid; }
 .verdict.pass { border-color: var(--pass); background: #dafbe1; }
@@ -150,7 +151,7 @@ footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
   main { max-width: none; padding: 0; }
   .verdict, .badge, tr.failed td, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   h2 { break-after: avoid; }
-  table, figure, .stat, pre { break-inside: avoid; }
+  table, figure, .stat { break-inside: avoid; }
   pre { white-space: pre-wrap; }
   a { color: inherit; text-decoration: none; }
 }
@@ -217,9 +218,12 @@ fn checks(out: &mut String, result: &RunResult) {
     );
     for check in &result.checks {
         let (row, mark) = if check.passed {
-            ("", "<span class=\"ok\">✓ pass</span>")
+            ("", "<span class=\"ok\">✓&nbsp;pass</span>")
         } else {
-            (" class=\"failed\"", "<span class=\"bad\">✗ fail</span>")
+            (
+                " class=\"failed\"",
+                "<span class=\"bad\">✗&nbsp;fail</span>",
+            )
         };
         let _ = write!(
             out,
@@ -666,6 +670,19 @@ pub fn comparison_html(comparison: &Comparison) -> String {
             comparison.candidate_runs
         ),
     );
+    let regressed: Vec<&str> = comparison
+        .metrics
+        .iter()
+        .filter(|m| m.change == Change::Regressed)
+        .map(|m| m.name.as_str())
+        .collect();
+    if !regressed.is_empty() {
+        let _ = write!(
+            body,
+            "<p>Regressed: <span class=\"bad\">{}</span></p>",
+            esc(&regressed.join(", "))
+        );
+    }
     for note in &comparison.notes {
         let _ = write!(body, "<p class=\"noise\">{}</p>", esc(note));
     }
@@ -684,7 +701,7 @@ pub fn comparison_html(comparison: &Comparison) -> String {
         let _ = write!(
             body,
             "<tr{row}><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td><span class=\"{}\">{}</span> <span class=\"sub\">{}</span></td></tr>",
+             <td class=\"num\">{}</td><td><span class=\"{}\">{}</span> <span class=\"sub\">· {}</span></td></tr>",
             esc(&metric.name),
             esc(&format::optional_spread(metric.unit, metric.baseline.as_ref())),
             esc(&format::optional_spread(metric.unit, metric.candidate.as_ref())),
@@ -755,10 +772,12 @@ pub fn matrix_html(matrix: &Matrix) -> String {
                 Some(cell) => {
                     let _ = write!(
                         body,
-                        "<td class=\"num\">{}<br><span class=\"{}\">{} {}</span></td>",
+                        "<td class=\"num\">{}<br><span class=\"{}\">{}{}</span></td>",
                         esc(&format::optional_spread(row.unit, cell.spread.as_ref())),
                         change_class(cell.change),
-                        esc(&format::optional_change(cell.change_percent)),
+                        cell.change_percent
+                            .map(|c| format!("{} ", esc(&format::percent_change(c))))
+                            .unwrap_or_default(),
                         esc(format::change_word(cell.change))
                     );
                 }
