@@ -137,3 +137,26 @@ fn png_into_a_missing_directory_is_an_error_not_a_panic() {
     .unwrap_err();
     assert!(error.to_string().contains("lag.png"), "{error}");
 }
+
+#[test]
+fn charts_of_odd_values_draw() {
+    let mut result = common::broker_kill();
+    result.throughput.target_eps = Some(f64::NAN);
+    result.timeseries[3].lag_records = Some(-5);
+    result.timeseries[4].produce_p99_us = u64::MAX;
+    result.faults[0].injected_at_s = f64::NAN;
+    let mut late = result.faults[0].clone();
+    late.injected_at_s = 1e7;
+    late.healed_at_s = Some(-1.0);
+    late.applied = false;
+    result.faults.push(late);
+    result.latency_distribution.produce[0].percentile = f64::NAN;
+    result.latency_distribution.produce[1].percentile = 250.0;
+    result.latency_distribution.produce[2].percentile = -3.0;
+    for kind in ChartKind::ALL {
+        charts::svg(&result, kind).unwrap();
+    }
+    assert!(charts::svg(&result, ChartKind::Lag)
+        .unwrap()
+        .contains("(not applied)"));
+}
