@@ -1,17 +1,18 @@
-//! `summary.md`: the run in a form that pastes into a pull request.
+//! Markdown that pastes into a pull request: `summary.md` of a run ([`summary`]), comparisons
+//! of runs ([`comparison`]) and matrices ([`matrix`]).
 
 use std::fmt::Write as _;
 
+use crate::compare::{Change, Comparison, Matrix};
+use crate::escape::{markdown_cell as cell, markdown_code as code};
+use crate::format::{self, ms};
 use crate::result::{Latency, RunResult, Verdict};
-
-fn ms(micros: u64) -> String {
-    format!("{:.2} ms", micros as f64 / 1000.0)
-}
 
 fn latency_row(out: &mut String, name: &str, latency: &Latency) {
     let _ = writeln!(
         out,
-        "| {name} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} |",
+        cell(name),
         latency.count,
         ms(latency.p50_us),
         ms(latency.p90_us),
@@ -35,16 +36,40 @@ pub fn summary(result: &RunResult) -> String {
     }
     let _ = writeln!(
         out,
-        "{} of {} checks held · run `{}` · {} · {:.0} s · {} {} broker(s) at `{}`\n",
+        "{} of {} checks held · run {} · {} · {:.0} s · {} {} broker(s) at {}\n",
         result.checks.len() - failed,
         result.checks.len(),
-        result.run_id,
+        code(&result.run_id),
         result.started_at,
         result.duration_seconds,
         result.platform.kind,
         result.platform.brokers,
-        result.platform.bootstrap_servers
+        code(&result.platform.bootstrap_servers)
     );
+    let _ = writeln!(
+        out,
+        "Scenario {} (seed {}, SHA-256 {}) · streamproof {}\n",
+        code(&result.scenario.file),
+        result.scenario.seed,
+        code(short_hash(&result.scenario.sha256)),
+        result.streamproof_version
+    );
+    let failing: Vec<String> = result
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            format!(
+                "**{}** (expected {}, actual {})",
+                cell(&c.name),
+                cell(&c.expected),
+                cell(&c.actual)
+            )
+        })
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "Failed: {}\n", failing.join(" · "));
+    }
 
     out.push_str("## Checks\n\n| check | expected | actual | |\n| --- | --- | --- | --- |\n");
     for check in &result.checks {
@@ -52,7 +77,9 @@ pub fn summary(result: &RunResult) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {mark} |",
-            check.name, check.expected, check.actual
+            cell(&check.name),
+            cell(&check.expected),
+            cell(&check.actual)
         );
     }
 
@@ -102,6 +129,16 @@ pub fn summary(result: &RunResult) -> String {
     if let Some(e2e) = &result.latency.end_to_end {
         latency_row(&mut out, "end to end", e2e);
     }
+    if let Some(ft) = &result.fault_throughput {
+        let rate = |eps: Option<f64>| eps.map_or_else(|| "–".to_owned(), format::eps);
+        let _ = writeln!(
+            out,
+            "\nAcknowledged before faults {} · during faults {} · outside faults {}",
+            rate(ft.before_faults_eps),
+            rate(ft.during_faults_eps),
+            rate(ft.outside_faults_eps)
+        );
+    }
     if let Some(max) = result.lag.max_records {
         let recovery = result
             .lag
@@ -113,7 +150,52 @@ pub fn summary(result: &RunResult) -> String {
             result.lag.final_records.unwrap_or(0)
         );
     }
+    if result.lag.undrained_records > 0 {
+        let _ = writeln!(
+            out,
+            "\nUndrained: {} records were still unread when the drain ended",
+            result.lag.undrained_records
+        );
+    }
     let _ = writeln!(out, "\nGenerator: {}", result.generator.note);
+
+    if !result.faults.is_empty() {
+        out.push_str("\n## Faults\n\n| # | kind | target | brokers | injected | healed | what was done |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        for fault in &result.faults {
+            let brokers: Vec<String> = fault.brokers.iter().map(i32::to_string).collect();
+            let healed = fault
+                .healed_at_s
+                .map_or_else(|| "never".to_owned(), format::seconds);
+            let detail = if fault.applied {
+                cell(&fault.detail)
+            } else {
+                format!("not applied: {}", cell(&fault.detail))
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {detail} |",
+                fault.fault,
+                cell(&fault.kind),
+                code(&fault.target),
+                brokers.join(", "),
+                format::seconds(fault.injected_at_s),
+                healed
+            );
+        }
+    }
+
+    if let Some(b) = &result.bronze {
+        let _ = writeln!(
+            out,
+            "\n## Bronze\n\nCopier {} · expected {} · present {} · missing {} · duplicates {} · foreign {}",
+            code(&b.copier_mode),
+            b.expected,
+            b.present,
+            b.missing,
+            b.duplicates,
+            b.foreign
+        );
+    }
 
     if !result.anomalies.is_empty() {
         out.push_str("\n## Anomalies (examples)\n\n| anomaly | send id | event id | topic | partition | offset |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -121,10 +203,11 @@ pub fn summary(result: &RunResult) -> String {
             for example in examples {
                 let _ = writeln!(
                     out,
-                    "| {anomaly} | {} | `{}` | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
+                    cell(anomaly),
                     example.send_id,
-                    example.event_id,
-                    example.topic,
+                    code(&example.event_id),
+                    cell(&example.topic),
                     example
                         .partition
                         .map_or_else(|| "-".to_owned(), |p| p.to_string()),
@@ -139,20 +222,187 @@ pub fn summary(result: &RunResult) -> String {
     let p = &result.platform;
     let _ = writeln!(
         out,
-        "\n## Platform\n\nKafka {} · producer profile `{}`",
-        p.kafka_version, p.producer_profile
+        "\n## Platform\n\nKafka {} · producer profile {}",
+        p.kafka_version,
+        code(&p.producer_profile)
     );
-    let properties: Vec<String> = p
-        .producer_properties
-        .iter()
-        .map(|(k, v)| format!("`{k}={v}`"))
-        .collect();
-    let _ = writeln!(out, "\nProducer: {}", properties.join(" "));
+    let _ = writeln!(out, "\nProducer: {}", properties(&p.producer_properties));
     for group in &p.consumer_groups {
         let _ = writeln!(
             out,
-            "\nConsumer group `{}` ({} × `{}`), consumed {}",
-            group.group, group.instances, group.profile, group.consumed
+            "\nConsumer group {} ({} × {}), consumed {}: {}",
+            code(&group.group),
+            group.instances,
+            code(&group.profile),
+            group.consumed,
+            properties(&group.properties)
+        );
+    }
+    if !p.topics.is_empty() {
+        let topics: Vec<String> = p
+            .topics
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}×RF{} min ISR {}",
+                    code(&t.name),
+                    t.partitions,
+                    t.replication_factor,
+                    t.min_insync_replicas
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nTopics (partitions×replication): {}",
+            topics.join(" · ")
+        );
+    }
+    out
+}
+
+fn properties(properties: &std::collections::BTreeMap<String, String>) -> String {
+    if properties.is_empty() {
+        return "defaults".to_owned();
+    }
+    properties
+        .iter()
+        .map(|(k, v)| code(&format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first 12 hex digits identify a scenario file well enough in a pull request.
+fn short_hash(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// Renders a comparison of runs as Markdown: the verdict, then one row per figure.
+pub fn comparison(comparison: &Comparison) -> String {
+    let mut out = String::new();
+    let mark = if comparison.regressed() { "❌" } else { "✅" };
+    let _ = writeln!(
+        out,
+        "# {mark} {}: {}\n",
+        format::verdict_headline(comparison.verdict),
+        cell(&format::compared_scenarios(comparison))
+    );
+    let regressed: Vec<&str> = comparison
+        .metrics
+        .iter()
+        .filter(|m| m.change == Change::Regressed)
+        .map(|m| m.name.as_str())
+        .collect();
+    if !regressed.is_empty() {
+        let _ = writeln!(out, "Regressed: **{}**\n", cell(&regressed.join(", ")));
+    }
+    let _ = writeln!(
+        out,
+        "Baseline {} run(s), candidate {} run(s). Values are medians, with the range of the runs in brackets.\n",
+        comparison.baseline_runs, comparison.candidate_runs
+    );
+    for note in &comparison.notes {
+        let _ = writeln!(out, "> {}\n", cell(note));
+    }
+    out.push_str("| figure | baseline | candidate | change | verdict |\n| --- | ---: | ---: | ---: | --- |\n");
+    for metric in &comparison.metrics {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} {}: {} |",
+            cell(&metric.name),
+            format::optional_spread(metric.unit, metric.baseline.as_ref()),
+            format::optional_spread(metric.unit, metric.candidate.as_ref()),
+            format::optional_change(metric.change_percent),
+            format::change_mark(metric.change),
+            format::change_word(metric.change),
+            cell(&metric.reason)
+        );
+    }
+    let _ = writeln!(out, "\n{}", format::tolerances(&comparison.tolerances));
+    out
+}
+
+/// Renders a matrix, one column per value with the first as the baseline, as Markdown.
+pub fn matrix(matrix: &Matrix) -> String {
+    let mut out = String::new();
+    let mark = if matrix.verdict == Change::Regressed {
+        "❌"
+    } else {
+        "✅"
+    };
+    let scenarios: Vec<String> = matrix
+        .comparisons
+        .first()
+        .map(|c| c.baseline_scenarios.clone())
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# {mark} {}{}\n",
+        format::verdict_headline(matrix.verdict),
+        if scenarios.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", cell(&scenarios.join(", ")))
+        }
+    );
+    for (label, comparison) in matrix.labels.iter().skip(1).zip(&matrix.comparisons) {
+        let regressed: Vec<&str> = comparison
+            .metrics
+            .iter()
+            .filter(|m| m.change == Change::Regressed)
+            .map(|m| m.name.as_str())
+            .collect();
+        if !regressed.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} regressed: **{}**\n",
+                code(label),
+                cell(&regressed.join(", "))
+            );
+        }
+    }
+    out.push_str(
+        "Each column against the first; values are medians, with the range of the runs in brackets.\n\n",
+    );
+    out.push_str("| figure |");
+    for (index, (label, runs)) in matrix.labels.iter().zip(&matrix.runs).enumerate() {
+        let role = if index == 0 { "baseline, " } else { "" };
+        let _ = write!(out, " {} ({role}{runs} run(s)) |", cell(label));
+    }
+    out.push_str("\n| --- |");
+    out.push_str(&" ---: |".repeat(matrix.labels.len()));
+    out.push('\n');
+    for row in &matrix.rows {
+        let _ = write!(
+            out,
+            "| {} | {} |",
+            cell(&row.name),
+            format::optional_spread(row.unit, row.baseline.as_ref())
+        );
+        for other in &row.others {
+            match other {
+                Some(other) => {
+                    let change = other
+                        .change_percent
+                        .map(|c| format!(" ({})", format::percent_change(c)))
+                        .unwrap_or_default();
+                    let _ = write!(
+                        out,
+                        " {}{change} {} |",
+                        format::optional_spread(row.unit, other.spread.as_ref()),
+                        format::change_mark(other.change)
+                    );
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+    }
+    if let Some(first) = matrix.comparisons.first() {
+        let _ = writeln!(
+            out,
+            "\n🔴 regressed · 🟢 improved · ≈ within noise · = unchanged · – not compared\n\n{}",
+            format::tolerances(&first.tolerances)
         );
     }
     out
