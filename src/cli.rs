@@ -24,6 +24,13 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them.
     Validate(ValidateArgs),
+    /// Render a run's report (index.html, summary.md, optionally PNG charts) again from its
+    /// result.json.
+    Report(ReportArgs),
+    /// Compare a candidate run with a baseline, figure by figure; exit code 1 on a regression.
+    Compare(CompareArgs),
+    /// Run one scenario under several values of one setting and compare them in one report.
+    Matrix(MatrixArgs),
     /// Run the raw → bronze copier (consume-transform-produce) until stopped.
     Copier(CopierArgs),
     /// Start the embedded local platform: Kafka brokers on 127.0.0.1.
@@ -197,6 +204,72 @@ pub struct RunArgs {
     /// `streamproof down --dir OUT/platform`.
     #[arg(long)]
     pub keep_platform: bool,
+    /// Run each scenario N times, each repetition in OUT/rep-K, so that `compare` can tell a
+    /// change from noise.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Also write the checks of every run as JUnit XML to this file, for CI.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (holding result.json).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Also write each chart as a PNG file under DIR/charts.
+    #[arg(long)]
+    pub png: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ToleranceArgs {
+    /// Tolerances as YAML (keys: throughput_drop_percent, latency_rise_percent,
+    /// latency_floor_us, lag_rise_percent, lag_floor_records, recovery_rise_percent,
+    /// recovery_floor_seconds, anomaly_increase_allowed, failing_check_regresses).
+    #[arg(long, value_name = "FILE")]
+    pub tolerances: Option<PathBuf>,
+    /// Largest throughput drop that is not a regression, percent (default 5).
+    #[arg(long, value_name = "PERCENT")]
+    pub throughput_drop: Option<f64>,
+    /// Largest latency percentile rise that is not a regression, percent (default 10).
+    #[arg(long, value_name = "PERCENT")]
+    pub latency_rise: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a result.json, a run directory, or a directory of repetitions.
+    #[arg(value_name = "BASELINE")]
+    pub baseline: PathBuf,
+    /// The candidate, in the same forms.
+    #[arg(value_name = "CANDIDATE")]
+    pub candidate: PathBuf,
+    #[command(flatten)]
+    pub tolerances: ToleranceArgs,
+    /// Write the comparison (index.html and summary.md) to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The setting and its values, e.g. `platform.producer_profile=reliability,throughput`
+    /// or `platform.producer_overrides.linger.ms=0,5,20`; the first value is the baseline.
+    #[arg(long = "set", value_name = "KEY=V1,V2,...")]
+    pub set: String,
+    /// Runs of each value (medians and spreads are compared).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Directory for every run and the comparison (default: runs/<scenario>-matrix-<time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub tolerances: ToleranceArgs,
 }
 
 #[derive(Debug, Args)]

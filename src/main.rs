@@ -25,6 +25,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&args, json),
         Command::Validate(args) => commands::run::validate(&args).map(|()| true),
+        Command::Report(args) => commands::report::report(&args).map(|()| true),
+        Command::Compare(args) => commands::report::compare(&args, json),
+        Command::Matrix(args) => commands::report::matrix(&args, json),
         Command::Copier(args) => commands::copier::copier(&args, json).map(|()| true),
         Command::Up(args) => commands::cluster::up(&args, json).map(|()| true),
         Command::Status(args) => commands::cluster::status(&args, json).map(|()| true),

@@ -117,6 +117,11 @@ pub fn write_png(result: &RunResult, kind: ChartKind, path: &Path) -> Result<(),
 
 /// Draws every chart of a run into `dir` as `<kind>.png` and returns the files written.
 pub fn write_pngs(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    std::fs::create_dir_all(dir).map_err(|e| ChartError::Draw {
+        chart: "every",
+        path: Some(dir.to_owned()),
+        message: format!("could not create the directory: {e}"),
+    })?;
     ChartKind::ALL
         .iter()
         .map(|&kind| {

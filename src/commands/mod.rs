@@ -7,6 +7,7 @@ pub mod copier;
 pub mod lag;
 pub mod profiles;
 pub mod publish;
+pub mod report;
 pub mod run;
 pub mod topics;
 

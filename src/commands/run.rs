@@ -1,12 +1,13 @@
 //! `run` and `validate`: scenario files to verdicts.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::LocalCluster;
-use streamproof_reports::markdown;
 use streamproof_reports::result::RunResult;
+use streamproof_reports::{html, junit};
 
 use super::print_json;
 use crate::cli::{RunArgs, ValidateArgs};
@@ -27,39 +28,91 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs every scenario; `Ok(false)` when an expectation failed.
-pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
-    // Every file is checked before anything starts.
-    let scenarios = load_all(&args.scenarios)?;
-    let started = Arc::new(Mutex::new(Vec::new()));
-    stop_started_on_interrupt(started.clone())?;
-    let several = scenarios.len() > 1;
-    let mut all_passed = true;
-    for loaded in &scenarios {
-        let out = output_dir(args.out.as_deref(), &loaded.scenario.name, several);
+/// How every run of one invocation is carried out.
+pub struct Runner {
+    /// Run against this cluster instead of the embedded platform.
+    pub bootstrap_servers: Option<String>,
+    /// Leave the embedded platform running.
+    pub keep_platform: bool,
+    /// Print results as JSON.
+    pub json: bool,
+    /// Platforms started so far, stopped on Ctrl-C.
+    started: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+impl Runner {
+    /// A runner whose embedded platforms Ctrl-C stops.
+    pub fn new(bootstrap_servers: Option<String>, keep_platform: bool, json: bool) -> Result<Self> {
+        let started = Arc::new(Mutex::new(Vec::new()));
+        stop_started_on_interrupt(started.clone())?;
+        Ok(Runner {
+            bootstrap_servers,
+            keep_platform,
+            json,
+            started,
+        })
+    }
+
+    /// Runs `loaded` `repeat` times: into `out`, or with repetitions into `out/rep-K`.
+    pub fn run_repeated(
+        &self,
+        loaded: &LoadedScenario,
+        out: &Path,
+        repeat: u32,
+    ) -> Result<Vec<RunResult>> {
+        (1..=repeat)
+            .map(|repetition| {
+                let dir = if repeat > 1 {
+                    out.join(format!("rep-{repetition}"))
+                } else {
+                    out.to_owned()
+                };
+                self.run_once(loaded, &dir)
+            })
+            .collect()
+    }
+
+    /// Runs `loaded` once and writes result.json, index.html and summary.md into `out`.
+    fn run_once(&self, loaded: &LoadedScenario, out: &Path) -> Result<RunResult> {
         let options = RunOptions {
-            out: out.clone(),
-            bootstrap_servers: args.bootstrap_servers.clone(),
-            started: started.clone(),
-            keep_platform: args.keep_platform,
+            out: out.to_owned(),
+            bootstrap_servers: self.bootstrap_servers.clone(),
+            started: self.started.clone(),
+            keep_platform: self.keep_platform,
         };
         let result = run_scenario(loaded, &options)
             .with_context(|| format!("scenario `{}`", loaded.file.display()))?;
         result.write(&out.join("result.json"))?;
-        let summary_path = out.join("summary.md");
-        std::fs::write(&summary_path, markdown::summary(&result))
-            .with_context(|| format!("write `{}`", summary_path.display()))?;
-        if json {
+        let written = html::render_run_dir(out, &result)?;
+        if self.json {
             print_json(&result)?;
         } else {
-            print_verdict(&result, &out);
+            print_verdict(&result, &written.index_html);
         }
-        all_passed &= result.passed();
+        Ok(result)
     }
-    Ok(all_passed)
 }
 
-fn print_verdict(result: &RunResult, out: &std::path::Path) {
+/// Runs every scenario; `Ok(false)` when an expectation failed.
+pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
+    // Every file is checked before anything starts.
+    let scenarios = load_all(&args.scenarios)?;
+    let runner = Runner::new(args.bootstrap_servers.clone(), args.keep_platform, json)?;
+    let several = scenarios.len() > 1;
+    let mut results = Vec::new();
+    for loaded in &scenarios {
+        let out = output_dir(args.out.as_deref(), &loaded.scenario.name, several);
+        results.extend(runner.run_repeated(loaded, &out, args.repeat)?);
+    }
+    if let Some(path) = &args.junit {
+        let all: Vec<&RunResult> = results.iter().collect();
+        std::fs::write(path, junit::junit_xml(&all))
+            .with_context(|| format!("write `{}`", path.display()))?;
+    }
+    Ok(results.iter().all(RunResult::passed))
+}
+
+fn print_verdict(result: &RunResult, report: &Path) {
     let held = result.checks.iter().filter(|c| c.passed).count();
     let verdict = if result.passed() { "PASS" } else { "FAIL" };
     let counts = &result.counts;
@@ -81,11 +134,11 @@ fn print_verdict(result: &RunResult, out: &std::path::Path) {
             check.name, check.expected, check.actual
         );
     }
-    println!("  report: {}", out.join("summary.md").display());
+    println!("  report: {}", report.display());
 }
 
 /// Ctrl-C (or SIGTERM) stops every embedded platform this run started, then exits.
-fn stop_started_on_interrupt(started: Arc<Mutex<Vec<std::path::PathBuf>>>) -> Result<()> {
+fn stop_started_on_interrupt(started: Arc<Mutex<Vec<PathBuf>>>) -> Result<()> {
     ctrlc::set_handler(move || {
         eprintln!("\ninterrupted: stopping the embedded platform");
         if let Ok(dirs) = started.lock() {
