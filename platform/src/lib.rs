@@ -42,6 +42,7 @@ pub mod duration;
 pub mod events;
 pub mod lag;
 pub mod offsets;
+pub mod pipeline;
 pub mod producer;
 pub mod profiles;
 pub mod routing;

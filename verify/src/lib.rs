@@ -8,6 +8,8 @@
 //!   many deliberate duplicates, invalid and late events are present as sent. Records of
 //!   other runs or producers are counted as foreign, never as anomalies. It waits up to a
 //!   drain timeout for acknowledged records that are not visible yet.
+//! - [`lakehouse::Warehouse`] reads the pipeline's Iceberg tables (bronze, silver, gold)
+//!   from a Hadoop-catalog warehouse directory, with their current snapshot's summary.
 //! - [`expect`] holds a scenario's expectations and [`expect::evaluate`] turns them and the
 //!   observations into [`expect::Check`]s with expected and actual values.
 //!
@@ -19,4 +21,5 @@
 pub mod bronze;
 pub mod expect;
 pub mod kafka;
+pub mod lakehouse;
 mod read;

@@ -52,13 +52,13 @@ impl KafkaDistribution {
                 command: java_command().display().to_string(),
                 found,
                 required: MIN_JAVA,
-                kafka: KAFKA_VERSION,
+                needed_by: format!("Kafka {KAFKA_VERSION}"),
             });
         }
         let home = cache_root.join(format!("kafka-{KAFKA_VERSION}"));
         let libs = home.join("libs");
         if !libs.join(COMPLETE_MARKER).exists() {
-            fetch(&home, &libs)?;
+            maven_copy(&home, POM, &libs, "fetching Kafka's jars with Maven")?;
         }
         Ok(KafkaDistribution {
             version: KAFKA_VERSION,
@@ -73,13 +73,19 @@ impl KafkaDistribution {
     }
 }
 
-/// Resolves the pom's dependencies into a private directory, then moves it into place, so
-/// two processes fetching at once never see a half-filled `libs`.
-fn fetch(home: &Path, libs: &Path) -> Result<(), RuntimeError> {
+/// Resolves `pom`'s dependencies into `libs` under `home`: into a private directory first,
+/// then moved into place, so two processes fetching at once never see a half-filled one.
+pub(crate) fn maven_copy(
+    home: &Path,
+    pom: &str,
+    libs: &Path,
+    what: &str,
+) -> Result<(), RuntimeError> {
     require_maven()?;
     std::fs::create_dir_all(home).map_err(io_error("create cache directory", home))?;
-    let pom = home.join("pom.xml");
-    std::fs::write(&pom, POM).map_err(io_error("write", &pom))?;
+    let pom_file = home.join("pom.xml");
+    std::fs::write(&pom_file, pom).map_err(io_error("write", &pom_file))?;
+    let pom = pom_file;
     let staging = home.join(format!("libs.partial-{}", std::process::id()));
     let output = Command::new("mvn")
         .args(["-q", "-B", "-f"])
@@ -93,12 +99,12 @@ fn fetch(home: &Path, libs: &Path) -> Result<(), RuntimeError> {
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
         return Err(RuntimeError::Fetch {
-            version: KAFKA_VERSION,
+            what: what.to_owned(),
             status: output.status.to_string(),
             output: last_lines(&text, 20),
         });
     }
-    std::fs::write(staging.join(COMPLETE_MARKER), KAFKA_VERSION)
+    std::fs::write(staging.join(COMPLETE_MARKER), what)
         .map_err(io_error("write", staging.join(COMPLETE_MARKER)))?;
     if std::fs::rename(&staging, libs).is_err() {
         // Another process finished first; its copy is as good as ours.

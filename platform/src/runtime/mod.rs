@@ -5,6 +5,7 @@
 
 mod cluster;
 mod distribution;
+mod flink;
 mod process;
 mod toolchain;
 
@@ -16,6 +17,10 @@ pub use cluster::{
     ProxyRoute, StopOutcome, StopReport, UpOutcome, PORT_BLOCK, STATE_FILE,
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
+pub use flink::{
+    get_json, FlinkCluster, FlinkDistribution, FlinkSpec, SharedFlinkProcess, FLINK_PORTS,
+    FLINK_VERSION,
+};
 pub use process::ManagedProcess;
 pub use toolchain::{java_command, java_major_version, require_maven};
 
@@ -35,8 +40,8 @@ pub enum RuntimeError {
         /// How to install it.
         install_hint: &'static str,
     },
-    /// Java is older than Kafka needs.
-    #[error("Java {found} found at `{command}`, but Kafka {kafka} needs Java {required} or newer; install it or point JAVA_HOME at it")]
+    /// Java is older than Kafka or Flink needs.
+    #[error("Java {found} found at `{command}`, but {needed_by} needs Java {required} or newer; install it or point JAVA_HOME at it")]
     JavaTooOld {
         /// The java command used.
         command: String,
@@ -44,14 +49,14 @@ pub enum RuntimeError {
         found: u32,
         /// Major version needed.
         required: u32,
-        /// Kafka version.
-        kafka: &'static str,
+        /// What needs it, with its version.
+        needed_by: String,
     },
-    /// Maven could not fetch the Kafka distribution.
-    #[error("fetching Kafka {version} with Maven failed ({status}); Maven Central must be reachable. Last output:\n{output}")]
+    /// A distribution could not be fetched (Maven Central or PyPI).
+    #[error("{what} failed ({status}); Maven Central and PyPI must be reachable. Last output:\n{output}")]
     Fetch {
-        /// Kafka version.
-        version: &'static str,
+        /// What was being fetched, and how.
+        what: String,
         /// Exit status.
         status: String,
         /// The end of Maven's output.
@@ -135,6 +140,18 @@ pub enum RuntimeError {
         path: PathBuf,
         /// The parse error.
         source: serde_json::Error,
+    },
+    /// A Flink process did not come up.
+    #[error("the Flink {role} is not ready: {reason}; its log `{}` ends with:\n{tail}", log.display())]
+    FlinkNotReady {
+        /// Which process.
+        role: &'static str,
+        /// Why.
+        reason: String,
+        /// Its log.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
     },
     /// The cluster answered an admin request with an error.
     #[error(transparent)]

@@ -57,6 +57,8 @@ pub struct ManagedProcess {
     args: Vec<String>,
     marker: String,
     log: std::path::PathBuf,
+    dir: Option<std::path::PathBuf>,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     pid: i32,
 }
@@ -70,11 +72,26 @@ impl ManagedProcess {
         marker: &str,
         log: &Path,
     ) -> Result<Self, RuntimeError> {
+        Self::start_with(program, args, marker, log, None, Vec::new())
+    }
+
+    /// Like [`ManagedProcess::start`], in working directory `dir` with extra environment
+    /// variables `env` (kept for restarts).
+    pub fn start_with(
+        program: &Path,
+        args: Vec<String>,
+        marker: &str,
+        log: &Path,
+        dir: Option<&Path>,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, RuntimeError> {
         let mut process = ManagedProcess {
             program: program.to_owned(),
             args,
             marker: marker.to_owned(),
             log: log.to_owned(),
+            dir: dir.map(Path::to_owned),
+            env,
             child: None,
             pid: 0,
         };
@@ -106,8 +123,13 @@ impl ManagedProcess {
             .open(&self.log)
             .map_err(io_error("open", &self.log))?;
         let log_err = log.try_clone().map_err(io_error("open", &self.log))?;
-        let child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let child = command
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))

@@ -1,0 +1,602 @@
+//! The embedded Flink session cluster: Flink's own distribution (from PyPI's
+//! `apache-flink-libraries`, which ships the official jars) plus the Kafka and Iceberg
+//! connectors (from Maven Central), cached and reused; a JobManager, a TaskManager and a SQL
+//! Gateway as separate processes on 127.0.0.1, so faults can target each; readiness by
+//! polling Flink's REST API. Heaps are capped so that three Kafka brokers, the JobManager
+//! and the TaskManager fit on a small machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::distribution::{last_lines, maven_copy};
+use super::process::ManagedProcess;
+use super::toolchain::{java_command, java_major_version};
+use super::{io_error, RuntimeError};
+
+/// The Flink version the embedded pipeline runs.
+pub const FLINK_VERSION: &str = "1.20.3";
+
+/// Ports a Flink cluster uses from its base port up.
+pub const FLINK_PORTS: u16 = 10;
+
+const CONNECTORS_POM: &str = include_str!("../../runtime/flink-connectors-pom.xml");
+const GATEWAY_JAR: &str = "flink-sql-gateway-1.20.3.jar";
+const COMPLETE_MARKER: &str = ".complete";
+
+/// The module access Flink needs under Java 17 (what Flink's own scripts pass).
+const JAVA_OPENS: &[&str] = &[
+    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.net=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/java.text=ALL-UNNAMED",
+    "--add-opens=java.base/java.time=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
+];
+
+const LOG4J: &str = "rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = MainAppender
+appender.main.name = MainAppender
+appender.main.type = File
+appender.main.append = true
+appender.main.fileName = ${sys:log.file}
+appender.main.layout.type = PatternLayout
+appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+";
+
+/// Flink's jars and the connectors, ready to run.
+#[derive(Debug, Clone)]
+pub struct FlinkDistribution {
+    /// Flink's `lib/`, `bin/`.
+    pub home: PathBuf,
+    /// The connector jars (Kafka, Iceberg, Hadoop client, SQL Gateway).
+    pub connectors: PathBuf,
+    /// The java executable.
+    pub java: PathBuf,
+}
+
+impl FlinkDistribution {
+    /// The cached distribution under `cache_root`, fetched first when missing (pip for
+    /// Flink, Maven for the connectors).
+    pub fn ensure(cache_root: &Path) -> Result<Self, RuntimeError> {
+        let found = java_major_version()?;
+        if found < 17 {
+            return Err(RuntimeError::JavaTooOld {
+                command: java_command().display().to_string(),
+                found,
+                required: 17,
+                needed_by: format!("Flink {FLINK_VERSION}"),
+            });
+        }
+        let home = cache_root.join(format!("flink-{FLINK_VERSION}"));
+        if !home.join(COMPLETE_MARKER).exists() {
+            fetch_flink(cache_root, &home)?;
+        }
+        let connectors_home = cache_root.join(format!("flink-{FLINK_VERSION}-connectors"));
+        let connectors = connectors_home.join("jars");
+        if !connectors.join(COMPLETE_MARKER).exists() {
+            maven_copy(
+                &connectors_home,
+                CONNECTORS_POM,
+                &connectors,
+                "the Flink connectors",
+            )?;
+        }
+        Ok(FlinkDistribution {
+            home,
+            connectors,
+            java: java_command(),
+        })
+    }
+
+    /// Every jar of the cluster's class path: Flink's `lib/` and the connectors (the SQL
+    /// Gateway's jar only for the gateway).
+    fn jars(&self, with_gateway: bool) -> Result<Vec<PathBuf>, RuntimeError> {
+        let mut jars = Vec::new();
+        for dir in [self.home.join("lib"), self.connectors.clone()] {
+            let entries = std::fs::read_dir(&dir).map_err(io_error("read", &dir))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let gateway = name == GATEWAY_JAR;
+                if name.ends_with(".jar") && (with_gateway || !gateway) {
+                    jars.push(path);
+                }
+            }
+        }
+        jars.sort();
+        Ok(jars)
+    }
+}
+
+/// Downloads Flink's official jars from PyPI (`apache-flink-libraries` carries `deps/lib`,
+/// `deps/bin`, `deps/opt`) and moves them into place.
+fn fetch_flink(cache_root: &Path, home: &Path) -> Result<(), RuntimeError> {
+    let staging = cache_root.join(format!(
+        "flink-{FLINK_VERSION}.partial-{}",
+        std::process::id()
+    ));
+    let download = staging.join("dl");
+    std::fs::create_dir_all(&download).map_err(io_error("create", &download))?;
+    let python = if which("python3") {
+        "python3"
+    } else {
+        "python"
+    };
+    run_tool(
+        Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--disable-pip-version-check",
+            ])
+            .arg(format!("apache-flink-libraries=={FLINK_VERSION}"))
+            .arg("-d")
+            .arg(&download),
+        "download Flink from PyPI (python3 -m pip download apache-flink-libraries)",
+    )?;
+    let archive = download.join(format!("apache-flink-libraries-{FLINK_VERSION}.tar.gz"));
+    run_tool(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&download),
+        "unpack the Flink archive",
+    )?;
+    let deps = download.join(format!("apache-flink-libraries-{FLINK_VERSION}/deps"));
+    for part in ["lib", "bin", "opt"] {
+        let from = deps.join(part);
+        let to = staging.join(part);
+        std::fs::rename(&from, &to).map_err(io_error("move", &from))?;
+    }
+    let _ = std::fs::remove_dir_all(&download);
+    std::fs::write(staging.join(COMPLETE_MARKER), FLINK_VERSION)
+        .map_err(io_error("write", staging.join(COMPLETE_MARKER)))?;
+    if std::fs::rename(&staging, home).is_err() {
+        // Another process finished first; its copy is as good as ours.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    Ok(())
+}
+
+fn which(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run_tool(command: &mut Command, what: &'static str) -> Result<String, RuntimeError> {
+    let output = command.output().map_err(|source| RuntimeError::Io {
+        action: what,
+        path: PathBuf::from(command.get_program()),
+        source,
+    })?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(RuntimeError::Fetch {
+            what: what.to_owned(),
+            status: output.status.to_string(),
+            output: last_lines(&text, 20),
+        })
+    }
+}
+
+/// How to start a Flink cluster.
+#[derive(Debug, Clone)]
+pub struct FlinkSpec {
+    /// Directory for configuration, logs, checkpoints.
+    pub dir: PathBuf,
+    /// REST on `base_port`, the SQL Gateway on `base_port + 9`, the rest in between.
+    pub base_port: u16,
+    /// JobManager process size, MiB.
+    pub jobmanager_mb: u32,
+    /// TaskManager process size, MiB.
+    pub taskmanager_mb: u32,
+    /// Task slots of the TaskManager.
+    pub slots: u32,
+    /// How long each process may take to answer.
+    pub startup_timeout: Duration,
+}
+
+impl Default for FlinkSpec {
+    fn default() -> Self {
+        FlinkSpec {
+            dir: PathBuf::from(".streamproof/flink"),
+            base_port: 8081,
+            jobmanager_mb: 768,
+            taskmanager_mb: 1280,
+            slots: 4,
+            startup_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl FlinkSpec {
+    /// Flink's REST address.
+    pub fn rest_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base_port)
+    }
+
+    /// The SQL Gateway's REST address.
+    pub fn gateway_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.gateway_port())
+    }
+
+    fn gateway_port(&self) -> u16 {
+        self.base_port + 9
+    }
+
+    /// Flink's configuration file.
+    fn config(&self) -> String {
+        let port = |offset: u16| self.base_port + offset;
+        let dir = self.dir.display();
+        format!(
+            "# Written by streamproof for its embedded Flink cluster.
+env.java.opts.all: {opens}
+jobmanager.rpc.address: 127.0.0.1
+jobmanager.rpc.port: {rpc}
+jobmanager.bind-host: 127.0.0.1
+blob.server.port: {blob}
+taskmanager.host: 127.0.0.1
+taskmanager.bind-host: 127.0.0.1
+taskmanager.rpc.port: {tm_rpc}
+taskmanager.data.port: {tm_data}
+metrics.internal.query-service.port: {metrics_low}-{metrics_high}
+rest.address: 127.0.0.1
+rest.bind-address: 127.0.0.1
+rest.port: {rest}
+execution.target: remote
+jobmanager.memory.process.size: {jm}m
+jobmanager.memory.jvm-metaspace.size: 192m
+taskmanager.memory.process.size: {tm}m
+taskmanager.memory.managed.fraction: 0.1
+taskmanager.memory.network.min: 64m
+taskmanager.memory.network.max: 64m
+taskmanager.numberOfTaskSlots: {slots}
+parallelism.default: 1
+state.backend.type: hashmap
+execution.checkpointing.dir: file://{dir}/checkpoints
+execution.checkpointing.savepoint-dir: file://{dir}/savepoints
+execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
+execution.checkpointing.num-retained: 3
+execution.checkpointing.timeout: 60s
+restart-strategy.type: fixed-delay
+restart-strategy.fixed-delay.attempts: 1000
+restart-strategy.fixed-delay.delay: 2s
+jobmanager.execution.failover-strategy: region
+heartbeat.timeout: 15000
+heartbeat.interval: 3000
+io.tmp.dirs: {dir}/tmp
+classloader.check-leaked-classloader: false
+sql-gateway.endpoint.rest.address: 127.0.0.1
+sql-gateway.endpoint.rest.bind-address: 127.0.0.1
+sql-gateway.endpoint.rest.port: {gateway}
+",
+            opens = JAVA_OPENS.join(" "),
+            rpc = port(1),
+            blob = port(2),
+            tm_rpc = port(3),
+            tm_data = port(4),
+            metrics_low = port(5),
+            metrics_high = port(8),
+            rest = port(0),
+            gateway = self.gateway_port(),
+            jm = self.jobmanager_mb,
+            tm = self.taskmanager_mb,
+            slots = self.slots,
+        )
+    }
+}
+
+/// A Flink process the runtime started, shared with the fault injector.
+pub type SharedFlinkProcess = Arc<Mutex<ManagedProcess>>;
+
+/// A running embedded Flink cluster; dropping it stops every process it started.
+pub struct FlinkCluster {
+    /// The JobManager.
+    pub jobmanager: SharedFlinkProcess,
+    /// The TaskManager.
+    pub taskmanager: SharedFlinkProcess,
+    /// The SQL Gateway, through which the pipeline's SQL is submitted.
+    pub gateway: SharedFlinkProcess,
+    /// The spec it was started with.
+    pub spec: FlinkSpec,
+}
+
+/// Which Flink process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    JobManager,
+    TaskManager,
+    Gateway,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::JobManager => "jobmanager",
+            Role::TaskManager => "taskmanager",
+            Role::Gateway => "sql-gateway",
+        }
+    }
+}
+
+impl FlinkCluster {
+    /// Starts the JobManager, then the TaskManager, then the SQL Gateway, each once the one
+    /// before answers.
+    pub fn up(spec: &FlinkSpec, distribution: &FlinkDistribution) -> Result<Self, RuntimeError> {
+        let spec = FlinkSpec {
+            dir: absolute(&spec.dir)?,
+            ..spec.clone()
+        };
+        check_ports_free(&spec)?;
+        prepare_dir(&spec)?;
+        let mut jobmanager = start(&spec, distribution, Role::JobManager)?;
+        let rest = spec.rest_url();
+        wait_until(&spec, &mut jobmanager, Role::JobManager, || {
+            get_json(&format!("{rest}/overview")).is_ok()
+        })?;
+        let mut taskmanager = start(&spec, distribution, Role::TaskManager)?;
+        wait_until(&spec, &mut taskmanager, Role::TaskManager, || {
+            get_json(&format!("{rest}/overview"))
+                .is_ok_and(|o| o["taskmanagers"].as_u64().unwrap_or(0) >= 1)
+        })?;
+        let mut gateway = start(&spec, distribution, Role::Gateway)?;
+        let gateway_url = spec.gateway_url();
+        wait_until(&spec, &mut gateway, Role::Gateway, || {
+            get_json(&format!("{gateway_url}/v1/info")).is_ok()
+        })?;
+        Ok(FlinkCluster {
+            jobmanager: Arc::new(Mutex::new(jobmanager)),
+            taskmanager: Arc::new(Mutex::new(taskmanager)),
+            gateway: Arc::new(Mutex::new(gateway)),
+            spec,
+        })
+    }
+
+    /// Stops the gateway, the TaskManager and the JobManager (SIGTERM, then SIGKILL).
+    pub fn stop(&self) {
+        for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
+            if let Ok(mut process) = process.lock() {
+                process.stop(Duration::from_secs(15));
+            }
+        }
+    }
+}
+
+impl Drop for FlinkCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf, RuntimeError> {
+    std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    std::fs::canonicalize(dir).map_err(io_error("resolve", dir))
+}
+
+fn check_ports_free(spec: &FlinkSpec) -> Result<(), RuntimeError> {
+    for offset in 0..FLINK_PORTS {
+        let port = spec.base_port + offset;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(RuntimeError::PortInUse {
+                port,
+                role: format!("Flink port {offset} of {FLINK_PORTS}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn prepare_dir(spec: &FlinkSpec) -> Result<(), RuntimeError> {
+    let conf = spec.dir.join("conf");
+    for dir in [
+        &conf,
+        &spec.dir.join("log"),
+        &spec.dir.join("tmp"),
+        &spec.dir.join("plugins"),
+    ] {
+        std::fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    }
+    let config = conf.join("config.yaml");
+    std::fs::write(&config, spec.config()).map_err(io_error("write", &config))?;
+    let log4j = conf.join("log4j.properties");
+    std::fs::write(&log4j, LOG4J).map_err(io_error("write", &log4j))?;
+    Ok(())
+}
+
+/// The JVM flags and dynamic properties Flink derives from its memory settings (Flink's
+/// BashJavaUtils, as its own scripts call it).
+fn resource_params(
+    spec: &FlinkSpec,
+    distribution: &FlinkDistribution,
+    role: Role,
+) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
+    let request = match role {
+        Role::JobManager => "GET_JM_RESOURCE_PARAMS",
+        _ => "GET_TM_RESOURCE_PARAMS",
+    };
+    let class_path = format!(
+        "{}:{}/*",
+        distribution.home.join("bin/bash-java-utils.jar").display(),
+        distribution.home.join("lib").display()
+    );
+    let output = run_tool(
+        Command::new(&distribution.java)
+            .arg("-cp")
+            .arg(class_path)
+            .arg("org.apache.flink.runtime.util.bash.BashJavaUtils")
+            .arg(request)
+            .arg("--configDir")
+            .arg(spec.dir.join("conf")),
+        "compute Flink's memory settings",
+    )?;
+    let mut results = output
+        .lines()
+        .filter_map(|line| line.strip_prefix("BASH_JAVA_UTILS_EXEC_RESULT:"))
+        .map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+    let jvm = results.next().unwrap_or_default();
+    let dynamic = results.next().unwrap_or_default();
+    Ok((jvm, dynamic))
+}
+
+fn start(
+    spec: &FlinkSpec,
+    distribution: &FlinkDistribution,
+    role: Role,
+) -> Result<ManagedProcess, RuntimeError> {
+    let (jvm, dynamic) = match role {
+        Role::Gateway => (
+            vec![
+                "-Xms128m".to_owned(),
+                "-Xmx384m".to_owned(),
+                "-XX:MaxMetaspaceSize=256m".to_owned(),
+            ],
+            Vec::new(),
+        ),
+        _ => resource_params(spec, distribution, role)?,
+    };
+    let jars = distribution.jars(role == Role::Gateway)?;
+    let class_path = jars
+        .iter()
+        .map(|jar| jar.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    // A property naming the role and the cluster directory: the marker that identifies this
+    // very process before it is ever signalled.
+    let marker = format!("-Dstreamproof.flink={}@{}", role.name(), spec.dir.display());
+    let log = spec.dir.join("log").join(format!("{}.log", role.name()));
+    let mut args = jvm;
+    args.extend(JAVA_OPENS.iter().map(|s| (*s).to_owned()));
+    args.extend([
+        marker.clone(),
+        format!("-Dlog.file={}", log.display()),
+        format!(
+            "-Dlog4j.configurationFile=file:{}",
+            spec.dir.join("conf/log4j.properties").display()
+        ),
+        "-cp".to_owned(),
+        class_path,
+    ]);
+    let conf = spec.dir.join("conf").display().to_string();
+    match role {
+        Role::JobManager => args.extend([
+            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint".to_owned(),
+            "--configDir".to_owned(),
+            conf,
+        ]),
+        Role::TaskManager => args.extend([
+            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner".to_owned(),
+            "--configDir".to_owned(),
+            conf,
+        ]),
+        Role::Gateway => args.extend([
+            "org.apache.flink.table.gateway.SqlGateway".to_owned(),
+            "-Dsql-gateway.endpoint.rest.address=127.0.0.1".to_owned(),
+            format!("-Dsql-gateway.endpoint.rest.port={}", spec.gateway_port()),
+            "-Drest.address=127.0.0.1".to_owned(),
+            format!("-Drest.port={}", spec.base_port),
+            "-Dexecution.target=remote".to_owned(),
+        ]),
+    }
+    args.extend(dynamic);
+    let env = vec![
+        (
+            "FLINK_CONF_DIR".to_owned(),
+            spec.dir.join("conf").display().to_string(),
+        ),
+        (
+            "FLINK_PLUGINS_DIR".to_owned(),
+            spec.dir.join("plugins").display().to_string(),
+        ),
+        (
+            "FLINK_LIB_DIR".to_owned(),
+            distribution.home.join("lib").display().to_string(),
+        ),
+    ];
+    let output = spec.dir.join("log").join(format!("{}.out", role.name()));
+    ManagedProcess::start_with(
+        &distribution.java,
+        args,
+        &marker,
+        &output,
+        Some(&spec.dir),
+        env,
+    )
+}
+
+fn wait_until(
+    spec: &FlinkSpec,
+    process: &mut ManagedProcess,
+    role: Role,
+    ready: impl Fn() -> bool,
+) -> Result<(), RuntimeError> {
+    let started = Instant::now();
+    loop {
+        if ready() {
+            return Ok(());
+        }
+        let log = spec.dir.join("log").join(format!("{}.log", role.name()));
+        if !process.is_running() {
+            let tail = std::fs::read_to_string(&log)
+                .map(|text| last_lines(&text, 20))
+                .unwrap_or_default();
+            return Err(RuntimeError::FlinkNotReady {
+                role: role.name(),
+                reason: "it exited".to_owned(),
+                log,
+                tail,
+            });
+        }
+        if started.elapsed() > spec.startup_timeout {
+            return Err(RuntimeError::FlinkNotReady {
+                role: role.name(),
+                reason: format!("it did not answer within {:?}", spec.startup_timeout),
+                log,
+                tail: String::new(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A GET returning JSON, with a short timeout (readiness polls, monitoring).
+pub fn get_json(url: &str) -> Result<serde_json::Value, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    agent
+        .get(url)
+        .call()
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_json::<serde_json::Value>()
+        .map_err(|e| e.to_string())
+}
