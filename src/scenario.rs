@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use streamproof_chaos::spec::FaultSpec;
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
 use streamproof_platform::copier::CopierMode;
+use streamproof_platform::pipeline::Guarantee;
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
 use streamproof_platform::topics::TopicSetOptions;
 use streamproof_verify::expect::Expectations;
@@ -83,6 +84,63 @@ pub struct PlatformSection {
     /// Run the raw → bronze copier during the load and verify bronze.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copier: Option<CopierSection>,
+    /// Run the Flink pipeline (raw → bronze → silver → gold, Iceberg and Kafka) and verify
+    /// the lakehouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineSection>,
+}
+
+/// The `platform.pipeline` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSection {
+    /// The stream processor; only `flink`.
+    #[serde(default = "default_engine")]
+    pub engine: PipelineEngine,
+    /// `exactly-once` (aligned checkpoints, transactional Kafka sinks) or `at-least-once`.
+    #[serde(default)]
+    pub guarantee: Guarantee,
+    /// Checkpoint interval (the seed's production default is 60s; short runs need less).
+    #[serde(default = "default_checkpoint_interval", with = "human_duration")]
+    pub checkpoint_interval: Duration,
+    /// How long silver remembers an event id for deduplication.
+    #[serde(default = "default_dedup_ttl", with = "human_duration")]
+    pub dedup_ttl: Duration,
+    /// Gold's tumbling window (the seed's default is 5 minutes; short runs need less).
+    #[serde(default = "default_window", with = "human_duration")]
+    pub window: Duration,
+    /// How far behind the newest event time gold's watermark trails; it must exceed the
+    /// longest outage a fault causes, or gold drops the events that arrive after it.
+    #[serde(default = "default_watermark_delay", with = "human_duration")]
+    pub watermark_delay: Duration,
+}
+
+/// The stream processor of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PipelineEngine {
+    /// Apache Flink, as an embedded session cluster.
+    Flink,
+}
+
+fn default_engine() -> PipelineEngine {
+    PipelineEngine::Flink
+}
+
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_dedup_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_window() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_watermark_delay() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// The `platform.copier` section.
@@ -110,6 +168,7 @@ impl Default for PlatformSection {
             consumer_overrides: BTreeMap::new(),
             broker_properties: BTreeMap::new(),
             copier: None,
+            pipeline: None,
         }
     }
 }
@@ -226,6 +285,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         scenario.expect.problems(),
         name_problems(&scenario),
         fault_problems(&scenario),
+        pipeline_problems(&scenario),
     ]
     .concat();
     if !problems.is_empty() {
@@ -268,6 +328,29 @@ fn fault_problems(scenario: &Scenario) -> Vec<String> {
                 humantime_serde::re::humantime::format_duration(fault.last_heal()),
                 humantime_serde::re::humantime::format_duration(load_end)
             ));
+        }
+    }
+    problems
+}
+
+fn pipeline_problems(scenario: &Scenario) -> Vec<String> {
+    let platform = &scenario.platform;
+    let mut problems = Vec::new();
+    if platform.pipeline.is_some() && platform.copier.is_some() {
+        problems.push(
+            "platform.copier and platform.pipeline both write bronze-events; keep one of them"
+                .to_owned(),
+        );
+    }
+    if let Some(pipeline) = &platform.pipeline {
+        if pipeline.checkpoint_interval < Duration::from_millis(100) {
+            problems.push(
+                "platform.pipeline.checkpoint_interval must be at least 100ms (e.g. `5s`)"
+                    .to_owned(),
+            );
+        }
+        if pipeline.window < Duration::from_secs(1) {
+            problems.push("platform.pipeline.window must be at least 1s (e.g. `10s`)".to_owned());
         }
     }
     problems

@@ -201,6 +201,8 @@ fn open_headless(page: &Path) -> Rendered {
 
 #[test]
 fn headless_chromium_reports_the_console_messages_of_a_broken_page() {
+    // A browser takes both cores for seconds: not while a run measures latencies.
+    let _one = exclusive();
     // The check below is only worth something if a console error really shows up in the log.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("broken.html");
@@ -227,6 +229,7 @@ fn headless_chromium_reports_the_console_messages_of_a_broken_page() {
 
 #[test]
 fn a_run_report_renders_in_headless_chromium_without_console_messages() {
+    let _one = exclusive();
     let dir = run_dir_from_fixture();
     let output = streamproof(&["report", path_str(dir.path())]);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
@@ -262,6 +265,7 @@ fn a_run_report_renders_in_headless_chromium_without_console_messages() {
 
 #[test]
 fn a_comparison_page_renders_in_headless_chromium_without_console_messages() {
+    let _one = exclusive();
     let run = run_dir_from_fixture();
     let out = tempfile::tempdir().unwrap();
     let result = run.path().join("result.json");
@@ -336,9 +340,10 @@ fn names_with_change(comparison: &serde_json::Value, change: &str) -> Vec<String
 
 /// acks=all waits for the followers, acks=1 only for the leader: on a three-broker cluster
 /// that is a real latency difference, and `compare` must call it a regression in the direction
-/// acks=1 → acks=all, while two repetitions of one configuration must not regress.
+/// acks=1 → acks=all, while a repetition of one configuration must not regress. The runs also
+/// write JUnit XML. Needs the shared three-broker test cluster of `scripts/test` (about 50 s).
 #[test]
-fn compare_flags_acks_all_against_acks_1_and_not_repetitions_of_one_run() {
+fn compare_flags_acks_all_against_acks_1_and_junit_lists_every_check() {
     let _one = exclusive();
     let acks_all = tempfile::tempdir().unwrap();
     let acks_1 = tempfile::tempdir().unwrap();
@@ -380,7 +385,11 @@ fn compare_flags_acks_all_against_acks_1_and_not_repetitions_of_one_run() {
     )));
     assert!(!xml.contains("<failure"), "{xml}");
 
-    // acks=1 as the baseline, acks=all as the candidate: produce latency regressed.
+    // acks=1 as the baseline, acks=all as the candidate: waiting for the followers makes
+    // every send slower. The median shows it every time (+38% to +83% over 10 pairs of runs
+    // on a two-core machine, against a 10% tolerance); p99 does too, mostly, but one pause of
+    // the acks=1 run can turn it around, so the test holds the median to it. End-to-end
+    // latency does not move: consumers only see records the followers have replicated.
     let (code, comparison) = compare_json(acks_1.path(), &rep_1);
     let regressed = names_with_change(&comparison, "regressed");
     eprintln!(
@@ -388,6 +397,8 @@ fn compare_flags_acks_all_against_acks_1_and_not_repetitions_of_one_run() {
         [
             "produce latency p50",
             "produce latency p99",
+            "end-to-end latency p50",
+            "end-to-end latency p99",
             "throughput (acknowledged)"
         ]
         .iter()
@@ -409,14 +420,35 @@ fn compare_flags_acks_all_against_acks_1_and_not_repetitions_of_one_run() {
     let p50 = metric(&comparison, "produce latency p50");
     assert_eq!(p50["change"], "regressed", "{p50:#}");
     assert!(p50["change_percent"].as_f64().unwrap() > 10.0, "{p50:#}");
-    assert!(
-        regressed.iter().all(|name| name.contains("latency")),
-        "only latencies regressed, no data-safety figure or check: {regressed:?}"
-    );
+    for m in comparison["metrics"].as_array().unwrap() {
+        if m["family"] == "anomaly" || m["family"] == "check" {
+            assert_eq!(m["change"], "unchanged", "data safety is the same: {m:#}");
+        }
+    }
     assert_eq!(
-        metric(&comparison, "lost")["change"],
+        metric(&comparison, "throughput (acknowledged)")["change"],
         "unchanged",
-        "neither side lost anything"
+        "both kept the open-loop rate"
+    );
+
+    // The comparison page names the regression and opens cleanly in a browser.
+    let page = tempfile::tempdir().unwrap();
+    let output = streamproof(&[
+        "compare",
+        path_str(acks_1.path()),
+        path_str(&rep_1),
+        "--out",
+        path_str(page.path()),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let rendered = open_headless(&page.path().join("index.html"));
+    assert_eq!(rendered.console, Vec::<String>::new());
+    assert!(
+        rendered
+            .dom
+            .contains("<tr class=\"failed\"><td>produce latency p50</td>"),
+        "the regressed figure is marked:\n{:.3000}",
+        rendered.dom
     );
 
     // Two repetitions of one configuration: a repetition never regresses against the

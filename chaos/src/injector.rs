@@ -14,7 +14,7 @@ use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
 use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
-use crate::spec::{Direction, FaultKind, FaultSpec, Target};
+use crate::spec::{Direction, FaultKind, FaultSpec, PlatformProcess, Target};
 
 /// The shared embedded cluster: the run keeps it alive, the injector signals its brokers.
 pub type SharedCluster = Arc<Mutex<LocalCluster>>;
@@ -41,7 +41,7 @@ pub struct Targets {
     /// The embedded cluster.
     pub cluster: SharedCluster,
     /// The copier, when the run has one.
-    pub copier: Option<SharedProcess>,
+    pub processes: Vec<(PlatformProcess, SharedProcess)>,
     /// The proxies in front of the brokers, when network faults are planned.
     pub proxies: Option<SharedProxies>,
     /// The load generator's producers, when client faults are planned.
@@ -52,7 +52,7 @@ pub struct Targets {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Victim {
     Broker(i32),
-    Copier,
+    Process(PlatformProcess),
     Producers,
 }
 
@@ -60,7 +60,7 @@ impl std::fmt::Display for Victim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Victim::Broker(id) => write!(f, "broker {id}"),
-            Victim::Copier => f.write_str("the copier"),
+            Victim::Process(process) => write!(f, "the {}", process.name()),
             Victim::Producers => f.write_str("the producers"),
         }
     }
@@ -130,7 +130,7 @@ impl Injector {
             firings.sort_by_key(|f| f.at);
             let mut context = Context {
                 cluster: targets.cluster,
-                copier: targets.copier,
+                processes: targets.processes,
                 proxies: targets.proxies,
                 producers: targets.producers,
                 bootstrap,
@@ -173,7 +173,7 @@ impl Drop for Injector {
 
 struct Context {
     cluster: SharedCluster,
-    copier: Option<SharedProcess>,
+    processes: Vec<(PlatformProcess, SharedProcess)>,
     proxies: Option<SharedProxies>,
     producers: Option<Arc<dyn ProducerSwitch>>,
     bootstrap: String,
@@ -214,8 +214,15 @@ impl Context {
 
     fn resolve(&mut self, target: &Target) -> Result<Vec<Victim>, String> {
         match target {
-            Target::Copier if self.copier.is_some() => return Ok(vec![Victim::Copier]),
-            Target::Copier => return Err("this run has no copier (set platform.copier)".to_owned()),
+            Target::Process(process) if self.process(*process).is_some() => {
+                return Ok(vec![Victim::Process(*process)])
+            }
+            Target::Process(process) => {
+                return Err(format!(
+                    "this run has no {} (set platform.copier or platform.pipeline)",
+                    process.name()
+                ))
+            }
             Target::Producers if self.producers.is_some() => return Ok(vec![Victim::Producers]),
             Target::Producers => return Err("this run has no producers to fault".to_owned()),
             _ => {}
@@ -230,7 +237,7 @@ impl Context {
     fn resolve_brokers(&mut self, target: &Target) -> Result<Vec<i32>, String> {
         let ids = self.with_cluster(|c| c.broker_ids()).unwrap_or_default();
         match target {
-            Target::Copier | Target::Producers => Ok(Vec::new()),
+            Target::Process(_) | Target::Producers => Ok(Vec::new()),
             Target::Broker(id) if ids.contains(id) => Ok(vec![*id]),
             Target::Broker(id) => Err(format!(
                 "broker {id} is not part of this cluster (brokers {ids:?})"
@@ -280,7 +287,7 @@ impl Context {
             .iter()
             .filter_map(|v| match v {
                 Victim::Broker(id) => Some(*id),
-                Victim::Copier | Victim::Producers => None,
+                Victim::Process(_) | Victim::Producers => None,
             })
             .collect();
         let outcome = match spec.kind {
@@ -315,9 +322,20 @@ impl Context {
         record
     }
 
-    fn with_copier<T>(&self, action: impl FnOnce(&mut ManagedProcess) -> T) -> Option<T> {
-        let copier = self.copier.as_ref()?;
-        copier.lock().ok().map(|mut process| action(&mut process))
+    fn process(&self, kind: PlatformProcess) -> Option<&SharedProcess> {
+        self.processes
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, process)| process)
+    }
+
+    fn with_process<T>(
+        &self,
+        kind: PlatformProcess,
+        action: impl FnOnce(&mut ManagedProcess) -> T,
+    ) -> Option<T> {
+        let process = self.process(kind)?;
+        process.lock().ok().map(|mut process| action(&mut process))
     }
 
     fn signal(&self, victim: Victim, signal: Signal) -> Result<i32, String> {
@@ -327,7 +345,7 @@ impl Context {
                 Some(Err(error)) => return Err(error.to_string()),
                 None => return Err("the cluster is gone".to_owned()),
             },
-            Victim::Copier => self.with_copier(|p| p.signal(signal)).flatten(),
+            Victim::Process(kind) => self.with_process(kind, |p| p.signal(signal)).flatten(),
             Victim::Producers => return Err("the producers are not a process".to_owned()),
         };
         sent.ok_or_else(|| format!("{victim} was not running"))
@@ -338,9 +356,9 @@ impl Context {
             Victim::Broker(id) => self
                 .with_cluster(|c| c.start_broker(id).map_err(|e| e.to_string()))
                 .unwrap_or_else(|| Err("the cluster is gone".to_owned())),
-            Victim::Copier => self
-                .with_copier(|p| p.start_again().map_err(|e| e.to_string()))
-                .unwrap_or_else(|| Err("the copier is gone".to_owned())),
+            Victim::Process(kind) => self
+                .with_process(kind, |p| p.start_again().map_err(|e| e.to_string()))
+                .unwrap_or_else(|| Err(format!("the {} is gone", kind.name()))),
             Victim::Producers => Err("the producers are not a process".to_owned()),
         };
         started.map_err(|error| format!("restarting {victim} failed: {error}"))
@@ -351,7 +369,9 @@ impl Context {
             Victim::Broker(id) => self
                 .with_cluster(|c| c.wait_broker_exit(id, limit).unwrap_or(false))
                 .unwrap_or(false),
-            Victim::Copier => self.with_copier(|p| p.wait_exit(limit)).unwrap_or(false),
+            Victim::Process(kind) => self
+                .with_process(kind, |p| p.wait_exit(limit))
+                .unwrap_or(false),
             Victim::Producers => true,
         }
     }

@@ -98,15 +98,37 @@ pub enum Target {
     Random,
     /// `all`: every broker in turn (rolling restarts).
     All,
-    /// `copier`: the raw → bronze copier process.
-    Copier,
+    /// `copier`, `taskmanager`, `jobmanager`: a process of the platform other than a broker.
+    Process(PlatformProcess),
     /// `producers`: the load generator's producer clients.
     Producers,
 }
 
+/// A process of the platform that faults may kill, pause or restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlatformProcess {
+    /// The raw → bronze copier.
+    Copier,
+    /// The Flink TaskManager of the pipeline.
+    TaskManager,
+    /// The Flink JobManager of the pipeline.
+    JobManager,
+}
+
+impl PlatformProcess {
+    /// The name targets use.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlatformProcess::Copier => "copier",
+            PlatformProcess::TaskManager => "taskmanager",
+            PlatformProcess::JobManager => "jobmanager",
+        }
+    }
+}
+
 /// A target string that names no broker.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random, all, copier or producers (e.g. `leader:raw-events/0`)")]
+#[error("target `{0}` is not one of broker:N, leader:TOPIC/PARTITION, controller, random, all, copier, taskmanager, jobmanager or producers (e.g. `leader:raw-events/0`)")]
 pub struct TargetError(String);
 
 impl FromStr for Target {
@@ -118,7 +140,9 @@ impl FromStr for Target {
             "controller" => return Ok(Target::Controller),
             "random" => return Ok(Target::Random),
             "all" => return Ok(Target::All),
-            "copier" => return Ok(Target::Copier),
+            "copier" => return Ok(Target::Process(PlatformProcess::Copier)),
+            "taskmanager" => return Ok(Target::Process(PlatformProcess::TaskManager)),
+            "jobmanager" => return Ok(Target::Process(PlatformProcess::JobManager)),
             "producers" => return Ok(Target::Producers),
             _ => {}
         }
@@ -148,7 +172,7 @@ impl fmt::Display for Target {
             Target::Controller => f.write_str("controller"),
             Target::Random => f.write_str("random"),
             Target::All => f.write_str("all"),
-            Target::Copier => f.write_str("copier"),
+            Target::Process(process) => f.write_str(process.name()),
             Target::Producers => f.write_str("producers"),
         }
     }
@@ -289,7 +313,7 @@ impl FaultSpec {
                     "{name} needs `bytes_per_second` above 0 (e.g. `bytes_per_second: 100000`)"
                 ))
             }
-            _ if self.kind.is_network() && matches!(target, Target::Copier | Target::Producers) => {
+            _ if self.kind.is_network() && matches!(target, Target::Process(_) | Target::Producers) => {
                 problems.push(format!(
                     "{name} acts on a broker's connections; target a broker, not {target}"
                 ))
@@ -348,6 +372,8 @@ mod tests {
             "random",
             "all",
             "copier",
+            "taskmanager",
+            "jobmanager",
             "producers",
         ] {
             assert_eq!(text.parse::<Target>().unwrap().to_string(), text);

@@ -286,8 +286,7 @@ fn root_cause(value: &Value) -> String {
         })
         .unwrap_or_else(|| value.to_string());
     text.lines()
-        .filter(|line| line.starts_with("Caused by:"))
-        .last()
+        .rfind(|line| line.starts_with("Caused by:"))
         .or_else(|| text.lines().next())
         .unwrap_or_default()
         .trim()

@@ -55,6 +55,75 @@ pub struct RunResult {
     /// Acknowledged events per second before, during and outside fault windows (with faults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault_throughput: Option<FaultThroughput>,
+    /// The Flink pipeline and the Iceberg tables it wrote, when the pipeline ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lakehouse: Option<Lakehouse>,
+}
+
+/// The pipeline's jobs and its tables against the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lakehouse {
+    /// The engine and its version (`flink 1.20.3`).
+    pub engine: String,
+    /// `exactly-once` or `at-least-once`.
+    pub guarantee: String,
+    /// Checkpoint interval, ms.
+    pub checkpoint_interval_ms: u64,
+    /// The Iceberg warehouse directory (Hadoop catalog layout).
+    pub warehouse: String,
+    /// Each job with its checkpoint statistics at the end of the run.
+    pub jobs: Vec<PipelineJob>,
+    /// Seconds from the end of the load until the tables held what the checks wait for.
+    pub drain_seconds: f64,
+    /// Rows in `bronze.events`.
+    pub bronze_rows: u64,
+    /// Raw records of the run that `bronze.events` must hold.
+    pub bronze_expected: u64,
+    /// Raw records missing from `bronze.events`.
+    pub bronze_missing: u64,
+    /// Extra copies in `bronze.events`.
+    pub bronze_duplicates: u64,
+    /// Rows in `silver.events`.
+    pub silver_rows: u64,
+    /// Distinct valid event ids present in raw.
+    pub silver_expected: u64,
+    /// Of those, missing from silver.
+    pub silver_missing: u64,
+    /// Rows beyond the first per event id.
+    pub silver_duplicates: u64,
+    /// Event ids with more than one row (the seed's duplicate query).
+    pub silver_duplicate_ids: u64,
+    /// Event ids in silver that no valid send carried.
+    pub silver_unexpected: u64,
+    /// Invalid records present in raw.
+    pub dlq_expected: u64,
+    /// Of those, in `dlq-events`.
+    pub dlq_present: u64,
+    /// Missing from `dlq-events`.
+    pub dlq_missing: u64,
+    /// Extra copies in `dlq-events`.
+    pub dlq_duplicates: u64,
+}
+
+/// One Flink job of the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineJob {
+    /// `bronze`, `silver` or `gold`.
+    pub layer: String,
+    /// Flink's job id.
+    pub job_id: String,
+    /// Its state at the end of the run.
+    pub state: String,
+    /// Completed checkpoints.
+    pub checkpoints_completed: u64,
+    /// Failed checkpoints.
+    pub checkpoints_failed: u64,
+    /// Restores from a checkpoint (restarts after failures).
+    pub restored: u64,
+    /// Duration of the latest checkpoint, ms.
+    pub latest_checkpoint_ms: u64,
+    /// State size of the latest checkpoint, bytes.
+    pub latest_checkpoint_bytes: u64,
 }
 
 /// Throughput around faults, from the measured seconds of the time series.

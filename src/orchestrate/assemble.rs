@@ -16,6 +16,9 @@ use streamproof_reports::result::{
     TopicInfo, Verdict, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
+use streamproof_verify::expect::LakehouseCounts;
+
+use super::lakehouse::PipelineFindings;
 use streamproof_verify::expect::{evaluate, Observed};
 use streamproof_verify::kafka::KafkaFindings;
 
@@ -45,6 +48,8 @@ pub struct Assembly<'a> {
     pub faults: &'a [FaultRecord],
     /// The copier's mode and what the bronze check found, when a copier ran.
     pub bronze: Option<&'a (String, BronzeFindings)>,
+    /// What the pipeline's verification found, when the pipeline ran.
+    pub lakehouse: Option<&'a PipelineFindings>,
 }
 
 pub fn assemble(input: Assembly<'_>) -> RunResult {
@@ -70,6 +75,15 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             .bronze
             .map(|(_, found)| (found.missing, found.duplicates)),
         fault_throughput: None,
+        lakehouse: input.lakehouse.map(|found| LakehouseCounts {
+            bronze_missing: found.lakehouse.bronze.missing,
+            bronze_duplicates: found.lakehouse.bronze.duplicates,
+            silver_missing: found.lakehouse.silver_missing,
+            silver_duplicates: found.lakehouse.silver_duplicates,
+            silver_unexpected: found.lakehouse.silver_unexpected,
+            dlq_missing: found.lakehouse.dlq_missing,
+            dlq_duplicates: found.lakehouse.dlq_duplicates,
+        }),
         faults_healed: (!input.faults.is_empty()).then(|| {
             let healed = input
                 .faults
@@ -153,6 +167,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             duplicates: found.duplicates,
             foreign: found.foreign,
         }),
+        lakehouse: input.lakehouse.map(|found| found.section.clone()),
     }
 }
 
@@ -212,6 +227,13 @@ fn anomalies(input: &Assembly<'_>) -> BTreeMap<String, Vec<AnomalyExample>> {
     if let Some((_, found)) = input.bronze {
         let bronze: BTreeMap<String, Vec<AnomalyExample>> = convert(&found.examples);
         all.extend(bronze);
+    }
+    if let Some(found) = input.lakehouse {
+        let tables: BTreeMap<String, Vec<AnomalyExample>> =
+            convert(&found.lakehouse.bronze.examples);
+        all.extend(tables);
+        let silver: BTreeMap<String, Vec<AnomalyExample>> = convert(&found.lakehouse.examples);
+        all.extend(silver);
     }
     all
 }

@@ -3,6 +3,7 @@
 
 mod assemble;
 mod bronze;
+mod lakehouse;
 pub mod progress;
 
 use std::net::TcpListener;
@@ -13,12 +14,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use streamproof_chaos::injector::{Injector, ProducerSwitch, SharedCluster, Targets};
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
+use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome, PORT_BLOCK,
+    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome, FLINK_PORTS,
+    PORT_BLOCK,
 };
 use streamproof_platform::topics::{standard_topics, TopicConfig};
 use streamproof_reports::result::RunResult;
@@ -27,6 +30,7 @@ use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 use crate::scenario::LoadedScenario;
 use assemble::{assemble, Assembly};
 use bronze::BronzeStage;
+use lakehouse::PipelineStage;
 use progress::ProgressView;
 
 /// How long a producer may retry a send before reporting it failed, unless the scenario sets
@@ -56,6 +60,8 @@ struct Platform {
     /// Client proxies in front of the brokers, when network faults are planned; dropped
     /// after the cluster.
     proxies: Option<SharedProxies>,
+    /// Where the embedded Flink cluster may listen, when the pipeline runs.
+    flink_port: u16,
 }
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
@@ -92,14 +98,16 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             kafka_version: "unknown".to_owned(),
             cluster: None,
             proxies: None,
+            flink_port: free_base_port()?,
         });
     }
     let distribution = KafkaDistribution::ensure(&default_cache_root())
         .context("prepare the Kafka distribution")?;
+    let base_port = free_base_port()?;
     let spec = ClusterSpec {
         brokers: loaded.scenario.platform.brokers,
         dir: options.out.join("platform"),
-        base_port: free_base_port()?,
+        base_port,
         broker_properties: loaded.scenario.platform.broker_properties.clone(),
         proxied: loaded.scenario.faults.iter().any(|f| f.kind.is_network()),
         ..ClusterSpec::default()
@@ -124,6 +132,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             kafka_version: distribution.version.to_owned(),
             cluster: Some(Arc::new(Mutex::new(cluster))),
             proxies,
+            flink_port: base_port + PORT_BLOCK,
         }),
         UpOutcome::AlreadyRunning(state) => anyhow::bail!(
             "a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`",
@@ -176,13 +185,15 @@ impl ProducerSwitch for Producers {
 }
 
 fn free_base_port() -> Result<u16> {
+    // Kafka's ports, then Flink's.
+    let block = PORT_BLOCK + FLINK_PORTS;
     (19_092..60_000)
-        .step_by(usize::from(PORT_BLOCK))
+        .step_by(usize::from(block))
         .find(|base| {
-            (0..PORT_BLOCK).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+            (0..block).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
         })
         .with_context(|| {
-            format!("no free block of {PORT_BLOCK} ports on 127.0.0.1 between 19092 and 60000")
+            format!("no free block of {block} ports on 127.0.0.1 between 19092 and 60000")
         })
 }
 
@@ -222,13 +233,30 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         )?),
         None => None,
     };
+    let pipeline = match &scenario.platform.pipeline {
+        Some(section) => Some(tokio::task::block_in_place(|| {
+            PipelineStage::start(
+                section,
+                &platform.bootstrap,
+                &run_id,
+                out,
+                platform.flink_port,
+            )
+        })?),
+        None => None,
+    };
     let view = ProgressView::new(scenario.load.total());
     let mut injector: Option<Injector> = None;
     let mut start_faults = |start: Instant| {
         if let (Some(cluster), false) = (&platform.cluster, scenario.faults.is_empty()) {
             let targets = Targets {
                 cluster: cluster.clone(),
-                copier: bronze.as_ref().map(|stage| stage.process.clone()),
+                processes: bronze
+                    .as_ref()
+                    .map(|stage| (PlatformProcess::Copier, stage.process.clone()))
+                    .into_iter()
+                    .chain(pipeline.iter().flat_map(PipelineStage::processes))
+                    .collect(),
                 proxies: platform.proxies.clone(),
                 producers: Some(Arc::new(Producers(control.clone()))),
             };
@@ -282,6 +310,25 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         }
         None => None,
     };
+    let pipeline_findings = match &pipeline {
+        Some(stage) => {
+            eprintln!("waiting for the pipeline to catch up, then verifying the lakehouse…");
+            Some(tokio::task::block_in_place(|| {
+                stage.drain_and_verify(
+                    &run_id,
+                    &outcome.ledger,
+                    &findings.copies,
+                    scenario.drain_timeout,
+                )
+            })?)
+        }
+        None => None,
+    };
+    let bronze_findings = match (&pipeline, &pipeline_findings) {
+        (Some(stage), Some(found)) => Some((stage.mode(), found.bronze_topic.clone())),
+        _ => bronze_findings,
+    };
+    tokio::task::block_in_place(|| drop(pipeline));
 
     Ok(assemble(Assembly {
         loaded,
@@ -297,6 +344,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         findings: &findings,
         faults: &faults,
         bronze: bronze_findings.as_ref(),
+        lakehouse: pipeline_findings.as_ref(),
     }))
 }
 

@@ -52,18 +52,33 @@ pub struct BronzeFindings {
     pub read_seconds: f64,
 }
 
-struct BronzeReader<'a> {
-    check: &'a BronzeCheck<'a>,
+/// Copies of each send found in a layer derived from raw, against the copies raw holds. The
+/// Kafka bronze check and the lakehouse's bronze table check share it.
+pub struct CopyTally<'a> {
+    run_id: &'a str,
+    raw_copies: &'a [Vec<u8>],
     copies: Vec<Vec<u8>>,
     expected_seen: u64,
     expected: u64,
     foreign: u64,
 }
 
-impl Observer for BronzeReader<'_> {
-    fn observe(&mut self, message: &BorrowedMessage<'_>) {
-        let meta = message.headers().and_then(RecordMeta::from_headers);
-        let Some(meta) = meta.filter(|m| m.run_id == self.check.run_id) else {
+impl<'a> CopyTally<'a> {
+    /// An empty tally for the run's records, `raw_copies` per send.
+    pub fn new(run_id: &'a str, raw_copies: &'a [Vec<u8>]) -> Self {
+        CopyTally {
+            run_id,
+            raw_copies,
+            copies: raw_copies.iter().map(|t| vec![0; t.len()]).collect(),
+            expected_seen: 0,
+            expected: raw_copies.iter().flatten().map(|c| u64::from(*c)).sum(),
+            foreign: 0,
+        }
+    }
+
+    /// Counts one record of the layer by the streamproof headers it carried.
+    pub fn observe(&mut self, meta: Option<RecordMeta>) {
+        let Some(meta) = meta.filter(|m| m.run_id == self.run_id) else {
             self.foreign += 1;
             return;
         };
@@ -77,32 +92,79 @@ impl Observer for BronzeReader<'_> {
             return;
         };
         *copies = copies.saturating_add(1);
-        let wanted = self.check.raw_copies[id.task()][id.index()];
-        if *copies <= wanted {
+        if *copies <= self.raw_copies[id.task()][id.index()] {
             self.expected_seen += 1;
         }
     }
 
-    fn complete(&self) -> bool {
+    /// Whether every raw record has been seen.
+    pub fn complete(&self) -> bool {
         self.expected_seen >= self.expected
+    }
+
+    /// Missing and extra copies, with examples named after `layer` (e.g. `bronze` gives
+    /// `bronze_missing` and `bronze_duplicates`).
+    pub fn findings(&self, ledger: &Ledger, layer: &str, topic: &str) -> BronzeFindings {
+        let mut findings = BronzeFindings {
+            expected: self.expected,
+            foreign: self.foreign,
+            drained: self.complete(),
+            ..BronzeFindings::default()
+        };
+        let salt = streamproof_loadgen::id_salt(self.run_id);
+        for (task, sends) in self.copies.iter().enumerate() {
+            for (index, found) in sends.iter().enumerate() {
+                let wanted = self.raw_copies[task][index];
+                let id = SendId::new(task, index);
+                findings.present += u64::from((*found).min(wanted));
+                let anomaly = if found < &wanted {
+                    findings.missing += u64::from(wanted - found);
+                    "missing"
+                } else if found > &wanted {
+                    findings.duplicates += u64::from(found - wanted);
+                    "duplicates"
+                } else {
+                    continue;
+                };
+                let examples = findings
+                    .examples
+                    .entry(format!("{layer}_{anomaly}"))
+                    .or_default();
+                if examples.len() < MAX_EXAMPLES {
+                    examples.push(Example {
+                        send_id: id.0,
+                        event_id: event_id(salt, ledger.event_send(id)),
+                        topic: topic.to_owned(),
+                        partition: None,
+                        offset: None,
+                    });
+                }
+            }
+        }
+        findings
+    }
+}
+
+struct BronzeReader<'a> {
+    tally: CopyTally<'a>,
+}
+
+impl Observer for BronzeReader<'_> {
+    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        self.tally
+            .observe(message.headers().and_then(RecordMeta::from_headers));
+    }
+
+    fn complete(&self) -> bool {
+        self.tally.complete()
     }
 }
 
 /// Reads bronze from the run's start offsets and compares it with the raw layer. Blocking.
 pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyError> {
     let started = Instant::now();
-    let expected = check
-        .raw_copies
-        .iter()
-        .flatten()
-        .map(|copies| u64::from(*copies))
-        .sum();
     let mut reader = BronzeReader {
-        check,
-        copies: check.raw_copies.iter().map(|t| vec![0; t.len()]).collect(),
-        expected_seen: 0,
-        expected,
-        foreign: 0,
+        tally: CopyTally::new(check.run_id, check.raw_copies),
     };
     let topics = vec![check.topic.to_owned()];
     let range = Range {
@@ -113,46 +175,9 @@ pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyErr
         timeout: check.drain_timeout,
     };
     let drained = read_range(&range, &mut reader)?;
-    let mut findings = BronzeFindings {
-        expected,
-        foreign: reader.foreign,
+    Ok(BronzeFindings {
         drained,
         read_seconds: started.elapsed().as_secs_f64(),
-        ..BronzeFindings::default()
-    };
-    let salt = streamproof_loadgen::id_salt(check.run_id);
-    for (task, sends) in reader.copies.iter().enumerate() {
-        for (index, found) in sends.iter().enumerate() {
-            let wanted = check.raw_copies[task][index];
-            let id = SendId::new(task, index);
-            findings.present += u64::from((*found).min(wanted));
-            if found < &wanted {
-                findings.missing += u64::from(wanted - found);
-                example(&mut findings, "bronze_missing", check, salt, id);
-            } else if found > &wanted {
-                findings.duplicates += u64::from(found - wanted);
-                example(&mut findings, "bronze_duplicates", check, salt, id);
-            }
-        }
-    }
-    Ok(findings)
-}
-
-fn example(
-    findings: &mut BronzeFindings,
-    anomaly: &str,
-    check: &BronzeCheck<'_>,
-    salt: u64,
-    id: SendId,
-) {
-    let examples = findings.examples.entry(anomaly.to_owned()).or_default();
-    if examples.len() < MAX_EXAMPLES {
-        examples.push(Example {
-            send_id: id.0,
-            event_id: event_id(salt, check.ledger.event_send(id)),
-            topic: check.topic.to_owned(),
-            partition: None,
-            offset: None,
-        });
-    }
+        ..reader.tally.findings(check.ledger, "bronze", check.topic)
+    })
 }

@@ -103,6 +103,27 @@ pub struct Expectations {
     /// Extra copies of raw records in bronze (when the copier runs).
     #[serde(default = "zero")]
     pub bronze_duplicates: Bound,
+    /// Raw records missing from the `bronze.events` Iceberg table (with the pipeline).
+    #[serde(default = "zero")]
+    pub lakehouse_bronze_missing: Bound,
+    /// Extra copies in the `bronze.events` Iceberg table (with the pipeline).
+    #[serde(default = "zero")]
+    pub lakehouse_bronze_duplicates: Bound,
+    /// Valid event ids present in raw but missing from `silver.events`.
+    #[serde(default = "zero")]
+    pub silver_missing: Bound,
+    /// Rows of `silver.events` beyond the first per event id.
+    #[serde(default = "zero")]
+    pub silver_duplicates: Bound,
+    /// Event ids in `silver.events` that no valid send carried.
+    #[serde(default = "zero")]
+    pub silver_unexpected: Bound,
+    /// Invalid records present in raw but missing from `dlq-events`.
+    #[serde(default = "zero")]
+    pub dlq_missing: Bound,
+    /// Extra copies in `dlq-events`.
+    #[serde(default = "zero")]
+    pub dlq_duplicates: Bound,
     /// Achieved throughput as a fraction of the target rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_throughput: Option<f64>,
@@ -161,6 +182,13 @@ impl Default for Expectations {
             order_violations: zero(),
             bronze_missing: zero(),
             bronze_duplicates: zero(),
+            lakehouse_bronze_missing: zero(),
+            lakehouse_bronze_duplicates: zero(),
+            silver_missing: zero(),
+            silver_duplicates: zero(),
+            silver_unexpected: zero(),
+            dlq_missing: zero(),
+            dlq_duplicates: zero(),
             min_throughput: None,
             produce_p99: None,
             produce_p999: None,
@@ -212,6 +240,8 @@ pub struct Observed {
     pub faults_healed: Option<(usize, usize)>,
     /// Bronze records missing and duplicated; `None` when no copier ran.
     pub bronze: Option<(u64, u64)>,
+    /// The lakehouse's anomaly counts, when the pipeline ran.
+    pub lakehouse: Option<LakehouseCounts>,
     /// Acknowledged events/s before the first fault and outside every fault window.
     pub fault_throughput: Option<(Option<f64>, Option<f64>)>,
 }
@@ -265,6 +295,25 @@ fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) ->
     })
 }
 
+/// The lakehouse's anomaly counts, for the verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LakehouseCounts {
+    /// Raw records missing from `bronze.events`.
+    pub bronze_missing: u64,
+    /// Extra copies in `bronze.events`.
+    pub bronze_duplicates: u64,
+    /// Expected event ids missing from silver.
+    pub silver_missing: u64,
+    /// Silver rows beyond one per event id.
+    pub silver_duplicates: u64,
+    /// Silver event ids no valid send carried.
+    pub silver_unexpected: u64,
+    /// Invalid records missing from the DLQ.
+    pub dlq_missing: u64,
+    /// Extra DLQ copies.
+    pub dlq_duplicates: u64,
+}
+
 /// Every check of a run, in a stable order.
 pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
     let counts = &observed.counts;
@@ -300,6 +349,43 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         ),
     ] {
         checks.push(check(name, bound, actual, bound.holds(actual)));
+    }
+    if let Some(lakehouse) = &observed.lakehouse {
+        for (name, bound, actual) in [
+            (
+                "lakehouse_bronze_missing",
+                expect.lakehouse_bronze_missing,
+                lakehouse.bronze_missing,
+            ),
+            (
+                "lakehouse_bronze_duplicates",
+                expect.lakehouse_bronze_duplicates,
+                lakehouse.bronze_duplicates,
+            ),
+            (
+                "silver_missing",
+                expect.silver_missing,
+                lakehouse.silver_missing,
+            ),
+            (
+                "silver_duplicates",
+                expect.silver_duplicates,
+                lakehouse.silver_duplicates,
+            ),
+            (
+                "silver_unexpected",
+                expect.silver_unexpected,
+                lakehouse.silver_unexpected,
+            ),
+            ("dlq_missing", expect.dlq_missing, lakehouse.dlq_missing),
+            (
+                "dlq_duplicates",
+                expect.dlq_duplicates,
+                lakehouse.dlq_duplicates,
+            ),
+        ] {
+            checks.push(check(name, bound, actual, bound.holds(actual)));
+        }
     }
     if let Some((missing, duplicates)) = observed.bronze {
         checks.push(check(
@@ -477,6 +563,7 @@ mod tests {
             generator: (true, "kept up".into()),
             faults_healed: None,
             bronze: None,
+            lakehouse: None,
             fault_throughput: None,
         }
     }

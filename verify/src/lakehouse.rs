@@ -82,8 +82,8 @@ pub enum LakehouseError {
         table: String,
         /// What was being done.
         what: String,
-        /// The cause.
-        source: iceberg::Error,
+        /// The cause (boxed: the crate's error is large).
+        source: Box<iceberg::Error>,
     },
     /// The table's layout, schema or data is not what the reader expects.
     #[error("{table}: {what}")]
@@ -701,7 +701,7 @@ fn iceberg_error(
     move |source| LakehouseError::Iceberg {
         table,
         what,
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -771,7 +771,10 @@ pub fn current_metadata(table_dir: &Path) -> Result<Option<MetadataLocation>> {
         Some(file) => Ok(Some(MetadataLocation { version, file })),
         None => Err(LakehouseError::Invalid {
             table: name(),
-            what: format!("{VERSION_HINT} names version {version} but metadata/v{version}.metadata.json is missing"),
+            what: format!(
+                "{VERSION_HINT} names version {version} but \
+                 metadata/v{version}.metadata.json is missing"
+            ),
         }),
     }
 }

@@ -22,4 +22,5 @@ pub mod bronze;
 pub mod expect;
 pub mod kafka;
 pub mod lakehouse;
+pub mod pipeline;
 mod read;

@@ -231,8 +231,11 @@ fn retyped(schema: &arrow_schema::Schema, columns: Vec<ArrayRef>) -> Vec<ArrayRe
         .collect()
 }
 
+/// One row's headers: key and value (`None`: a null value).
+type HeaderRow<'a> = Vec<(&'a str, Option<&'a [u8]>)>;
+
 /// A `headers` map column of the schema's exact type.
-fn headers_column(map_type: &DataType, rows: &[Vec<(&str, Option<&[u8]>)>]) -> ArrayRef {
+fn headers_column(map_type: &DataType, rows: &[HeaderRow<'_>]) -> ArrayRef {
     let DataType::Map(entries, sorted) = map_type else {
         panic!("headers is {map_type}");
     };
@@ -257,6 +260,13 @@ fn headers_column(map_type: &DataType, rows: &[Vec<(&str, Option<&[u8]>)>]) -> A
     )
 }
 
+fn as_refs(headers: &[(String, Vec<u8>)]) -> HeaderRow<'_> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
+        .collect()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -269,7 +279,10 @@ fn send_headers(run: &str, send: SendId, seq: u64) -> Vec<(String, Vec<u8>)> {
         ("streamproof.run".into(), run.as_bytes().to_vec()),
         ("streamproof.send".into(), send.0.to_string().into_bytes()),
         ("streamproof.seq".into(), seq.to_string().into_bytes()),
-        ("streamproof.intended_us".into(), b"1700000000000000".to_vec()),
+        (
+            "streamproof.intended_us".into(),
+            b"1700000000000000".to_vec(),
+        ),
     ]
 }
 
@@ -281,7 +294,12 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     let rt = runtime();
 
     // v1: the table exists but has no snapshot: reads are empty, not errors.
-    let mut bronze = rt.block_on(HadoopTable::create(root, "bronze", "events", bronze_schema()));
+    let mut bronze = rt.block_on(HadoopTable::create(
+        root,
+        "bronze",
+        "events",
+        bronze_schema(),
+    ));
     assert!(warehouse.table_exists("bronze", "events").expect("exists"));
     assert!(!warehouse.table_exists("silver", "events").expect("exists"));
     assert_eq!(
@@ -298,11 +316,6 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     let schema = bronze.arrow_schema();
     let a = send_headers("run-1", SendId::new(0, 0), 0);
     let b = send_headers("run-1", SendId::new(1, 4), 2);
-    let as_refs = |h: &[(String, Vec<u8>)]| -> Vec<(&str, Option<&[u8]>)> {
-        h.iter()
-            .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
-            .collect::<Vec<_>>()
-    };
     let header_rows = vec![
         as_refs(&a),
         as_refs(&b),
@@ -328,7 +341,13 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
             Some(2),
             Some(3),
         ])),
-        Arc::new(StringArray::from(vec![Some("k0"), None, Some("k2"), None, Some("k0")])),
+        Arc::new(StringArray::from(vec![
+            Some("k0"),
+            None,
+            Some("k2"),
+            None,
+            Some("k0"),
+        ])),
         Arc::new(StringArray::from(values.to_vec())),
         headers_column(schema.field(6).data_type(), &header_rows),
         Arc::new(TimestampMicrosecondArray::from(vec![5_i64; 5])),
@@ -352,7 +371,10 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     let metas: Vec<Option<&RecordMeta>> = rows.iter().map(|r| r.meta.as_ref()).collect();
     assert_eq!(metas[0].map(|m| m.send_id), Some(SendId::new(0, 0)));
     assert_eq!(metas[1].map(|m| m.send_id), Some(SendId::new(0, 0)));
-    assert_eq!(metas[2].map(|m| (m.send_id, m.key_seq)), Some((SendId::new(1, 4), 2)));
+    assert_eq!(
+        metas[2].map(|m| (m.send_id, m.key_seq)),
+        Some((SendId::new(1, 4), 2))
+    );
     assert_eq!(metas[3], None);
     assert_eq!(metas[4], None);
     assert_eq!(rows[0].topic, "raw-events");
@@ -360,12 +382,21 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     assert_eq!(rows[2].kafka_timestamp_us, None);
     assert_eq!(rows[4].event_id().as_deref(), Some("e-d"));
     assert_eq!(rows[3].event_id(), None);
-    assert!(rows.iter().all(|r| r.headers.0.is_empty()), "headers not kept by default");
+    assert!(
+        rows.iter().all(|r| r.headers.0.is_empty()),
+        "headers not kept by default"
+    );
 
     let dups = duplicates_by(&rows, |r| r.meta.as_ref().map(|m| m.send_id));
-    assert_eq!(dups.extra_copies, 2, "one duplicate send plus two rows without headers");
+    assert_eq!(
+        dups.extra_copies, 2,
+        "one duplicate send plus two rows without headers"
+    );
     let positions = duplicates_by(&rows, |r| (r.topic.clone(), r.partition, r.offset));
-    assert_eq!(positions.repeated, vec![(("raw-events".to_owned(), 0, 10), 2)]);
+    assert_eq!(
+        positions.repeated,
+        vec![(("raw-events".to_owned(), 0, 10), 2)]
+    );
 
     // Streaming with every header and without values.
     let mut seen = Vec::new();
@@ -389,7 +420,10 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     let schema = gold.arrow_schema();
     let columns = vec![
         Arc::new(TimestampMicrosecondArray::from(vec![0_i64, 10_000_000])) as ArrayRef,
-        Arc::new(TimestampMicrosecondArray::from(vec![10_000_000_i64, 20_000_000])),
+        Arc::new(TimestampMicrosecondArray::from(vec![
+            10_000_000_i64,
+            20_000_000,
+        ])),
         Arc::new(StringArray::from(vec!["transaction", "user_action"])),
         Arc::new(StringArray::from(vec!["amount.EUR", "events"])),
         Arc::new(Int64Array::from(vec![3, 2])),
@@ -419,7 +453,11 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     // A table whose schema lacks a column the reader needs: the error names table and column.
     let mut wrong = rt.block_on(HadoopTable::create(root, "silver", "events", gold_schema()));
     // No snapshot yet: nothing is read, so nothing is wrong.
-    assert!(warehouse.read_silver().expect("empty silver").rows.is_empty());
+    assert!(warehouse
+        .read_silver()
+        .expect("empty silver")
+        .rows
+        .is_empty());
     let schema = wrong.arrow_schema();
     let columns = vec![
         Arc::new(TimestampMicrosecondArray::from(vec![0_i64])) as ArrayRef,
@@ -439,7 +477,10 @@ fn reads_tables_it_wrote_in_the_hadoop_layout() {
     let error = warehouse.read_silver().expect_err("silver lacks event_id");
     assert!(matches!(error, LakehouseError::Invalid { .. }), "{error}");
     let text = error.to_string();
-    assert!(text.contains("event_id") && text.contains("silver/events"), "{text}");
+    assert!(
+        text.contains("event_id") && text.contains("silver/events"),
+        "{text}"
+    );
 
     // Called from inside a tokio runtime, the blocking reader still works.
     let inside = rt.block_on(async { warehouse.read_gold().map(|r| r.rows.len()) });
@@ -476,7 +517,10 @@ fn reads_the_warehouse_flink_wrote() {
     let bronze = warehouse.read_bronze().expect("read bronze");
     let snapshot = bronze.snapshot.as_ref().expect("bronze has a snapshot");
     assert_eq!(Some(bronze.rows.len() as u64), snapshot.total_records);
-    assert!(snapshot.max_committed_checkpoint_id.is_some(), "{snapshot:?}");
+    assert!(
+        snapshot.max_committed_checkpoint_id.is_some(),
+        "{snapshot:?}"
+    );
     let positions = duplicates_by(&bronze.rows, |r| (r.topic.clone(), r.partition, r.offset));
     assert_eq!(positions.extra_copies, 0, "{:?}", &positions.repeated[..]);
     let with_meta = bronze.rows.iter().filter(|r| r.meta.is_some()).count();
@@ -499,7 +543,11 @@ fn reads_the_warehouse_flink_wrote() {
     let snapshot = silver.snapshot.as_ref().expect("silver has a snapshot");
     assert_eq!(Some(silver.rows.len() as u64), snapshot.total_records);
     let ids = duplicates_by(&silver.rows, |r| r.event_id.clone());
-    assert_eq!(ids.extra_copies, 0, "silver holds an event twice: {:?}", ids.repeated);
+    assert_eq!(
+        ids.extra_copies, 0,
+        "silver holds an event twice: {:?}",
+        ids.repeated
+    );
     // Every silver row came from a bronze row at the same Kafka coordinates.
     let in_bronze: HashSet<(&str, i32, i64)> = bronze
         .rows
@@ -528,7 +576,10 @@ fn reads_the_warehouse_flink_wrote() {
         )
     });
     assert_eq!(groups.extra_copies, 0, "{:?}", groups.repeated);
-    assert!(gold.rows.iter().all(|r| r.window_end_us > r.window_start_us));
+    assert!(gold
+        .rows
+        .iter()
+        .all(|r| r.window_end_us > r.window_start_us));
     assert!(gold.rows.iter().all(|r| r.value_count <= r.event_count));
     let decimal_matches_double = gold
         .rows

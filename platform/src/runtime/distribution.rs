@@ -106,6 +106,7 @@ pub(crate) fn maven_copy(
     }
     std::fs::write(staging.join(COMPLETE_MARKER), what)
         .map_err(io_error("write", staging.join(COMPLETE_MARKER)))?;
+    remove_incomplete(libs);
     if std::fs::rename(&staging, libs).is_err() {
         // Another process finished first; its copy is as good as ours.
         let _ = std::fs::remove_dir_all(&staging);
@@ -118,6 +119,14 @@ pub(crate) fn maven_copy(
             path: libs.to_owned(),
             source: std::io::Error::other("the directory is incomplete; delete it and retry"),
         })
+    }
+}
+
+/// Removes `dir` when it lacks the marker of a complete download: a leftover of an
+/// interrupted fetch that would keep the finished one from moving into place.
+pub(crate) fn remove_incomplete(dir: &Path) {
+    if dir.exists() && !dir.join(COMPLETE_MARKER).exists() {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::distribution::{last_lines, maven_copy};
+use super::distribution::{last_lines, maven_copy, remove_incomplete};
 use super::process::ManagedProcess;
 use super::toolchain::{java_command, java_major_version};
 use super::{io_error, RuntimeError};
@@ -170,6 +170,7 @@ fn fetch_flink(cache_root: &Path, home: &Path) -> Result<(), RuntimeError> {
     let _ = std::fs::remove_dir_all(&download);
     std::fs::write(staging.join(COMPLETE_MARKER), FLINK_VERSION)
         .map_err(io_error("write", staging.join(COMPLETE_MARKER)))?;
+    remove_incomplete(home);
     if std::fs::rename(&staging, home).is_err() {
         // Another process finished first; its copy is as good as ours.
         let _ = std::fs::remove_dir_all(&staging);

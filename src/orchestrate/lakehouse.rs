@@ -1,0 +1,225 @@
+//! The Flink pipeline as a stage of a run: the embedded Flink cluster started and the
+//! bronze, silver and gold jobs submitted before the load, drained after it (until the Iceberg
+//! tables hold what raw holds), and the lakehouse verified against the ledger.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use streamproof_chaos::injector::SharedProcess;
+use streamproof_chaos::spec::PlatformProcess;
+use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_loadgen::ledger::Ledger;
+use streamproof_platform::pipeline::{
+    self, FlinkRest, Guarantee, PipelineJobs, PipelineSettings, SqlGateway,
+};
+use streamproof_platform::runtime::{
+    default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_VERSION,
+};
+use streamproof_reports::result::{Lakehouse, PipelineJob};
+use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
+use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
+use streamproof_verify::pipeline::{
+    check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
+};
+
+use crate::scenario::PipelineSection;
+
+const BRONZE_TOPIC: &str = "bronze-events";
+const DLQ_TOPIC: &str = "dlq-events";
+
+/// A running pipeline and what its verification needs.
+pub struct PipelineStage {
+    cluster: FlinkCluster,
+    jobs: PipelineJobs,
+    settings: PipelineSettings,
+    warehouse: PathBuf,
+    bronze_start: StartOffsets,
+    dlq_start: StartOffsets,
+}
+
+/// What the pipeline's verification found.
+pub struct PipelineFindings {
+    /// The `bronze-events` topic against raw.
+    pub bronze_topic: BronzeFindings,
+    /// The Iceberg tables and the DLQ.
+    pub lakehouse: LakehouseFindings,
+    /// The result section.
+    pub section: Lakehouse,
+}
+
+impl PipelineStage {
+    /// Starts Flink on `base_port` and submits the pipeline's jobs.
+    pub fn start(
+        section: &PipelineSection,
+        bootstrap: &str,
+        run_id: &str,
+        out: &Path,
+        base_port: u16,
+    ) -> Result<Self> {
+        let distribution = FlinkDistribution::ensure(&default_cache_root())
+            .context("prepare the Flink distribution")?;
+        let spec = FlinkSpec {
+            dir: out.join("flink"),
+            base_port,
+            ..FlinkSpec::default()
+        };
+        eprintln!(
+            "starting Flink {FLINK_VERSION} (JobManager, TaskManager, SQL Gateway) on 127.0.0.1:{base_port}…"
+        );
+        let cluster = FlinkCluster::up(&spec, &distribution).context("start Flink")?;
+        let warehouse = cluster.spec.dir.with_file_name("warehouse");
+        std::fs::create_dir_all(&warehouse)
+            .with_context(|| format!("create `{}`", warehouse.display()))?;
+        let bronze_start = StartOffsets::snapshot(bootstrap, &[BRONZE_TOPIC])
+            .context("read bronze-events' offsets")?;
+        let dlq_start =
+            StartOffsets::snapshot(bootstrap, &[DLQ_TOPIC]).context("read dlq-events' offsets")?;
+        let settings = PipelineSettings {
+            bootstrap: bootstrap.to_owned(),
+            warehouse: warehouse.clone(),
+            checkpoint_interval: section.checkpoint_interval,
+            guarantee: section.guarantee,
+            dedup_ttl: section.dedup_ttl,
+            window: section.window,
+            watermark_delay: section.watermark_delay,
+            prefix: format!("streamproof-{}", &run_id[..8]),
+        };
+        eprintln!("submitting the pipeline (bronze, silver, gold) through the SQL Gateway…");
+        let jobs = pipeline::submit(&SqlGateway::new(&cluster.spec.gateway_url()), &settings)
+            .context("submit the pipeline")?;
+        Ok(PipelineStage {
+            cluster,
+            jobs,
+            settings,
+            warehouse,
+            bronze_start,
+            dlq_start,
+        })
+    }
+
+    /// The Flink processes faults may act on.
+    pub fn processes(&self) -> Vec<(PlatformProcess, SharedProcess)> {
+        vec![
+            (
+                PlatformProcess::TaskManager,
+                self.cluster.taskmanager.clone(),
+            ),
+            (PlatformProcess::JobManager, self.cluster.jobmanager.clone()),
+        ]
+    }
+
+    /// Waits until bronze holds every raw record of the run and silver every valid event
+    /// (by the tables' snapshot summaries), or `timeout`; then verifies.
+    pub fn drain_and_verify(
+        &self,
+        run_id: &str,
+        ledger: &Ledger,
+        raw_copies: &[Vec<u8>],
+        timeout: Duration,
+    ) -> Result<PipelineFindings> {
+        let started = Instant::now();
+        let bronze_expected: u64 = raw_copies.iter().flatten().map(|c| u64::from(*c)).sum();
+        let silver_expected = expected_silver(ledger, run_id, raw_copies).len() as u64;
+        let warehouse = Warehouse::new(&self.warehouse);
+        let rows = |table: (&str, &str)| {
+            warehouse
+                .table_snapshot_summary(table.0, table.1)
+                .ok()
+                .flatten()
+                .and_then(|s| s.total_records)
+                .unwrap_or(0)
+        };
+        while started.elapsed() < timeout
+            && (rows(BRONZE) < bronze_expected || rows(SILVER) < silver_expected)
+        {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let drain_seconds = started.elapsed().as_secs_f64();
+        let bronze_topic = check_bronze(&BronzeCheck {
+            bootstrap: &self.settings.bootstrap,
+            run_id,
+            topic: BRONZE_TOPIC,
+            ledger,
+            raw_copies,
+            start: &self.bronze_start,
+            drain_timeout: timeout
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_secs(5)),
+        })
+        .context("verify bronze-events")?;
+        let lakehouse = check_lakehouse(&LakehouseCheck {
+            run_id,
+            ledger,
+            raw_copies,
+            warehouse: &warehouse,
+            bootstrap: &self.settings.bootstrap,
+            dlq_topic: DLQ_TOPIC,
+            dlq_start: &self.dlq_start,
+            timeout: Duration::from_secs(10),
+        })
+        .context("verify the lakehouse")?;
+        let section = self.section(&lakehouse, drain_seconds);
+        Ok(PipelineFindings {
+            bronze_topic,
+            lakehouse,
+            section,
+        })
+    }
+
+    fn section(&self, found: &LakehouseFindings, drain_seconds: f64) -> Lakehouse {
+        let rest = FlinkRest::new(&self.cluster.spec.rest_url());
+        let jobs = self
+            .jobs
+            .jobs
+            .iter()
+            .map(|(layer, job)| {
+                let stats = rest.checkpoints(job).unwrap_or_default();
+                PipelineJob {
+                    layer: layer.clone(),
+                    job_id: job.clone(),
+                    state: rest.job_state(job).unwrap_or_else(|_| "UNKNOWN".to_owned()),
+                    checkpoints_completed: stats.completed,
+                    checkpoints_failed: stats.failed,
+                    restored: stats.restored,
+                    latest_checkpoint_ms: stats.latest_duration_ms,
+                    latest_checkpoint_bytes: stats.latest_size_bytes,
+                }
+            })
+            .collect();
+        Lakehouse {
+            engine: format!("flink {FLINK_VERSION}"),
+            guarantee: guarantee_name(self.settings.guarantee).to_owned(),
+            checkpoint_interval_ms: self.settings.checkpoint_interval.as_millis() as u64,
+            warehouse: self.warehouse.display().to_string(),
+            jobs,
+            drain_seconds,
+            bronze_rows: found.bronze_rows,
+            bronze_expected: found.bronze.expected,
+            bronze_missing: found.bronze.missing,
+            bronze_duplicates: found.bronze.duplicates,
+            silver_rows: found.silver_rows,
+            silver_expected: found.silver_expected,
+            silver_missing: found.silver_missing,
+            silver_duplicates: found.silver_duplicates,
+            silver_duplicate_ids: found.silver_duplicate_ids,
+            silver_unexpected: found.silver_unexpected,
+            dlq_expected: found.dlq_expected,
+            dlq_present: found.dlq_present,
+            dlq_missing: found.dlq_missing,
+            dlq_duplicates: found.dlq_duplicates,
+        }
+    }
+
+    /// The pipeline's guarantee, as the bronze topic's mode in the result.
+    pub fn mode(&self) -> String {
+        format!("flink {}", guarantee_name(self.settings.guarantee))
+    }
+}
+
+fn guarantee_name(guarantee: Guarantee) -> &'static str {
+    match guarantee {
+        Guarantee::ExactlyOnce => "exactly-once",
+        Guarantee::AtLeastOnce => "at-least-once",
+    }
+}

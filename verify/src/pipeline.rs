@@ -1,0 +1,256 @@
+//! Invariants 4–7 through the lakehouse: the pipeline's Iceberg tables and its DLQ topic
+//! against the ledger and what the raw topics hold.
+//!
+//! - bronze (`bronze.events`): each raw record of the run exactly once (by its streamproof
+//!   headers, which bronze keeps);
+//! - silver (`silver.events`): exactly the event ids of the valid events present in raw, each
+//!   once (deliberate duplicates share their original's id and must collapse into it);
+//!   nothing invalid; the seed's duplicate query (`event_id` having count > 1) is counted;
+//! - DLQ (`dlq-events`): every invalid record present in raw, once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use rdkafka::message::{BorrowedMessage, Message};
+use serde::{Deserialize, Serialize};
+use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_loadgen::generator::event_id;
+use streamproof_loadgen::ledger::{Ledger, SendId, SendKind};
+
+use crate::bronze::{BronzeFindings, CopyTally};
+use crate::kafka::{Example, MAX_EXAMPLES};
+use crate::lakehouse::{BronzeRead, LakehouseError, Warehouse};
+use crate::read::{read_range, Observer, Range, VerifyError};
+
+/// What the lakehouse check found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LakehouseFindings {
+    /// `bronze.events` against the raw topics.
+    pub bronze: BronzeFindings,
+    /// Rows in `bronze.events`.
+    pub bronze_rows: u64,
+    /// Distinct valid event ids present in raw: what silver must hold.
+    pub silver_expected: u64,
+    /// Rows in `silver.events`.
+    pub silver_rows: u64,
+    /// Expected event ids missing from silver.
+    pub silver_missing: u64,
+    /// Rows beyond the first of an event id (the seed's duplicate query, summed).
+    pub silver_duplicates: u64,
+    /// Event ids with more than one row (the seed's duplicate query's row count).
+    pub silver_duplicate_ids: u64,
+    /// Distinct event ids in silver that no valid send of the run carried (e.g. invalid ones).
+    pub silver_unexpected: u64,
+    /// Invalid records present in raw: what the DLQ must hold.
+    pub dlq_expected: u64,
+    /// DLQ records pointing at distinct raw records.
+    pub dlq_present: u64,
+    /// Invalid raw records missing from the DLQ.
+    pub dlq_missing: u64,
+    /// DLQ records beyond one per raw record.
+    pub dlq_duplicates: u64,
+    /// Up to ten examples per anomaly (`silver_missing`, `silver_duplicates`,
+    /// `silver_unexpected`).
+    pub examples: BTreeMap<String, Vec<Example>>,
+}
+
+/// What the lakehouse check needs.
+pub struct LakehouseCheck<'a> {
+    /// The run.
+    pub run_id: &'a str,
+    /// The ground truth.
+    pub ledger: &'a Ledger,
+    /// Copies of each send in the raw topics.
+    pub raw_copies: &'a [Vec<u8>],
+    /// The Iceberg warehouse.
+    pub warehouse: &'a Warehouse,
+    /// Kafka bootstrap servers (for the DLQ topic).
+    pub bootstrap: &'a str,
+    /// The DLQ topic and where it stood when the run started.
+    pub dlq_topic: &'a str,
+    /// Start offsets of the DLQ topic.
+    pub dlq_start: &'a StartOffsets,
+    /// How long to wait for the DLQ.
+    pub timeout: Duration,
+}
+
+/// Why the lakehouse could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum LakehouseCheckError {
+    /// An Iceberg table could not be read.
+    #[error(transparent)]
+    Table(#[from] LakehouseError),
+    /// The DLQ topic could not be read.
+    #[error(transparent)]
+    Kafka(#[from] VerifyError),
+}
+
+/// Event ids silver must hold, and the send that first carried each.
+pub fn expected_silver(
+    ledger: &Ledger,
+    run_id: &str,
+    raw_copies: &[Vec<u8>],
+) -> HashMap<String, SendId> {
+    let salt = streamproof_loadgen::id_salt(run_id);
+    ledger
+        .iter()
+        .filter(|(id, entry)| entry.kind() != SendKind::Invalid && copies(raw_copies, *id) > 0)
+        .map(|(id, _)| {
+            let origin = ledger.event_send(id);
+            (event_id(salt, origin), origin)
+        })
+        .collect()
+}
+
+fn copies(raw_copies: &[Vec<u8>], id: SendId) -> u8 {
+    raw_copies
+        .get(id.task())
+        .and_then(|t| t.get(id.index()))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Reads bronze, silver and the DLQ and compares them with the ledger. Blocking.
+pub fn check_lakehouse(
+    check: &LakehouseCheck<'_>,
+) -> Result<LakehouseFindings, LakehouseCheckError> {
+    let mut findings = LakehouseFindings::default();
+    let mut tally = CopyTally::new(check.run_id, check.raw_copies);
+    let mut bronze_rows = 0u64;
+    check.warehouse.visit_bronze(
+        BronzeRead {
+            raw_value: false,
+            headers: true,
+        },
+        |row| {
+            bronze_rows += 1;
+            tally.observe(row.meta);
+        },
+    )?;
+    findings.bronze_rows = bronze_rows;
+    findings.bronze = tally.findings(check.ledger, "lakehouse_bronze", "bronze.events");
+    silver(check, &mut findings)?;
+    dlq(check, &mut findings)?;
+    Ok(findings)
+}
+
+fn silver(
+    check: &LakehouseCheck<'_>,
+    findings: &mut LakehouseFindings,
+) -> Result<(), LakehouseCheckError> {
+    let expected = expected_silver(check.ledger, check.run_id, check.raw_copies);
+    findings.silver_expected = expected.len() as u64;
+    let mut rows_per_id: HashMap<String, u64> = HashMap::new();
+    let mut rows = 0u64;
+    check.warehouse.visit_silver(false, |row| {
+        rows += 1;
+        *rows_per_id.entry(row.event_id).or_default() += 1;
+    })?;
+    findings.silver_rows = rows;
+    let example =
+        |findings: &mut LakehouseFindings, anomaly: &str, id: Option<SendId>, event: &str| {
+            let examples = findings.examples.entry(anomaly.to_owned()).or_default();
+            if examples.len() < MAX_EXAMPLES {
+                examples.push(Example {
+                    send_id: id.map_or(0, |id| id.0),
+                    event_id: event.to_owned(),
+                    topic: "silver.events".to_owned(),
+                    partition: None,
+                    offset: None,
+                });
+            }
+        };
+    let mut missing: Vec<(&String, &SendId)> = expected
+        .iter()
+        .filter(|(event, _)| !rows_per_id.contains_key(*event))
+        .collect();
+    missing.sort_by_key(|(_, id)| id.0);
+    findings.silver_missing = missing.len() as u64;
+    for (event, id) in missing.iter().take(MAX_EXAMPLES) {
+        example(findings, "silver_missing", Some(**id), event);
+    }
+    let mut sorted: Vec<(&String, &u64)> = rows_per_id.iter().collect();
+    sorted.sort();
+    for (event, count) in sorted {
+        let origin = expected.get(event).copied();
+        if *count > 1 {
+            findings.silver_duplicate_ids += 1;
+            findings.silver_duplicates += count - 1;
+            example(findings, "silver_duplicates", origin, event);
+        }
+        if origin.is_none() {
+            findings.silver_unexpected += 1;
+            example(findings, "silver_unexpected", None, event);
+        }
+    }
+    Ok(())
+}
+
+/// Counts DLQ records by the raw record they point at (`source_topic`, `source_partition`,
+/// `source_offset` in the envelope).
+struct DlqReader {
+    seen: HashMap<(String, i64, i64), u64>,
+    records: u64,
+    expected: u64,
+}
+
+impl Observer for DlqReader {
+    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        self.records += 1;
+        let Some(payload) = message.payload() else {
+            return;
+        };
+        let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return;
+        };
+        let source = (
+            envelope["source_topic"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            envelope["source_partition"].as_i64().unwrap_or(-1),
+            envelope["source_offset"].as_i64().unwrap_or(-1),
+        );
+        *self.seen.entry(source).or_default() += 1;
+    }
+
+    fn complete(&self) -> bool {
+        self.seen.len() as u64 >= self.expected
+    }
+}
+
+fn dlq(
+    check: &LakehouseCheck<'_>,
+    findings: &mut LakehouseFindings,
+) -> Result<(), LakehouseCheckError> {
+    let expected: u64 = check
+        .ledger
+        .iter()
+        .filter(|(id, entry)| {
+            entry.kind() == SendKind::Invalid && copies(check.raw_copies, *id) > 0
+        })
+        .map(|(id, _)| u64::from(copies(check.raw_copies, id)))
+        .sum();
+    findings.dlq_expected = expected;
+    let mut reader = DlqReader {
+        seen: HashMap::new(),
+        records: 0,
+        expected,
+    };
+    let topics = vec![check.dlq_topic.to_owned()];
+    read_range(
+        &Range {
+            bootstrap: check.bootstrap,
+            group: format!("streamproof-verify-dlq-{}", check.run_id),
+            topics: &topics,
+            start: check.dlq_start,
+            timeout: check.timeout,
+        },
+        &mut reader,
+    )?;
+    let distinct = reader.seen.len() as u64;
+    findings.dlq_present = distinct.min(expected);
+    findings.dlq_missing = expected.saturating_sub(distinct);
+    findings.dlq_duplicates = reader.records - distinct;
+    Ok(())
+}
