@@ -1,0 +1,119 @@
+//! The Flink pipeline end to end on the embedded platform: Kafka, a real Flink session
+//! cluster and real Iceberg tables. A passing run whose tables another engine (PyIceberg)
+//! counts the same; a TaskManager kill that must still be exactly-once; the at-least-once
+//! profile whose replayed duplicates must be caught.
+
+mod common;
+
+use common::{exclusive, explain, read_result, streamproof};
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run_pipeline(name: &str) -> (Output, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/pipeline")
+        .join(name);
+    let output = streamproof(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    (output, out)
+}
+
+/// Row counts per table as PyIceberg reads them.
+fn pyiceberg_counts(warehouse: &str) -> Vec<(String, u64)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/count_iceberg.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(warehouse)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "PyIceberg could not read the tables (install it with `python3 -m pip install 'pyiceberg[pyarrow]'`): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (table, rows) = line.split_once(' ')?;
+            Some((table.to_owned(), rows.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("smoke.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let lake = &result["lakehouse"];
+    let counts = &result["counts"];
+    assert_eq!(lake["bronze_rows"], counts["present"]);
+    assert_eq!(lake["bronze_expected"], counts["present"]);
+    assert_eq!(lake["silver_rows"], lake["silver_expected"]);
+    assert_eq!(lake["dlq_expected"], counts["invalid_present"]);
+    assert_eq!(lake["dlq_present"], counts["invalid_present"]);
+    assert!(lake["silver_expected"].as_u64().unwrap() > 0);
+    let jobs: Vec<&str> = lake["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["layer"].as_str().unwrap())
+        .collect();
+    assert_eq!(jobs, vec!["bronze", "silver", "gold"]);
+    let counted = pyiceberg_counts(lake["warehouse"].as_str().unwrap());
+    let rows = |table: &str| {
+        counted
+            .iter()
+            .find(|(name, _)| name == table)
+            .map(|(_, rows)| *rows)
+    };
+    assert_eq!(rows("bronze.events"), lake["bronze_rows"].as_u64());
+    assert_eq!(rows("silver.events"), lake["silver_rows"].as_u64());
+}
+
+#[test]
+fn a_killed_taskmanager_leaves_the_lakehouse_exactly_once() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("taskmanager-kill.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let fault = &result["faults"][0];
+    assert_eq!(fault["target"], "taskmanager");
+    assert_eq!(fault["applied"], true, "{}", fault["detail"]);
+    assert!(fault["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("SIGKILL the taskmanager"));
+    let lake = &result["lakehouse"];
+    assert_eq!(lake["bronze_duplicates"], 0);
+    assert_eq!(lake["silver_duplicates"], 0);
+    assert_eq!(result["bronze"]["duplicates"], 0);
+    let restored: u64 = lake["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["restored"].as_u64().unwrap())
+        .sum();
+    assert!(restored > 0, "the jobs restored from a checkpoint: {lake}");
+}
+
+#[test]
+fn at_least_once_replays_are_caught_as_bronze_duplicates() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("at-least-once.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let duplicates = result["bronze"]["duplicates"].as_u64().unwrap();
+    assert!(duplicates > 0);
+    let examples = result["anomalies"]["bronze_duplicates"].as_array().unwrap();
+    assert!(!examples.is_empty() && examples.len() <= 10);
+    // The Iceberg tables commit on checkpoints only: exactly-once even here.
+    assert_eq!(result["lakehouse"]["bronze_duplicates"], 0);
+}
