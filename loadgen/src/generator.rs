@@ -212,6 +212,15 @@ impl EventFactory {
         }
     }
 
+    /// [`EventFactory::next`] for an intended send time in µs since the Unix epoch, converted
+    /// as the driver converts it; lets a checker replay a task's sends from the ledger.
+    pub fn next_at_us(&mut self, index: usize, intended_us: i64) -> PlannedSend {
+        self.next(
+            index,
+            DateTime::from_timestamp_micros(intended_us).unwrap_or_default(),
+        )
+    }
+
     fn duplicate(&mut self, index: usize) -> PlannedSend {
         let pick = self.rng.random_range(0..self.recent.len());
         let original = &self.recent[pick];
