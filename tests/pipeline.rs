@@ -60,6 +60,9 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
     assert_eq!(lake["dlq_expected"], counts["invalid_present"]);
     assert_eq!(lake["dlq_present"], counts["invalid_present"]);
     assert!(lake["silver_expected"].as_u64().unwrap() > 0);
+    let gold = &lake["gold"];
+    assert!(gold["windows_checked"].as_u64().unwrap() > 0, "{gold}");
+    assert_eq!(gold["windows_matching"], gold["windows_checked"]);
     let jobs: Vec<&str> = lake["jobs"]
         .as_array()
         .unwrap()

@@ -84,6 +84,9 @@ pub struct LoadPlan {
     pub drain_timeout: Duration,
     /// Orders from client faults to the producer tasks (one task per `load.producers`).
     pub control: Arc<ProducerControl>,
+    /// Consumer groups of the platform itself (e.g. the pipeline's source) whose lag is
+    /// sampled with the run's own groups.
+    pub observed_groups: Vec<String>,
 }
 
 /// A progress report, once a second.
@@ -485,8 +488,14 @@ fn assemble(input: AssembleInput<'_>) -> LoadOutcome {
 }
 
 /// Judges whether the generator offered the intended load. It did not keep up when it sent
-/// below 99% of the target rate, or fell more than 50 ms behind its schedule at p99, while
-/// the platform was not pushing back (a full producer buffer is the platform's doing).
+/// below 99% of the target rate, or fell more than [`MAX_SLIP_P99_US`] behind its schedule at
+/// p99, while the platform was not pushing back (a full producer buffer is the platform's
+/// doing). Smaller slips are reported, not judged: latency is measured from the intended
+/// time, so a late send cannot hide latency, and on a shared small machine the scheduler
+/// alone delays a send by tens of milliseconds now and then.
+/// Slip p99 beyond which the generator is judged behind its schedule, µs.
+const MAX_SLIP_P99_US: u64 = 1_000_000;
+
 fn generator_health(
     cpu_seconds: f64,
     wall: Duration,
@@ -504,7 +513,7 @@ fn generator_health(
             true,
             format!("the platform pushed back: the producer buffer was full {queue_full_waits} times"),
         ),
-        Some(target) if send_rate_eps < 0.99 * target || schedule_slip.p99_us > 50_000 => (
+        Some(target) if send_rate_eps < 0.99 * target || schedule_slip.p99_us > MAX_SLIP_P99_US => (
             false,
             format!(
                 "the generator fell behind its schedule (sent {send_rate_eps:.0} of {target:.0} events/s, slip p99 {} ms, CPU {cpu_percent:.0}% of {cores} cores): the load offered was lower than intended",
@@ -541,7 +550,12 @@ impl LagSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let latest = Arc::new(AtomicU64::new(0));
         let samples = Arc::new(Mutex::new(Vec::new()));
-        let groups: Vec<String> = plan.consumers.iter().map(|g| g.group_id.clone()).collect();
+        let groups: Vec<String> = plan
+            .consumers
+            .iter()
+            .map(|g| g.group_id.clone())
+            .chain(plan.observed_groups.iter().cloned())
+            .collect();
         let bootstrap = plan.bootstrap.clone();
         let thread = (!groups.is_empty()).then(|| {
             let (stop, latest, samples) = (stop.clone(), latest.clone(), samples.clone());

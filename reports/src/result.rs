@@ -103,6 +103,43 @@ pub struct Lakehouse {
     pub dlq_missing: u64,
     /// Extra copies in `dlq-events`.
     pub dlq_duplicates: u64,
+    /// Records in `dlq-events` pointing at no invalid raw record of the run.
+    #[serde(default)]
+    pub dlq_unexpected: u64,
+    /// From the intended send time to the Iceberg commit that made the event visible in
+    /// silver (late events excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silver_visible: Option<Latency>,
+    /// Gold's closed windows against the ledger's recomputation (open-loop runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold: Option<GoldWindows>,
+}
+
+/// `gold.metrics` against the windows recomputed from the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoldWindows {
+    /// Rows in `gold.metrics`.
+    pub rows: u64,
+    /// Closed windows compared.
+    pub windows_checked: u64,
+    /// Equal to the recomputation (count and sum exact, average within 1e-9).
+    pub windows_matching: u64,
+    /// Different from it.
+    pub windows_mismatched: u64,
+    /// Closed windows with events but no gold row.
+    pub windows_missing: u64,
+    /// Gold rows for windows without events.
+    pub windows_unexpected: u64,
+    /// Extra gold rows for one window.
+    pub windows_duplicated: u64,
+    /// Windows that also counted late events that arrived before they closed.
+    pub windows_late_admitted: u64,
+    /// Windows after the latest closed one: not compared yet.
+    pub windows_open: u64,
+    /// Late events left out of the recomputation (gold drops them by design).
+    pub late_excluded: u64,
+    /// Sends whose replay disagreed with the ledger (the recomputation is void when > 0).
+    pub replay_mismatches: u64,
 }
 
 /// One Flink job of the pipeline.

@@ -83,6 +83,14 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             silver_unexpected: found.lakehouse.silver_unexpected,
             dlq_missing: found.lakehouse.dlq_missing,
             dlq_duplicates: found.lakehouse.dlq_duplicates,
+            dlq_unexpected: found.lakehouse.dlq_unexpected,
+            gold_windows_wrong: found.gold.as_ref().map_or(0, |gold| {
+                gold.windows_mismatched
+                    + gold.windows_missing
+                    + gold.windows_unexpected
+                    + gold.windows_duplicated
+                    + gold.replay_mismatches
+            }),
         }),
         faults_healed: (!input.faults.is_empty()).then(|| {
             let healed = input

@@ -10,14 +10,16 @@ use streamproof_chaos::injector::SharedProcess;
 use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::ledger::Ledger;
+use streamproof_loadgen::spec::{LoadSpec, Rate};
 use streamproof_platform::pipeline::{
     self, FlinkRest, Guarantee, PipelineJobs, PipelineSettings, SqlGateway,
 };
 use streamproof_platform::runtime::{
     default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_VERSION,
 };
-use streamproof_reports::result::{Lakehouse, PipelineJob};
+use streamproof_reports::result::{GoldWindows, Lakehouse, Latency, PipelineJob};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
+use streamproof_verify::gold::{verify_gold, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
 use streamproof_verify::pipeline::{
     check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
@@ -38,12 +40,24 @@ pub struct PipelineStage {
     dlq_start: StartOffsets,
 }
 
+/// What gold's recomputation needs from the run: the load as planned and its clock.
+pub struct GoldInputsOfRun<'a> {
+    /// The scenario's load.
+    pub load: &'a LoadSpec,
+    /// The scenario seed.
+    pub seed: u64,
+    /// The run clock's start, µs since the epoch.
+    pub start_unix_us: i64,
+}
+
 /// What the pipeline's verification found.
 pub struct PipelineFindings {
     /// The `bronze-events` topic against raw.
     pub bronze_topic: BronzeFindings,
     /// The Iceberg tables and the DLQ.
     pub lakehouse: LakehouseFindings,
+    /// Gold's closed windows against the ledger's recomputation (open-loop runs).
+    pub gold: Option<GoldFindings>,
     /// The result section.
     pub section: Lakehouse,
 }
@@ -117,6 +131,7 @@ impl PipelineStage {
         ledger: &Ledger,
         raw_copies: &[Vec<u8>],
         timeout: Duration,
+        run: &GoldInputsOfRun<'_>,
     ) -> Result<PipelineFindings> {
         let started = Instant::now();
         let bronze_expected: u64 = raw_copies.iter().flatten().map(|c| u64::from(*c)).sum();
@@ -159,15 +174,49 @@ impl PipelineStage {
             timeout: Duration::from_secs(10),
         })
         .context("verify the lakehouse")?;
-        let section = self.section(&lakehouse, drain_seconds);
+        let gold = self.verify_gold(&warehouse, run_id, ledger, raw_copies, run)?;
+        let section = self.section(&lakehouse, gold.as_ref(), drain_seconds);
         Ok(PipelineFindings {
             bronze_topic,
             lakehouse,
+            gold,
             section,
         })
     }
 
-    fn section(&self, found: &LakehouseFindings, drain_seconds: f64) -> Lakehouse {
+    /// Replays the run's events and compares gold's closed windows with them. Closed-loop
+    /// runs have no schedule to replay send times from, so gold is not recomputed there.
+    fn verify_gold(
+        &self,
+        warehouse: &Warehouse,
+        run_id: &str,
+        ledger: &Ledger,
+        raw_copies: &[Vec<u8>],
+        run: &GoldInputsOfRun<'_>,
+    ) -> Result<Option<GoldFindings>> {
+        if run.load.rate == Rate::Max {
+            return Ok(None);
+        }
+        let rows = warehouse.read_gold().context("read gold.metrics")?.rows;
+        let replay = GoldReplay {
+            load: run.load,
+            seed: run.seed,
+            run_id,
+            times: SendTimes::OpenLoop {
+                start_unix_us: run.start_unix_us,
+            },
+        };
+        let found = verify_gold(&replay, ledger, raw_copies, self.settings.window, &rows)
+            .context("recompute gold from the ledger")?;
+        Ok(Some(found))
+    }
+
+    fn section(
+        &self,
+        found: &LakehouseFindings,
+        gold: Option<&GoldFindings>,
+        drain_seconds: f64,
+    ) -> Lakehouse {
         let rest = FlinkRest::new(&self.cluster.spec.rest_url());
         let jobs = self
             .jobs
@@ -208,7 +257,35 @@ impl PipelineStage {
             dlq_present: found.dlq_present,
             dlq_missing: found.dlq_missing,
             dlq_duplicates: found.dlq_duplicates,
+            dlq_unexpected: found.dlq_unexpected,
+            gold: gold.map(|g| GoldWindows {
+                rows: g.gold_rows,
+                windows_checked: g.windows_checked,
+                windows_matching: g.windows_matching,
+                windows_mismatched: g.windows_mismatched,
+                windows_missing: g.windows_missing,
+                windows_unexpected: g.windows_unexpected,
+                windows_duplicated: g.windows_duplicated,
+                windows_late_admitted: g.windows_late_admitted,
+                windows_open: g.windows_open,
+                late_excluded: g.late_excluded,
+                replay_mismatches: g.replay_mismatches,
+            }),
+            silver_visible: found.silver_visible.map(|summary| Latency {
+                count: summary.count,
+                p50_us: summary.p50_us,
+                p90_us: summary.p90_us,
+                p99_us: summary.p99_us,
+                p999_us: summary.p999_us,
+                max_us: summary.max_us,
+            }),
         }
+    }
+
+    /// The consumer group of the pipeline's Kafka source (its offsets are committed on
+    /// checkpoints).
+    pub fn source_group(&self) -> String {
+        format!("{}-bronze", self.settings.prefix)
     }
 
     /// The pipeline's guarantee, as the bronze topic's mode in the result.

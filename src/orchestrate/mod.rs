@@ -30,7 +30,7 @@ use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 use crate::scenario::LoadedScenario;
 use assemble::{assemble, Assembly};
 use bronze::BronzeStage;
-use lakehouse::PipelineStage;
+use lakehouse::{GoldInputsOfRun, PipelineStage};
 use progress::ProgressView;
 
 /// How long a producer may retry a send before reporting it failed, unless the scenario sets
@@ -207,6 +207,18 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
 
     let producer = producer_settings(loaded)?;
     let groups = consumer_groups(loaded, &run_id)?;
+    let pipeline = match &scenario.platform.pipeline {
+        Some(section) => Some(tokio::task::block_in_place(|| {
+            PipelineStage::start(
+                section,
+                &platform.bootstrap,
+                &run_id,
+                out,
+                platform.flink_port,
+            )
+        })?),
+        None => None,
+    };
     let control = Arc::new(ProducerControl::new(scenario.load.producers));
     let plan = LoadPlan {
         run_id: run_id.clone(),
@@ -217,6 +229,7 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         consumers: groups.clone(),
         drain_timeout: scenario.drain_timeout,
         control: control.clone(),
+        observed_groups: pipeline.iter().map(PipelineStage::source_group).collect(),
     };
     eprintln!(
         "running `{}`: {} of load after {} of warmup…",
@@ -231,18 +244,6 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
             &run_id,
             out,
         )?),
-        None => None,
-    };
-    let pipeline = match &scenario.platform.pipeline {
-        Some(section) => Some(tokio::task::block_in_place(|| {
-            PipelineStage::start(
-                section,
-                &platform.bootstrap,
-                &run_id,
-                out,
-                platform.flink_port,
-            )
-        })?),
         None => None,
     };
     let view = ProgressView::new(scenario.load.total());
@@ -319,6 +320,11 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
                     &outcome.ledger,
                     &findings.copies,
                     scenario.drain_timeout,
+                    &GoldInputsOfRun {
+                        load: &scenario.load,
+                        seed: scenario.seed,
+                        start_unix_us: outcome.clock.start_unix_us,
+                    },
                 )
             })?)
         }

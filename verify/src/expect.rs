@@ -124,6 +124,13 @@ pub struct Expectations {
     /// Extra copies in `dlq-events`.
     #[serde(default = "zero")]
     pub dlq_duplicates: Bound,
+    /// Records in `dlq-events` that point at no invalid raw record of the run.
+    #[serde(default = "zero")]
+    pub dlq_unexpected: Bound,
+    /// Closed gold windows that differ from the ledger's recomputation, lack a row, or have
+    /// a row without events (counted together).
+    #[serde(default = "zero")]
+    pub gold_windows_wrong: Bound,
     /// Achieved throughput as a fraction of the target rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_throughput: Option<f64>,
@@ -189,6 +196,8 @@ impl Default for Expectations {
             silver_unexpected: zero(),
             dlq_missing: zero(),
             dlq_duplicates: zero(),
+            dlq_unexpected: zero(),
+            gold_windows_wrong: zero(),
             min_throughput: None,
             produce_p99: None,
             produce_p999: None,
@@ -312,6 +321,10 @@ pub struct LakehouseCounts {
     pub dlq_missing: u64,
     /// Extra DLQ copies.
     pub dlq_duplicates: u64,
+    /// DLQ records pointing at no invalid raw record.
+    pub dlq_unexpected: u64,
+    /// Gold windows mismatched, missing, unexpected or duplicated, plus replay mismatches.
+    pub gold_windows_wrong: u64,
 }
 
 /// Every check of a run, in a stable order.
@@ -382,6 +395,16 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
                 "dlq_duplicates",
                 expect.dlq_duplicates,
                 lakehouse.dlq_duplicates,
+            ),
+            (
+                "dlq_unexpected",
+                expect.dlq_unexpected,
+                lakehouse.dlq_unexpected,
+            ),
+            (
+                "gold_windows_wrong",
+                expect.gold_windows_wrong,
+                lakehouse.gold_windows_wrong,
             ),
         ] {
             checks.push(check(name, bound, actual, bound.holds(actual)));

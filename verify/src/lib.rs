@@ -20,6 +20,7 @@
 
 pub mod bronze;
 pub mod expect;
+pub mod gold;
 pub mod kafka;
 pub mod lakehouse;
 pub mod pipeline;

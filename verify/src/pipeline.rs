@@ -8,7 +8,7 @@
 //!   nothing invalid; the seed's duplicate query (`event_id` having count > 1) is counted;
 //! - DLQ (`dlq-events`): every invalid record present in raw, once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use rdkafka::message::{BorrowedMessage, Message};
@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, SendId, SendKind};
+use streamproof_loadgen::stats::{latency_histogram, record, LatencySummary};
 
 use crate::bronze::{BronzeFindings, CopyTally};
 use crate::kafka::{Example, MAX_EXAMPLES};
-use crate::lakehouse::{BronzeRead, LakehouseError, Warehouse};
+use crate::lakehouse::{BronzeRead, LakehouseError, Warehouse, SILVER};
 use crate::read::{read_range, Observer, Range, VerifyError};
 
 /// What the lakehouse check found.
@@ -49,9 +50,17 @@ pub struct LakehouseFindings {
     pub dlq_missing: u64,
     /// DLQ records beyond one per raw record.
     pub dlq_duplicates: u64,
+    /// DLQ records that point at no invalid raw record of the run (a valid one, another
+    /// run's, or an envelope without its source).
+    #[serde(default)]
+    pub dlq_unexpected: u64,
     /// Up to ten examples per anomaly (`silver_missing`, `silver_duplicates`,
     /// `silver_unexpected`).
     pub examples: BTreeMap<String, Vec<Example>>,
+    /// From the intended send time to the Iceberg commit that made the event visible in
+    /// silver (late events excluded): the commit is the first silver snapshot committed at
+    /// or after the row was processed.
+    pub silver_visible: Option<LatencySummary>,
 }
 
 /// What the lakehouse check needs.
@@ -117,6 +126,8 @@ pub fn check_lakehouse(
     let mut findings = LakehouseFindings::default();
     let mut tally = CopyTally::new(check.run_id, check.raw_copies);
     let mut bronze_rows = 0u64;
+    // Where each invalid raw record of the run sits: the DLQ envelopes must point there.
+    let mut invalid_sources = HashSet::new();
     check.warehouse.visit_bronze(
         BronzeRead {
             raw_value: false,
@@ -124,13 +135,22 @@ pub fn check_lakehouse(
         },
         |row| {
             bronze_rows += 1;
+            let invalid = row
+                .meta
+                .as_ref()
+                .filter(|meta| meta.run_id == check.run_id)
+                .and_then(|meta| check.ledger.get(meta.send_id))
+                .is_some_and(|entry| entry.kind() == SendKind::Invalid);
+            if invalid {
+                invalid_sources.insert((row.topic.clone(), i64::from(row.partition), row.offset));
+            }
             tally.observe(row.meta);
         },
     )?;
     findings.bronze_rows = bronze_rows;
     findings.bronze = tally.findings(check.ledger, "lakehouse_bronze", "bronze.events");
     silver(check, &mut findings)?;
-    dlq(check, &mut findings)?;
+    dlq(check, invalid_sources, &mut findings)?;
     Ok(findings)
 }
 
@@ -142,11 +162,24 @@ fn silver(
     findings.silver_expected = expected.len() as u64;
     let mut rows_per_id: HashMap<String, u64> = HashMap::new();
     let mut rows = 0u64;
+    let commits = snapshot_commit_times_ms(check.warehouse)?;
+    let mut visible = latency_histogram();
     check.warehouse.visit_silver(false, |row| {
         rows += 1;
+        let on_time = expected
+            .get(&row.event_id)
+            .and_then(|id| check.ledger.get(*id))
+            .is_some_and(|entry| !entry.late());
+        let processed_ms = row.processed_at_us / 1000;
+        let commit = commits.iter().find(|at| **at >= processed_ms);
+        if let (true, Some(commit)) = (on_time, commit) {
+            let micros = commit * 1000 - row.event_ts_us;
+            record(&mut visible, micros.max(0) as u64);
+        }
         *rows_per_id.entry(row.event_id).or_default() += 1;
     })?;
     findings.silver_rows = rows;
+    findings.silver_visible = (!visible.is_empty()).then(|| LatencySummary::of(&visible));
     let example =
         |findings: &mut LakehouseFindings, anomaly: &str, id: Option<SendId>, event: &str| {
             let examples = findings.examples.entry(anomaly.to_owned()).or_default();
@@ -186,32 +219,50 @@ fn silver(
     Ok(())
 }
 
+/// Commit times of every snapshot of silver, ms since the epoch, ascending.
+fn snapshot_commit_times_ms(warehouse: &Warehouse) -> Result<Vec<i64>, LakehouseError> {
+    let location = warehouse.metadata_location(SILVER.0, SILVER.1)?;
+    let text = std::fs::read_to_string(&location.file).unwrap_or_default();
+    let metadata: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let mut times: Vec<i64> = metadata["snapshots"]
+        .as_array()
+        .map(|snapshots| {
+            snapshots
+                .iter()
+                .filter_map(|snapshot| snapshot["timestamp-ms"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    times.sort_unstable();
+    Ok(times)
+}
+
 /// Counts DLQ records by the raw record they point at (`source_topic`, `source_partition`,
 /// `source_offset` in the envelope).
 struct DlqReader {
+    invalid_sources: HashSet<(String, i64, i64)>,
     seen: HashMap<(String, i64, i64), u64>,
-    records: u64,
+    unexpected: u64,
     expected: u64,
 }
 
 impl Observer for DlqReader {
     fn observe(&mut self, message: &BorrowedMessage<'_>) {
-        self.records += 1;
-        let Some(payload) = message.payload() else {
-            return;
-        };
-        let Ok(envelope) = serde_json::from_slice::<serde_json::Value>(payload) else {
-            return;
-        };
-        let source = (
-            envelope["source_topic"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            envelope["source_partition"].as_i64().unwrap_or(-1),
-            envelope["source_offset"].as_i64().unwrap_or(-1),
-        );
-        *self.seen.entry(source).or_default() += 1;
+        let source = message
+            .payload()
+            .and_then(|payload| serde_json::from_slice::<serde_json::Value>(payload).ok())
+            .and_then(|envelope| {
+                Some((
+                    envelope["source_topic"].as_str()?.to_owned(),
+                    envelope["source_partition"].as_i64()?,
+                    envelope["source_offset"].as_i64()?,
+                ))
+            })
+            .filter(|source| self.invalid_sources.contains(source));
+        match source {
+            Some(source) => *self.seen.entry(source).or_default() += 1,
+            None => self.unexpected += 1,
+        }
     }
 
     fn complete(&self) -> bool {
@@ -221,6 +272,7 @@ impl Observer for DlqReader {
 
 fn dlq(
     check: &LakehouseCheck<'_>,
+    invalid_sources: HashSet<(String, i64, i64)>,
     findings: &mut LakehouseFindings,
 ) -> Result<(), LakehouseCheckError> {
     let expected: u64 = check
@@ -233,8 +285,9 @@ fn dlq(
         .sum();
     findings.dlq_expected = expected;
     let mut reader = DlqReader {
+        invalid_sources,
         seen: HashMap::new(),
-        records: 0,
+        unexpected: 0,
         expected,
     };
     let topics = vec![check.dlq_topic.to_owned()];
@@ -249,8 +302,9 @@ fn dlq(
         &mut reader,
     )?;
     let distinct = reader.seen.len() as u64;
-    findings.dlq_present = distinct.min(expected);
+    findings.dlq_present = distinct;
     findings.dlq_missing = expected.saturating_sub(distinct);
-    findings.dlq_duplicates = reader.records - distinct;
+    findings.dlq_duplicates = reader.seen.values().map(|copies| copies - 1).sum();
+    findings.dlq_unexpected = reader.unexpected;
     Ok(())
 }

@@ -3,68 +3,21 @@
 //! is on this machine (`STREAMPROOF_TEST_WAREHOUSE`, default `/work/flink-proto/warehouse`;
 //! skipped with a message otherwise).
 
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, LargeBinaryArray, MapArray,
-    RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
+    ArrayRef, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray,
+    TimestampMicrosecondArray,
 };
-use arrow_buffer::OffsetBuffer;
-use arrow_schema::DataType;
-use iceberg::memory::{MemoryCatalogBuilder, MEMORY_CATALOG_WAREHOUSE};
-use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
-use iceberg::table::Table;
-use iceberg::transaction::{ApplyTransactionAction, Transaction};
-use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
-use iceberg::writer::file_writer::location_generator::{
-    DefaultFileNameGenerator, DefaultLocationGenerator,
-};
-use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
-use iceberg::writer::file_writer::ParquetWriterBuilder;
-use iceberg::writer::{IcebergWriter, IcebergWriterBuilder};
-use iceberg::{Catalog, CatalogBuilder, MemoryCatalog, NamespaceIdent, TableCreation};
+use iceberg::spec::{PrimitiveType, Schema};
 use streamproof_loadgen::ledger::{RecordMeta, SendId};
 use streamproof_verify::lakehouse::{
     duplicates_by, BronzeRead, LakehouseError, Warehouse, BRONZE, GOLD, SILVER,
 };
-
-// ---------------------------------------------------------------------------------------
-// Writing tiny tables the way Flink's Hadoop catalog lays them out.
-
-fn field(id: i32, name: &str, required: bool, ty: Type) -> Arc<NestedField> {
-    Arc::new(if required {
-        NestedField::required(id, name, ty)
-    } else {
-        NestedField::optional(id, name, ty)
-    })
-}
-
-fn p(ty: PrimitiveType) -> Type {
-    Type::Primitive(ty)
-}
-
-fn bronze_schema() -> Schema {
-    use PrimitiveType::*;
-    let headers = iceberg::spec::MapType::new(
-        Arc::new(NestedField::map_key_element(9, p(String))),
-        Arc::new(NestedField::map_value_element(10, p(Binary), false)),
-    );
-    Schema::builder()
-        .with_fields([
-            field(1, "kafka_topic", true, p(String)),
-            field(2, "kafka_partition", true, p(Int)),
-            field(3, "kafka_offset", true, p(Long)),
-            field(4, "kafka_timestamp", false, p(Timestamptz)),
-            field(5, "record_key", false, p(String)),
-            field(6, "raw_value", false, p(String)),
-            field(7, "headers", false, Type::Map(headers)),
-            field(8, "ingest_time", true, p(Timestamptz)),
-        ])
-        .build()
-        .expect("bronze schema")
-}
+use support::{as_refs, bronze_schema, field, headers_column, p, retyped, runtime, HadoopTable};
 
 fn gold_schema() -> Schema {
     use PrimitiveType::*;
@@ -89,189 +42,6 @@ fn gold_schema() -> Schema {
         ])
         .build()
         .expect("gold schema")
-}
-
-/// A table of the test warehouse; every commit is published as `vN.metadata.json` plus
-/// `version-hint.text`, as Flink's `HadoopTableOperations` does.
-struct HadoopTable {
-    catalog: MemoryCatalog,
-    table: Table,
-    metadata_dir: PathBuf,
-    version: u64,
-}
-
-impl HadoopTable {
-    async fn create(root: &Path, namespace: &str, name: &str, schema: Schema) -> Self {
-        // Flink writes `file:/abs/path` locations: do the same.
-        let location = format!("file:{}/{namespace}/{name}", root.display());
-        let catalog = MemoryCatalogBuilder::default()
-            .with_storage_factory(Arc::new(iceberg::io::LocalFsStorageFactory))
-            .load(
-                "test",
-                HashMap::from([(
-                    MEMORY_CATALOG_WAREHOUSE.to_owned(),
-                    format!("file:{}", root.display()),
-                )]),
-            )
-            .await
-            .expect("memory catalog");
-        let ns = NamespaceIdent::new(namespace.to_owned());
-        catalog
-            .create_namespace(&ns, HashMap::new())
-            .await
-            .expect("namespace");
-        let creation = TableCreation::builder()
-            .name(name.to_owned())
-            .location(location)
-            .schema(schema)
-            .build();
-        let table = catalog
-            .create_table(&ns, creation)
-            .await
-            .expect("create table");
-        let mut this = HadoopTable {
-            catalog,
-            table,
-            metadata_dir: root.join(namespace).join(name).join("metadata"),
-            version: 0,
-        };
-        this.publish();
-        this
-    }
-
-    /// Copies the catalog's newest metadata file to the next `vN.metadata.json` and points
-    /// the hint at it.
-    fn publish(&mut self) {
-        self.version += 1;
-        let source = self
-            .table
-            .metadata_location()
-            .expect("metadata location")
-            .trim_start_matches("file:")
-            .to_owned();
-        std::fs::copy(
-            &source,
-            self.metadata_dir
-                .join(format!("v{}.metadata.json", self.version)),
-        )
-        .expect("copy metadata");
-        std::fs::write(
-            self.metadata_dir.join("version-hint.text"),
-            self.version.to_string(),
-        )
-        .expect("write hint");
-    }
-
-    fn arrow_schema(&self) -> Arc<arrow_schema::Schema> {
-        Arc::new(
-            iceberg::arrow::schema_to_arrow_schema(self.table.metadata().current_schema())
-                .expect("arrow schema"),
-        )
-    }
-
-    /// Appends one data file holding `columns` and publishes the new snapshot.
-    async fn append(&mut self, columns: Vec<ArrayRef>) {
-        let batch = RecordBatch::try_new(self.arrow_schema(), columns).expect("batch");
-        let metadata = self.table.metadata();
-        let parquet = ParquetWriterBuilder::from_table_properties(
-            &metadata.table_properties().expect("properties"),
-            metadata.current_schema().clone(),
-        );
-        let rolling = RollingFileWriterBuilder::new_with_default_file_size(
-            parquet,
-            self.table.file_io().clone(),
-            DefaultLocationGenerator::new(metadata).expect("location generator"),
-            DefaultFileNameGenerator::new(
-                format!("test-{}", self.version),
-                None,
-                iceberg::spec::DataFileFormat::Parquet,
-            ),
-        );
-        let mut writer = DataFileWriterBuilder::new(rolling)
-            .build(None)
-            .await
-            .expect("writer");
-        writer.write(batch).await.expect("write");
-        let files = writer.close().await.expect("close");
-        let tx = Transaction::new(&self.table);
-        let tx = tx
-            .fast_append()
-            .add_data_files(files)
-            .apply(tx)
-            .expect("append");
-        self.table = tx.commit(&self.catalog).await.expect("commit");
-        self.publish();
-    }
-}
-
-/// Arrays retyped to the schema's exact types (time zones, decimal precision).
-fn retyped(schema: &arrow_schema::Schema, columns: Vec<ArrayRef>) -> Vec<ArrayRef> {
-    columns
-        .into_iter()
-        .zip(schema.fields())
-        .map(|(column, field)| match field.data_type() {
-            DataType::Timestamp(..) => Arc::new(
-                column
-                    .as_any()
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .expect("timestamp column")
-                    .clone()
-                    .with_data_type(field.data_type().clone()),
-            ) as ArrayRef,
-            DataType::Decimal128(..) => Arc::new(
-                column
-                    .as_any()
-                    .downcast_ref::<Decimal128Array>()
-                    .expect("decimal column")
-                    .clone()
-                    .with_data_type(field.data_type().clone()),
-            ) as ArrayRef,
-            _ => column,
-        })
-        .collect()
-}
-
-/// One row's headers: key and value (`None`: a null value).
-type HeaderRow<'a> = Vec<(&'a str, Option<&'a [u8]>)>;
-
-/// A `headers` map column of the schema's exact type.
-fn headers_column(map_type: &DataType, rows: &[HeaderRow<'_>]) -> ArrayRef {
-    let DataType::Map(entries, sorted) = map_type else {
-        panic!("headers is {map_type}");
-    };
-    let DataType::Struct(fields) = entries.data_type() else {
-        panic!("map entries are {}", entries.data_type());
-    };
-    let keys: Vec<&str> = rows.iter().flatten().map(|(k, _)| *k).collect();
-    let values: Vec<Option<&[u8]>> = rows.iter().flatten().map(|(_, v)| *v).collect();
-    let values: ArrayRef = match fields[1].data_type() {
-        DataType::LargeBinary => Arc::new(LargeBinaryArray::from(values)),
-        DataType::Binary => Arc::new(arrow_array::BinaryArray::from(values)),
-        other => panic!("header values are {other}"),
-    };
-    let entries_array = StructArray::new(
-        fields.clone(),
-        vec![Arc::new(StringArray::from(keys)) as ArrayRef, values],
-        None,
-    );
-    let offsets = OffsetBuffer::from_lengths(rows.iter().map(Vec::len));
-    Arc::new(
-        MapArray::try_new(entries.clone(), offsets, entries_array, None, *sorted).expect("map"),
-    )
-}
-
-fn as_refs(headers: &[(String, Vec<u8>)]) -> HeaderRow<'_> {
-    headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
-        .collect()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 fn send_headers(run: &str, send: SendId, seq: u64) -> Vec<(String, Vec<u8>)> {
