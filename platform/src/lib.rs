@@ -11,7 +11,10 @@
 //! - [`lag`]: a consumer group's lag per partition; [`offsets`]: partition offsets in bulk.
 //! - [`capacity`]: the partition, replication and retention-storage formulas.
 //! - [`copier`]: the raw → bronze consume-transform-produce stage, exactly-once or at-least-once.
-//! - [`runtime`]: the embedded local platform: Kafka brokers as local processes.
+//! - [`runtime`]: the embedded local platform: Kafka brokers and a Flink session cluster
+//!   (JobManager, TaskManager, SQL Gateway) as local processes.
+//! - [`pipeline`]: the lakehouse pipeline as Flink SQL (bronze, silver, gold; Iceberg and
+//!   Kafka sinks), submitted through the SQL Gateway and watched through Flink's REST API.
 //!
 //! ```
 //! use streamproof_platform::events::{EventHeader, EventSchema, TransactionEvent};

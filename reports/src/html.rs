@@ -81,6 +81,7 @@ pub fn render_html(result: &RunResult) -> String {
     counts(&mut body, result);
     anomalies(&mut body, result);
     bronze(&mut body, result);
+    lakehouse(&mut body, result);
     platform(&mut body, result);
     scenario(&mut body, result);
     let _ = write!(
@@ -546,6 +547,97 @@ fn bronze(out: &mut String, result: &RunResult) {
     );
     stat(out, "foreign", &b.foreign.to_string(), false);
     out.push_str("</div></section>\n");
+}
+
+fn lakehouse(out: &mut String, result: &RunResult) {
+    let Some(lake) = &result.lakehouse else {
+        return;
+    };
+    let _ = write!(
+        out,
+        "<section><h2>Lakehouse</h2><p>{} · {} · checkpoints every {} ms · warehouse <code>{}</code></p><div class=\"grid\">",
+        esc(&lake.engine),
+        esc(&lake.guarantee),
+        lake.checkpoint_interval_ms,
+        esc(&lake.warehouse)
+    );
+    for (name, value, bad) in [
+        ("bronze rows", lake.bronze_rows, false),
+        (
+            "bronze missing",
+            lake.bronze_missing,
+            lake.bronze_missing > 0,
+        ),
+        (
+            "bronze duplicates",
+            lake.bronze_duplicates,
+            lake.bronze_duplicates > 0,
+        ),
+        ("silver rows", lake.silver_rows, false),
+        (
+            "silver missing",
+            lake.silver_missing,
+            lake.silver_missing > 0,
+        ),
+        (
+            "silver duplicates",
+            lake.silver_duplicates,
+            lake.silver_duplicates > 0,
+        ),
+        (
+            "silver unexpected",
+            lake.silver_unexpected,
+            lake.silver_unexpected > 0,
+        ),
+        ("DLQ present", lake.dlq_present, false),
+        ("DLQ missing", lake.dlq_missing, lake.dlq_missing > 0),
+        (
+            "DLQ duplicates",
+            lake.dlq_duplicates,
+            lake.dlq_duplicates > 0,
+        ),
+    ] {
+        stat(out, name, &value.to_string(), bad);
+    }
+    if let Some(gold) = &lake.gold {
+        let wrong = gold.windows_mismatched + gold.windows_missing + gold.windows_unexpected;
+        stat(
+            out,
+            "gold windows checked",
+            &gold.windows_checked.to_string(),
+            false,
+        );
+        stat(out, "gold windows wrong", &wrong.to_string(), wrong > 0);
+    }
+    if let Some(visible) = &lake.silver_visible {
+        stat(
+            out,
+            "visible in silver p50",
+            &format::ms(visible.p50_us),
+            false,
+        );
+        stat(
+            out,
+            "visible in silver p99",
+            &format::ms(visible.p99_us),
+            false,
+        );
+    }
+    out.push_str("</div><table><thead><tr><th>job</th><th>state</th><th>checkpoints</th><th>failed</th><th>restored</th><th>last checkpoint</th></tr></thead><tbody>");
+    for job in &lake.jobs {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ms, {} bytes</td></tr>",
+            esc(&job.layer),
+            esc(&job.state),
+            job.checkpoints_completed,
+            job.checkpoints_failed,
+            job.restored,
+            job.latest_checkpoint_ms,
+            job.latest_checkpoint_bytes
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
 }
 
 fn properties_table(out: &mut String, properties: &std::collections::BTreeMap<String, String>) {

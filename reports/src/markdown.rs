@@ -184,6 +184,31 @@ pub fn summary(result: &RunResult) -> String {
         }
     }
 
+    if let Some(lake) = &result.lakehouse {
+        let _ = writeln!(
+            out,
+            "\n## Lakehouse\n\n{} · {} · checkpoints every {} ms\n\n| table | rows | missing | duplicates |\n| --- | ---: | ---: | ---: |\n| bronze.events | {} | {} | {} |\n| silver.events | {} | {} | {} |\n| dlq-events | {} | {} | {} |",
+            lake.engine,
+            lake.guarantee,
+            lake.checkpoint_interval_ms,
+            lake.bronze_rows,
+            lake.bronze_missing,
+            lake.bronze_duplicates,
+            lake.silver_rows,
+            lake.silver_missing,
+            lake.silver_duplicates,
+            lake.dlq_present,
+            lake.dlq_missing,
+            lake.dlq_duplicates
+        );
+        if let Some(gold) = &lake.gold {
+            let _ = writeln!(
+                out,
+                "\nGold: {} closed windows checked against the ledger, {} matching.",
+                gold.windows_checked, gold.windows_matching
+            );
+        }
+    }
     if let Some(b) = &result.bronze {
         let _ = writeln!(
             out,

@@ -10,6 +10,11 @@
 //!   drain timeout for acknowledged records that are not visible yet.
 //! - [`lakehouse::Warehouse`] reads the pipeline's Iceberg tables (bronze, silver, gold)
 //!   from a Hadoop-catalog warehouse directory, with their current snapshot's summary.
+//! - [`bronze::check_bronze`]: the `bronze-events` topic holds each raw record exactly once.
+//! - [`pipeline::check_lakehouse`]: `bronze.events` each raw record once, `silver.events`
+//!   exactly the valid event ids present in raw, `dlq-events` each invalid record once, and
+//!   how soon events became visible in silver; [`gold::verify_gold`]: every closed
+//!   `gold.metrics` window equals the windows recomputed by replaying the run's events.
 //! - [`expect`] holds a scenario's expectations and [`expect::evaluate`] turns them and the
 //!   observations into [`expect::Check`]s with expected and actual values.
 //!
