@@ -113,6 +113,28 @@ pub struct Lakehouse {
     /// Gold's closed windows against the ledger's recomputation (open-loop runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gold: Option<GoldWindows>,
+    /// Each job's checkpoint statistics, sampled once a second from Flink's REST API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkpoint_series: Vec<CheckpointPoint>,
+}
+
+/// One sample of one job's checkpoint statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointPoint {
+    /// When, ms since the epoch.
+    pub unix_ms: i64,
+    /// `bronze`, `silver` or `gold`.
+    pub layer: String,
+    /// Completed checkpoints so far.
+    pub completed: u64,
+    /// Failed checkpoints so far.
+    pub failed: u64,
+    /// Restores from a checkpoint so far.
+    pub restored: u64,
+    /// Duration of the latest completed checkpoint, ms.
+    pub latest_duration_ms: u64,
+    /// State size of the latest completed checkpoint, bytes.
+    pub latest_size_bytes: u64,
 }
 
 /// `gold.metrics` against the windows recomputed from the ledger.

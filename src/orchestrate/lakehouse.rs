@@ -3,6 +3,9 @@
 //! tables hold what raw holds), and the lakehouse verified against the ledger.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -17,7 +20,7 @@ use streamproof_platform::pipeline::{
 use streamproof_platform::runtime::{
     default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_VERSION,
 };
-use streamproof_reports::result::{GoldWindows, Lakehouse, Latency, PipelineJob};
+use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, Latency, PipelineJob};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
 use streamproof_verify::gold::{verify_gold, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
@@ -38,6 +41,63 @@ pub struct PipelineStage {
     warehouse: PathBuf,
     bronze_start: StartOffsets,
     dlq_start: StartOffsets,
+    checkpoints: CheckpointSampler,
+}
+
+/// Samples every job's checkpoint statistics once a second on a thread of its own.
+struct CheckpointSampler {
+    stop: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<Vec<CheckpointPoint>>>>,
+}
+
+impl CheckpointSampler {
+    fn start(rest_url: String, jobs: Vec<(String, String)>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let rest = FlinkRest::new(&rest_url);
+            let mut points = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let unix_ms = chrono::Utc::now().timestamp_millis();
+                for (layer, job) in &jobs {
+                    if let Ok(stats) = rest.checkpoints(job) {
+                        points.push(CheckpointPoint {
+                            unix_ms,
+                            layer: layer.clone(),
+                            completed: stats.completed,
+                            failed: stats.failed,
+                            restored: stats.restored,
+                            latest_duration_ms: stats.latest_duration_ms,
+                            latest_size_bytes: stats.latest_size_bytes,
+                        });
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            points
+        });
+        CheckpointSampler {
+            stop,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Stops sampling; returns the points (once).
+    fn finish(&self) -> Vec<CheckpointPoint> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .lock()
+            .ok()
+            .and_then(|mut thread| thread.take())
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for CheckpointSampler {
+    fn drop(&mut self) {
+        self.finish();
+    }
 }
 
 /// What gold's recomputation needs from the run: the load as planned and its clock.
@@ -102,6 +162,7 @@ impl PipelineStage {
         eprintln!("submitting the pipeline (bronze, silver, gold) through the SQL Gateway…");
         let jobs = pipeline::submit(&SqlGateway::new(&cluster.spec.gateway_url()), &settings)
             .context("submit the pipeline")?;
+        let checkpoints = CheckpointSampler::start(cluster.spec.rest_url(), jobs.jobs.clone());
         Ok(PipelineStage {
             cluster,
             jobs,
@@ -109,6 +170,7 @@ impl PipelineStage {
             warehouse,
             bronze_start,
             dlq_start,
+            checkpoints,
         })
     }
 
@@ -271,6 +333,7 @@ impl PipelineStage {
                 late_excluded: g.late_excluded,
                 replay_mismatches: g.replay_mismatches,
             }),
+            checkpoint_series: self.checkpoints.finish(),
             silver_visible: found.silver_visible.map(|summary| Latency {
                 count: summary.count,
                 p50_us: summary.p50_us,
