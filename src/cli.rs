@@ -72,6 +72,18 @@ pub struct UpArgs {
     /// Java heap per broker, MiB.
     #[arg(long, default_value_t = 512)]
     pub heap_mb: u32,
+    /// Also start a stream processor for the pipeline: `flink` starts a Flink session cluster
+    /// (JobManager, TaskManager, SQL Gateway) with its REST API on base-port + 60 and the SQL
+    /// Gateway on base-port + 69.
+    #[arg(long, value_name = "ENGINE")]
+    pub pipeline: Option<PipelineEngineArg>,
+}
+
+/// Stream processors `up --pipeline` can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PipelineEngineArg {
+    /// Apache Flink 1.20.
+    Flink,
 }
 
 #[derive(Debug, Args)]

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, ClusterState, KafkaDistribution, LocalCluster, StopOutcome,
-    UpOutcome,
+    default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec,
+    KafkaDistribution, LocalCluster, StopOutcome, UpOutcome, FLINK_VERSION, PORT_BLOCK,
 };
 
 use super::print_json;
-use crate::cli::{DirArgs, DownArgs, UpArgs};
+use crate::cli::{DirArgs, DownArgs, PipelineEngineArg, UpArgs};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     let spec = ClusterSpec {
@@ -28,8 +28,20 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         UpOutcome::Started(cluster) => (cluster.detach(), "started"),
         UpOutcome::AlreadyRunning(state) => (state, "already running"),
     };
+    let flink = match args.pipeline {
+        Some(PipelineEngineArg::Flink) => Some(start_flink(&state.dir, args.base_port)?),
+        None => None,
+    };
     if json {
         return print_json(&state);
+    }
+    if let Some(flink) = &flink {
+        println!(
+            "Flink {FLINK_VERSION} started: REST {} · SQL Gateway {} · logs {}",
+            flink.rest_url(),
+            flink.gateway_url(),
+            flink.dir.join("log").display()
+        );
     }
     println!(
         "Kafka {} {verb}: {} broker(s) at {}",
@@ -53,6 +65,19 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Starts Flink beside the brokers in `dir/flink` and leaves it running.
+fn start_flink(dir: &Path, base_port: u16) -> Result<FlinkSpec> {
+    let distribution = FlinkDistribution::ensure(&default_cache_root())
+        .context("prepare the Flink distribution")?;
+    let spec = FlinkSpec {
+        dir: dir.join("flink"),
+        base_port: base_port + PORT_BLOCK,
+        ..FlinkSpec::default()
+    };
+    let cluster = FlinkCluster::up(&spec, &distribution).context("start Flink")?;
+    Ok(cluster.detach())
+}
+
 /// A Ctrl-C while brokers are starting stops the ones already recorded, so nothing is left
 /// behind half-started.
 fn stop_on_interrupt(dir: &Path) -> Result<()> {
@@ -60,6 +85,7 @@ fn stop_on_interrupt(dir: &Path) -> Result<()> {
     ctrlc::set_handler(move || {
         eprintln!("interrupted: stopping the brokers started so far");
         if let Ok(canonical) = std::fs::canonicalize(&dir) {
+            FlinkCluster::down(&canonical.join("flink"), Duration::from_secs(10));
             let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
         }
         std::process::exit(130);
@@ -100,7 +126,19 @@ pub fn status(args: &DirArgs, json: bool) -> Result<()> {
 }
 
 pub fn down(args: &DownArgs, json: bool) -> Result<()> {
-    let report = LocalCluster::down(&args.dir.dir, Duration::from_secs(args.grace_secs))?;
+    let grace = Duration::from_secs(args.grace_secs);
+    let flink = FlinkCluster::down(&args.dir.dir.join("flink"), grace);
+    if !json {
+        for (process, pid, killed) in &flink {
+            let what = if *killed {
+                "killed after the grace period"
+            } else {
+                "stopped"
+            };
+            println!("  Flink {process}  pid {pid}  {what}");
+        }
+    }
+    let report = LocalCluster::down(&args.dir.dir, grace)?;
     if json {
         return print_json(&report);
     }

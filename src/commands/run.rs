@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use streamproof_platform::runtime::LocalCluster;
+use streamproof_platform::runtime::{FlinkCluster, LocalCluster};
 use streamproof_reports::result::RunResult;
 use streamproof_reports::{html, junit};
 
@@ -143,6 +143,8 @@ fn stop_started_on_interrupt(started: Arc<Mutex<Vec<PathBuf>>>) -> Result<()> {
         eprintln!("\ninterrupted: stopping the embedded platform");
         if let Ok(dirs) = started.lock() {
             for dir in dirs.iter() {
+                // The pipeline's Flink cluster lives beside the brokers.
+                FlinkCluster::down(&dir.with_file_name("flink"), Duration::from_secs(10));
                 if let Ok(canonical) = std::fs::canonicalize(dir) {
                     let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
                 }

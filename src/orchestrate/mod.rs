@@ -92,6 +92,12 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
                 loaded.file.display()
             );
         }
+        if loaded.scenario.platform.pipeline.is_some() {
+            // Where Ctrl-C finds the pipeline's Flink cluster (`out/flink`).
+            if let Ok(mut started) = options.started.lock() {
+                started.push(options.out.join("platform"));
+            }
+        }
         return Ok(Platform {
             kind: "existing",
             bootstrap: bootstrap.clone(),

@@ -324,6 +324,7 @@ pub struct FlinkCluster {
     pub gateway: SharedFlinkProcess,
     /// The spec it was started with.
     pub spec: FlinkSpec,
+    detached: bool,
 }
 
 /// Which Flink process.
@@ -374,7 +375,32 @@ impl FlinkCluster {
             taskmanager: Arc::new(Mutex::new(taskmanager)),
             gateway: Arc::new(Mutex::new(gateway)),
             spec,
+            detached: false,
         })
+    }
+
+    /// Leaves every process running; [`FlinkCluster::down`] stops them later from their pid
+    /// files.
+    pub fn detach(mut self) -> FlinkSpec {
+        self.detached = true;
+        for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
+            if let Ok(mut process) = process.lock() {
+                process.detach();
+            }
+        }
+        self.spec.clone()
+    }
+
+    /// Stops the processes recorded in `dir` (gateway, TaskManager, JobManager), each only
+    /// while its recorded pid still runs its marker; returns `(process, pid, killed)`.
+    pub fn down(dir: &Path, grace: Duration) -> Vec<(&'static str, i32, bool)> {
+        [Role::Gateway, Role::TaskManager, Role::JobManager]
+            .into_iter()
+            .filter_map(|role| {
+                super::process::stop_recorded(&pid_file(dir, role), grace)
+                    .map(|(pid, killed)| (role.name(), pid, killed))
+            })
+            .collect()
     }
 
     /// Stops the gateway, the TaskManager and the JobManager (SIGTERM, then SIGKILL).
@@ -389,7 +415,9 @@ impl FlinkCluster {
 
 impl Drop for FlinkCluster {
     fn drop(&mut self) {
-        self.stop();
+        if !self.detached {
+            self.stop();
+        }
     }
 }
 
@@ -549,7 +577,12 @@ fn start(
         &output,
         Some(&spec.dir),
         env,
+        Some(&pid_file(&spec.dir, role)),
     )
+}
+
+fn pid_file(dir: &Path, role: Role) -> PathBuf {
+    dir.join(format!("{}.pid", role.name()))
 }
 
 fn wait_until(

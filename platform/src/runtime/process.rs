@@ -59,6 +59,8 @@ pub struct ManagedProcess {
     log: std::path::PathBuf,
     dir: Option<std::path::PathBuf>,
     env: Vec<(String, String)>,
+    pid_file: Option<std::path::PathBuf>,
+    detached: bool,
     child: Option<Child>,
     pid: i32,
 }
@@ -72,11 +74,13 @@ impl ManagedProcess {
         marker: &str,
         log: &Path,
     ) -> Result<Self, RuntimeError> {
-        Self::start_with(program, args, marker, log, None, Vec::new())
+        Self::start_with(program, args, marker, log, None, Vec::new(), None)
     }
 
     /// Like [`ManagedProcess::start`], in working directory `dir` with extra environment
-    /// variables `env` (kept for restarts).
+    /// variables `env` (kept for restarts), and with its pid and marker written to
+    /// `pid_file` at every start, so another streamproof process can stop it
+    /// ([`stop_recorded`]).
     pub fn start_with(
         program: &Path,
         args: Vec<String>,
@@ -84,6 +88,7 @@ impl ManagedProcess {
         log: &Path,
         dir: Option<&Path>,
         env: Vec<(String, String)>,
+        pid_file: Option<&Path>,
     ) -> Result<Self, RuntimeError> {
         let mut process = ManagedProcess {
             program: program.to_owned(),
@@ -92,6 +97,8 @@ impl ManagedProcess {
             log: log.to_owned(),
             dir: dir.map(Path::to_owned),
             env,
+            pid_file: pid_file.map(Path::to_owned),
+            detached: false,
             child: None,
             pid: 0,
         };
@@ -138,6 +145,10 @@ impl ManagedProcess {
             .map_err(io_error("start", &self.program))?;
         self.pid = child.id() as i32;
         self.child = Some(child);
+        if let Some(file) = &self.pid_file {
+            std::fs::write(file, format!("{}\n{}\n", self.pid, self.marker))
+                .map_err(io_error("write", file))?;
+        }
         Ok(self.pid)
     }
 
@@ -167,8 +178,36 @@ impl ManagedProcess {
     }
 }
 
+impl ManagedProcess {
+    /// Leaves the process running when this handle is dropped (its pid file stays).
+    pub fn detach(&mut self) {
+        self.detached = true;
+    }
+}
+
 impl Drop for ManagedProcess {
     fn drop(&mut self) {
-        self.stop(std::time::Duration::from_secs(10));
+        if !self.detached {
+            self.stop(std::time::Duration::from_secs(10));
+        }
     }
+}
+
+/// Stops the process recorded in `pid_file` by [`ManagedProcess::start_with`]: SIGTERM,
+/// SIGKILL after `grace`, and only while the pid still runs the recorded marker. Returns the
+/// pid and whether it had to be killed; `None` when nothing recorded there runs.
+pub fn stop_recorded(pid_file: &Path, grace: std::time::Duration) -> Option<(i32, bool)> {
+    let text = std::fs::read_to_string(pid_file).ok()?;
+    let mut lines = text.lines();
+    let pid: i32 = lines.next()?.trim().parse().ok()?;
+    let marker = lines.next()?.to_owned();
+    if !signal_if_ours(pid, &marker, Signal::SIGTERM) {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    while runs(pid, &marker) && started.elapsed() < grace {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let killed = signal_if_ours(pid, &marker, Signal::SIGKILL);
+    Some((pid, killed))
 }
