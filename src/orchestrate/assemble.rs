@@ -26,7 +26,7 @@ use crate::scenario::LoadedScenario;
 
 /// The same data in the result schema's type. The schema mirrors the measuring crates'
 /// types field for field and refuses unknown fields, so a drift between them fails here.
-fn convert<From: Serialize, To: DeserializeOwned>(value: &From) -> To {
+pub(super) fn convert<From: Serialize, To: DeserializeOwned>(value: &From) -> To {
     serde_json::to_value(value)
         .and_then(serde_json::from_value)
         .expect("the result schema mirrors the measured types")

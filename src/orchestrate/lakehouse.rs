@@ -20,7 +20,7 @@ use streamproof_platform::pipeline::{
 use streamproof_platform::runtime::{
     default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_VERSION,
 };
-use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, Latency, PipelineJob};
+use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, PipelineJob};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
 use streamproof_verify::gold::{verify_gold, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
@@ -28,6 +28,7 @@ use streamproof_verify::pipeline::{
     check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
 };
 
+use super::assemble::convert;
 use crate::scenario::PipelineSection;
 
 const BRONZE_TOPIC: &str = "bronze-events";
@@ -334,14 +335,7 @@ impl PipelineStage {
                 replay_mismatches: g.replay_mismatches,
             }),
             checkpoint_series: self.checkpoints.finish(),
-            silver_visible: found.silver_visible.map(|summary| Latency {
-                count: summary.count,
-                p50_us: summary.p50_us,
-                p90_us: summary.p90_us,
-                p99_us: summary.p99_us,
-                p999_us: summary.p999_us,
-                max_us: summary.max_us,
-            }),
+            silver_visible: found.silver_visible.as_ref().map(convert),
         }
     }
 

@@ -1097,6 +1097,29 @@ pub fn verify_gold(
     Ok(findings)
 }
 
+/// The gold row Flink writes for a recomputed window of on-time events.
+pub fn expected_row(key: &WindowKey, aggregate: &WindowAggregate) -> GoldRow {
+    let totals = &aggregate.on_time;
+    let with_values = totals.value_count > 0;
+    GoldRow {
+        window_start_us: key.window_start_us,
+        window_end_us: aggregate.window_end_us,
+        event_type: key.event_type.clone(),
+        metric_name: key.metric_name.clone(),
+        event_count: totals.event_count as i64,
+        value_count: totals.value_count as i64,
+        value_sum: with_values.then(|| to_f64(totals.value_sum)),
+        value_sum_dec: with_values.then_some(Decimal {
+            unscaled: totals.value_sum,
+            scale: SCALE,
+        }),
+        value_avg: totals.value_avg(),
+        value_min: totals.value_min.map(to_f64),
+        value_max: totals.value_max.map(to_f64),
+        computed_at_us: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1148,31 +1171,8 @@ mod tests {
         }
     }
 
-    /// The gold row Flink would write for a recomputed window.
-    fn row_for(key: &WindowKey, aggregate: &WindowAggregate) -> GoldRow {
-        let totals = &aggregate.on_time;
-        let with_values = totals.value_count > 0;
-        GoldRow {
-            window_start_us: key.window_start_us,
-            window_end_us: aggregate.window_end_us,
-            event_type: key.event_type.clone(),
-            metric_name: key.metric_name.clone(),
-            event_count: totals.event_count as i64,
-            value_count: totals.value_count as i64,
-            value_sum: with_values.then(|| to_f64(totals.value_sum)),
-            value_sum_dec: with_values.then_some(Decimal {
-                unscaled: totals.value_sum,
-                scale: SCALE,
-            }),
-            value_avg: totals.value_avg(),
-            value_min: totals.value_min.map(to_f64),
-            value_max: totals.value_max.map(to_f64),
-            computed_at_us: 0,
-        }
-    }
-
     fn gold_of(expected: &BTreeMap<WindowKey, WindowAggregate>) -> Vec<GoldRow> {
-        expected.iter().map(|(k, a)| row_for(k, a)).collect()
+        expected.iter().map(|(k, a)| expected_row(k, a)).collect()
     }
 
     #[test]
@@ -1362,7 +1362,7 @@ mod tests {
         for (key, aggregate) in &windows {
             let mut all = *aggregate;
             all.on_time = aggregate.on_time.merged(&aggregate.late);
-            admitted.push(row_for(key, &all));
+            admitted.push(expected_row(key, &all));
         }
         let findings = check_gold(&windows, &admitted);
         assert!(findings.is_clean(), "{findings:?}");

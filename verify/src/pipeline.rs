@@ -171,7 +171,8 @@ fn silver(
             .and_then(|id| check.ledger.get(*id))
             .is_some_and(|entry| !entry.late());
         let processed_ms = row.processed_at_us / 1000;
-        let commit = commits.iter().find(|at| **at >= processed_ms);
+        // The first commit at or after processing: commits are sorted, so search.
+        let commit = commits.get(commits.partition_point(|at| *at < processed_ms));
         if let (true, Some(commit)) = (on_time, commit) {
             let micros = commit * 1000 - row.event_ts_us;
             record(&mut visible, micros.max(0) as u64);

@@ -10,10 +10,10 @@ use streamproof_loadgen::ledger::{Ledger, LedgerEntry, Outcome, RecordMeta, Send
 use streamproof_loadgen::spec::LoadSpec;
 use streamproof_platform::events::{EventSchema, EventType};
 use streamproof_verify::gold::{
-    check_gold, recompute_windows, verify_gold, GoldError, GoldInput, GoldInputs, GoldReplay,
-    IntendedTimes, SendTimes, WindowAggregate, WindowKey, SCALE,
+    check_gold, expected_row, recompute_windows, verify_gold, GoldError, GoldInput, GoldInputs,
+    GoldReplay, IntendedTimes, SendTimes, WindowAggregate, WindowKey,
 };
-use streamproof_verify::lakehouse::{Decimal, GoldRow};
+use streamproof_verify::lakehouse::GoldRow;
 
 const RUN: &str = "9f1c2a7e-gold-replay";
 const SEED: u64 = 4242;
@@ -285,30 +285,6 @@ fn a_replay_with_the_wrong_seed_or_a_closed_loop_without_times_is_caught() {
     assert!(matches!(result, Err(GoldError::Tasks { .. })));
 }
 
-/// What Flink writes for a window of on-time events.
-fn gold_row(key: &WindowKey, aggregate: &WindowAggregate) -> GoldRow {
-    let totals = &aggregate.on_time;
-    let float = |unscaled: i128| unscaled as f64 / 1e9;
-    let with_values = totals.value_count > 0;
-    GoldRow {
-        window_start_us: key.window_start_us,
-        window_end_us: aggregate.window_end_us,
-        event_type: key.event_type.clone(),
-        metric_name: key.metric_name.clone(),
-        event_count: totals.event_count as i64,
-        value_count: totals.value_count as i64,
-        value_sum: with_values.then(|| float(totals.value_sum)),
-        value_sum_dec: with_values.then_some(Decimal {
-            unscaled: totals.value_sum,
-            scale: SCALE,
-        }),
-        value_avg: totals.value_avg(),
-        value_min: totals.value_min.map(float),
-        value_max: totals.value_max.map(float),
-        computed_at_us: 0,
-    }
-}
-
 #[test]
 fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
     let spec = spec();
@@ -326,7 +302,7 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
     let mut gold: Vec<GoldRow> = truth
         .iter()
         .filter(|(_, w)| w.on_time.event_count > 0 && w.window_end_us < last_end)
-        .map(|(k, w)| gold_row(k, w))
+        .map(|(k, w)| expected_row(k, w))
         .collect();
     let open = replay(
         &spec,

@@ -897,15 +897,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn server_properties_share_one_voters_list() {
-        let spec = ClusterSpec {
-            brokers: 3,
-            base_port: 19092,
-            dir: PathBuf::from("/tmp/c"),
-            ..ClusterSpec::default()
-        };
-        let broker = BrokerProcess {
+    /// Broker 2 of a three-broker cluster on base port 19092.
+    fn second_broker() -> BrokerProcess {
+        BrokerProcess {
             node_id: 2,
             pid: 0,
             port: 19093,
@@ -914,8 +908,18 @@ mod tests {
             server_log: PathBuf::from("/tmp/c/broker-2/server.log"),
             output_log: PathBuf::from("/tmp/c/broker-2/stdout.log"),
             data_dir: PathBuf::from("/tmp/c/broker-2/data"),
+        }
+    }
+
+    #[test]
+    fn server_properties_share_one_voters_list() {
+        let spec = ClusterSpec {
+            brokers: 3,
+            base_port: 19092,
+            dir: PathBuf::from("/tmp/c"),
+            ..ClusterSpec::default()
         };
-        let text = server_properties(&spec, &broker);
+        let text = server_properties(&spec, &second_broker());
         assert!(text.contains(
             "controller.quorum.voters=1@127.0.0.1:19102,2@127.0.0.1:19103,3@127.0.0.1:19104\n"
         ));
@@ -932,17 +936,7 @@ mod tests {
             proxied: true,
             ..ClusterSpec::default()
         };
-        let broker = BrokerProcess {
-            node_id: 2,
-            pid: 0,
-            port: 19093,
-            controller_port: 19103,
-            config: PathBuf::from("c"),
-            server_log: PathBuf::from("l"),
-            output_log: PathBuf::from("o"),
-            data_dir: PathBuf::from("d"),
-        };
-        let text = server_properties(&spec, &broker);
+        let text = server_properties(&spec, &second_broker());
         assert!(text.contains(
             "controller.quorum.voters=1@127.0.0.1:19102,2@127.0.0.1:19103,3@127.0.0.1:19104\n"
         ));
