@@ -113,8 +113,10 @@ impl ManagedProcess {
 
     /// Whether the process runs.
     pub fn is_running(&mut self) -> bool {
+        // Our own child: its exit status is the truth. Its command line is not: right after
+        // the fork, before the exec, /proc still shows ours, without the marker.
         if let Some(child) = &mut self.child {
-            let _ = child.try_wait();
+            return matches!(child.try_wait(), Ok(None));
         }
         runs(self.pid, &self.marker)
     }
