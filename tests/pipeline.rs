@@ -1,7 +1,8 @@
 //! The Flink pipeline end to end on the embedded platform: Kafka, a real Flink session
 //! cluster and real Iceberg tables. A passing run whose tables another engine (PyIceberg)
-//! counts the same; a TaskManager kill that must still be exactly-once; the at-least-once
-//! profile whose replayed duplicates must be caught.
+//! counts the same; a TaskManager kill and a JobManager kill (jobs resubmitted from their
+//! checkpoints) that must still be exactly-once; the at-least-once profile whose replayed
+//! duplicates must be caught.
 
 mod common;
 
@@ -105,6 +106,34 @@ fn a_killed_taskmanager_leaves_the_lakehouse_exactly_once() {
         .map(|job| job["restored"].as_u64().unwrap())
         .sum();
     assert!(restored > 0, "the jobs restored from a checkpoint: {lake}");
+}
+
+#[test]
+fn a_killed_jobmanager_gets_its_jobs_back_from_their_checkpoints() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("jobmanager-kill.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let fault = &result["faults"][0];
+    assert_eq!(fault["target"], "jobmanager");
+    assert_eq!(fault["applied"], true, "{}", fault["detail"]);
+    let detail = fault["detail"].as_str().unwrap();
+    assert!(detail.starts_with("SIGKILL the jobmanager"), "{detail}");
+    assert!(
+        detail.contains("jobs resubmitted (bronze from chk-"),
+        "{detail}"
+    );
+    let lake = &result["lakehouse"];
+    for job in lake["jobs"].as_array().unwrap() {
+        assert_eq!(job["state"], "RUNNING", "{job}");
+        assert_eq!(job["restored"], 1, "resubmitted from a checkpoint: {job}");
+    }
+    assert_eq!(lake["bronze_rows"], result["counts"]["present"]);
+    assert_eq!(lake["bronze_duplicates"], 0);
+    assert_eq!(lake["silver_rows"], lake["silver_expected"]);
+    assert_eq!(lake["silver_duplicates"], 0);
+    assert_eq!(lake["dlq_duplicates"], 0);
+    assert_eq!(result["bronze"]["duplicates"], 0);
 }
 
 #[test]

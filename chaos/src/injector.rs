@@ -36,12 +36,22 @@ pub trait ProducerSwitch: Send + Sync {
     fn restart(&self) -> Result<String, String>;
 }
 
+/// What must follow a platform process's restart before the platform works again, e.g. the
+/// pipeline's jobs resubmitted from their last checkpoint after a JobManager without high
+/// availability came back empty. The run provides it.
+pub trait AfterRestart: Send + Sync {
+    /// Brings the platform back around the restarted process; returns what was done.
+    fn recover(&self) -> Result<String, String>;
+}
+
 /// Everything faults may act on.
 pub struct Targets {
     /// The embedded cluster.
     pub cluster: SharedCluster,
     /// The copier, when the run has one.
     pub processes: Vec<(PlatformProcess, SharedProcess)>,
+    /// What follows a restart of one of those processes.
+    pub after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
     /// The proxies in front of the brokers, when network faults are planned.
     pub proxies: Option<SharedProxies>,
     /// The load generator's producers, when client faults are planned.
@@ -131,6 +141,7 @@ impl Injector {
             let mut context = Context {
                 cluster: targets.cluster,
                 processes: targets.processes,
+                after_restart: targets.after_restart,
                 proxies: targets.proxies,
                 producers: targets.producers,
                 bootstrap,
@@ -174,6 +185,7 @@ impl Drop for Injector {
 struct Context {
     cluster: SharedCluster,
     processes: Vec<(PlatformProcess, SharedProcess)>,
+    after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
     proxies: Option<SharedProxies>,
     producers: Option<Arc<dyn ProducerSwitch>>,
     bootstrap: String,
@@ -491,9 +503,25 @@ impl Context {
         self.sleep_until(back_at)
             .ok_or("stopped before the restart")?;
         let new_pid = self.start_again(victim)?;
+        let recovered = self.recover(victim)?;
         Ok(format!(
-            "SIGKILL {victim} (pid {pid}), started again as pid {new_pid}"
+            "SIGKILL {victim} (pid {pid}), started again as pid {new_pid}{recovered}"
         ))
+    }
+
+    /// Runs what must follow the restart of `victim`, if anything; its account, prefixed
+    /// with "; ", or nothing.
+    fn recover(&self, victim: Victim) -> Result<String, String> {
+        let Victim::Process(kind) = victim else {
+            return Ok(String::new());
+        };
+        match self.after_restart.iter().find(|(k, _)| *k == kind) {
+            Some((_, hook)) => hook
+                .recover()
+                .map(|done| format!("; {done}"))
+                .map_err(|error| format!("{victim} started again, but {error}")),
+            None => Ok(String::new()),
+        }
     }
 
     fn pause(&mut self, victim: Victim, paused_for: Duration) -> Result<String, String> {
@@ -516,8 +544,9 @@ impl Context {
         }
         let new_pid = self.start_again(victim)?;
         self.wait_rejoined(victim)?;
+        let recovered = self.recover(victim)?;
         Ok(format!(
-            "SIGTERM {victim} (pid {pid}), started again as pid {new_pid}"
+            "SIGTERM {victim} (pid {pid}), started again as pid {new_pid}{recovered}"
         ))
     }
 }

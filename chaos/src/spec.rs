@@ -318,13 +318,6 @@ impl FaultSpec {
                     "{name} acts on a broker's connections; target a broker, not {target}"
                 ))
             }
-            FaultKind::Kill | FaultKind::Restart
-                if target == Target::Process(PlatformProcess::JobManager) =>
-            {
-                problems.push(format!(
-                    "{name}: without high availability a killed JobManager takes its jobs with it, and resubmitting them from the last checkpoint is not automated yet; use `kind: pause` (shorter than the 15 s heartbeat timeout) or target the taskmanager"
-                ))
-            }
             FaultKind::Pause | FaultKind::RollingRestart if target == Target::Producers => {
                 problems.push(format!(
                     "{name} cannot act on the producers; use `kind: kill` (with `restart_after`) or `kind: restart`"
@@ -429,7 +422,7 @@ mod tests {
         assert!(kill_producers.problems(0).is_empty());
         let kill_jobmanager =
             spec(r#"{"kind": "kill", "target": "jobmanager", "at": "5s", "restart_after": "2s"}"#);
-        assert!(kill_jobmanager.problems(0)[0].contains("high availability"));
+        assert!(kill_jobmanager.problems(0).is_empty());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!
 //! This module submits and watches jobs; it never judges what they wrote.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,16 @@ pub enum PipelineError {
         action: String,
         /// What went wrong.
         message: String,
+    },
+    /// A submitted job did not get all its tasks running.
+    #[error("the {layer} job is {state}, not running: {cause}")]
+    NotRunning {
+        /// `bronze`, `silver` or `gold`.
+        layer: String,
+        /// The job's state, with its tasks when they were still starting.
+        state: String,
+        /// Flink's root exception, or why the wait ended.
+        cause: String,
     },
     /// Flink refused a statement.
     #[error("Flink refused the statement `{statement}`: {cause}")]
@@ -362,14 +372,91 @@ pub fn submit(
 ) -> Result<PipelineJobs, PipelineError> {
     gateway.execute_script(&settings.render(CATALOG)?, "streamproof-catalog")?;
     let mut jobs = PipelineJobs::default();
-    for (layer, sql) in [("bronze", BRONZE), ("silver", SILVER), ("gold", GOLD)] {
-        let outcomes =
-            gateway.execute_script(&settings.render(sql)?, &format!("streamproof-{layer}"))?;
-        if let Some(job) = outcomes.iter().rev().find_map(|o| o.job_id.clone()) {
+    for (layer, _) in LAYERS {
+        if let Some(job) = submit_layer(gateway, settings, layer, None)? {
             jobs.jobs.push((layer.to_owned(), job));
         }
     }
     Ok(jobs)
+}
+
+/// The pipeline's layers and their SQL, in submission order.
+const LAYERS: [(&str, &str); 3] = [("bronze", BRONZE), ("silver", SILVER), ("gold", GOLD)];
+
+/// Submits one layer's job (`bronze`, `silver` or `gold`), restoring its state from a
+/// checkpoint or savepoint directory when given; returns the job id.
+pub fn submit_layer(
+    gateway: &SqlGateway,
+    settings: &PipelineSettings,
+    layer: &str,
+    restore_from: Option<&Path>,
+) -> Result<Option<String>, PipelineError> {
+    let sql = LAYERS
+        .iter()
+        .find(|(name, _)| *name == layer)
+        .map(|(_, sql)| *sql)
+        .ok_or_else(|| PipelineError::Template(format!("no pipeline layer `{layer}`")))?;
+    let mut script = String::new();
+    if let Some(path) = restore_from {
+        script.push_str(&format!(
+            "SET 'execution.savepoint.path' = 'file://{}';\n",
+            path.display()
+        ));
+    }
+    script.push_str(&settings.render(sql)?);
+    let outcomes = gateway.execute_script(&script, &format!("streamproof-{layer}"))?;
+    Ok(outcomes.iter().rev().find_map(|o| o.job_id.clone()))
+}
+
+/// The newest completed checkpoint of `job` under Flink's checkpoint directory
+/// (`<dir>/<job>/chk-<n>` holding `_metadata`), if any.
+pub fn latest_checkpoint(checkpoints: &Path, job: &str) -> Option<PathBuf> {
+    std::fs::read_dir(checkpoints.join(job))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let number: u64 = entry
+                .file_name()
+                .to_str()?
+                .strip_prefix("chk-")?
+                .parse()
+                .ok()?;
+            entry
+                .path()
+                .join("_metadata")
+                .is_file()
+                .then(|| (number, entry.path()))
+        })
+        .max_by_key(|(number, _)| *number)
+        .map(|(_, path)| path)
+}
+
+/// A job's state and how many of its tasks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobProgress {
+    /// `RUNNING`, `RESTARTING`, `FAILED`, …
+    pub state: String,
+    /// Tasks of the job (every vertex's parallelism).
+    pub tasks: u64,
+    /// Of those, running.
+    pub running: u64,
+}
+
+impl JobProgress {
+    /// Whether the job and every one of its tasks run.
+    pub fn is_running(&self) -> bool {
+        self.state == "RUNNING" && self.tasks > 0 && self.running == self.tasks
+    }
+}
+
+impl std::fmt::Display for JobProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} of {} tasks running)",
+            self.state, self.running, self.tasks
+        )
+    }
 }
 
 /// Checkpoint statistics of one job, from Flink's REST API.
@@ -415,6 +502,120 @@ impl FlinkRest {
             .as_str()
             .unwrap_or("UNKNOWN")
             .to_owned())
+    }
+
+    /// The job's state and how many of its tasks run.
+    pub fn job_progress(&self, job: &str) -> Result<JobProgress, PipelineError> {
+        let details = self.get(&format!("/jobs/{job}"))?;
+        let vertices = details["vertices"].as_array().cloned().unwrap_or_default();
+        let count = |vertex: &Value, field: &str| vertex[field].as_u64().unwrap_or(0);
+        Ok(JobProgress {
+            state: details["state"].as_str().unwrap_or("UNKNOWN").to_owned(),
+            tasks: vertices.iter().map(|v| count(v, "parallelism")).sum(),
+            running: vertices.iter().map(|v| count(&v["tasks"], "RUNNING")).sum(),
+        })
+    }
+
+    /// The root exception Flink recorded for the job, if any.
+    pub fn root_exception(&self, job: &str) -> Result<Option<String>, PipelineError> {
+        let exceptions = self.get(&format!("/jobs/{job}/exceptions"))?;
+        Ok(exceptions["root-exception"]
+            .as_str()
+            .and_then(|trace| trace.lines().next())
+            .map(str::to_owned))
+    }
+
+    /// Records the job's window operators dropped as late (arrived after their window
+    /// fired), summed over every subtask since the job's tasks last started.
+    pub fn late_records_dropped(&self, job: &str) -> Result<u64, PipelineError> {
+        const METRIC: &str = ".numLateRecordsDropped";
+        let details = self.get(&format!("/jobs/{job}"))?;
+        let mut dropped = 0;
+        for vertex in details["vertices"].as_array().into_iter().flatten() {
+            let Some(vertex) = vertex["id"].as_str() else {
+                continue;
+            };
+            let path = format!("/jobs/{job}/vertices/{vertex}/metrics");
+            let ids: Vec<String> = self
+                .get(&path)?
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|metric| metric["id"].as_str())
+                .filter(|id| id.ends_with(METRIC))
+                .map(str::to_owned)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let values = self.get(&format!("{path}?get={}", ids.join(",")))?;
+            dropped += values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|metric| metric["value"].as_str()?.parse::<u64>().ok())
+                .sum::<u64>();
+        }
+        Ok(dropped)
+    }
+
+    /// Waits until every task of every job runs, so that the load starts on a pipeline that
+    /// reads it (a source that starts late catches up partition by partition, and the
+    /// reordering can exceed gold's watermark delay). A failed job is an error at once.
+    pub fn wait_until_running(
+        &self,
+        jobs: &PipelineJobs,
+        timeout: Duration,
+    ) -> Result<(), PipelineError> {
+        let deadline = Instant::now() + timeout;
+        for (layer, job) in &jobs.jobs {
+            loop {
+                let progress = self.job_progress(job)?;
+                if progress.is_running() {
+                    break;
+                }
+                let failed = matches!(progress.state.as_str(), "FAILED" | "CANCELED" | "FINISHED");
+                if failed || Instant::now() >= deadline {
+                    let cause = match self.root_exception(job)? {
+                        Some(cause) => cause,
+                        None if failed => "no exception recorded".to_owned(),
+                        None => format!("still starting after {}s", timeout.as_secs()),
+                    };
+                    return Err(PipelineError::NotRunning {
+                        layer: layer.clone(),
+                        state: progress.to_string(),
+                        cause,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the JobManager answers and its TaskManagers offer at least `slots` free
+    /// slots (a restarted JobManager's TaskManager frees the slots of the jobs it lost only
+    /// after its heartbeat to the old one times out).
+    pub fn wait_for_slots(&self, slots: u64, timeout: Duration) -> Result<(), PipelineError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let free = self
+                .get("/overview")
+                .map(|overview| overview["slots-available"].as_u64().unwrap_or(0));
+            match free {
+                Ok(free) if free >= slots => return Ok(()),
+                _ if Instant::now() >= deadline => {
+                    return Err(PipelineError::Http {
+                        action: format!("wait for {slots} free task slots at {}", self.url),
+                        message: match free {
+                            Ok(free) => format!("only {free} free after {}s", timeout.as_secs()),
+                            Err(error) => error.to_string(),
+                        },
+                    })
+                }
+                _ => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
     }
 
     /// The job's checkpoint statistics.

@@ -608,6 +608,13 @@ fn lakehouse(out: &mut String, result: &RunResult) {
             false,
         );
         stat(out, "gold windows wrong", &wrong.to_string(), wrong > 0);
+        let late = gold.late_dropped;
+        stat(
+            out,
+            "dropped as late",
+            &late.to_string(),
+            late > gold.late_excluded,
+        );
     }
     if let Some(visible) = &lake.silver_visible {
         stat(

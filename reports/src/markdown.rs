@@ -204,8 +204,8 @@ pub fn summary(result: &RunResult) -> String {
         if let Some(gold) = &lake.gold {
             let _ = writeln!(
                 out,
-                "\nGold: {} closed windows checked against the ledger, {} matching.",
-                gold.windows_checked, gold.windows_matching
+                "\nGold: {} closed windows checked against the ledger, {} matching; {} records dropped as late.",
+                gold.windows_checked, gold.windows_matching, gold.late_dropped
             );
         }
     }

@@ -160,6 +160,11 @@ pub struct GoldWindows {
     pub windows_open: u64,
     /// Late events left out of the recomputation (gold drops them by design).
     pub late_excluded: u64,
+    /// Records gold's window operator dropped as late, by Flink's count (since the job's
+    /// tasks last started): more than `late_excluded` means the pipeline reordered events
+    /// by more than the watermark delay.
+    #[serde(default)]
+    pub late_dropped: u64,
     /// Sends whose replay disagreed with the ledger (the recomputation is void when > 0).
     pub replay_mismatches: u64,
 }

@@ -85,7 +85,7 @@ fn stop_on_interrupt(dir: &Path) -> Result<()> {
     ctrlc::set_handler(move || {
         eprintln!("interrupted: stopping the brokers started so far");
         if let Ok(canonical) = std::fs::canonicalize(&dir) {
-            FlinkCluster::down(&canonical.join("flink"), Duration::from_secs(10));
+            FlinkCluster::down_with_brokers(&canonical, Duration::from_secs(10));
             let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
         }
         std::process::exit(130);
@@ -127,7 +127,7 @@ pub fn status(args: &DirArgs, json: bool) -> Result<()> {
 
 pub fn down(args: &DownArgs, json: bool) -> Result<()> {
     let grace = Duration::from_secs(args.grace_secs);
-    let flink = FlinkCluster::down(&args.dir.dir.join("flink"), grace);
+    let flink = FlinkCluster::down_with_brokers(&args.dir.dir, grace);
     if !json {
         for (process, pid, killed) in &flink {
             let what = if *killed {

@@ -143,8 +143,7 @@ fn stop_started_on_interrupt(started: Arc<Mutex<Vec<PathBuf>>>) -> Result<()> {
         eprintln!("\ninterrupted: stopping the embedded platform");
         if let Ok(dirs) = started.lock() {
             for dir in dirs.iter() {
-                // The pipeline's Flink cluster lives beside the brokers.
-                FlinkCluster::down(&dir.with_file_name("flink"), Duration::from_secs(10));
+                FlinkCluster::down_with_brokers(dir, Duration::from_secs(10));
                 if let Ok(canonical) = std::fs::canonicalize(dir) {
                     let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
                 }

@@ -91,6 +91,11 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
                     + gold.windows_duplicated
                     + gold.replay_mismatches
             }),
+            gold_late_dropped: found
+                .section
+                .gold
+                .as_ref()
+                .map_or(0, |gold| gold.late_dropped),
         }),
         faults_healed: (!input.faults.is_empty()).then(|| {
             let healed = input

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use streamproof_chaos::injector::SharedProcess;
+use streamproof_chaos::injector::{AfterRestart, SharedProcess};
 use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::ledger::Ledger;
@@ -33,16 +33,28 @@ use crate::scenario::PipelineSection;
 
 const BRONZE_TOPIC: &str = "bronze-events";
 const DLQ_TOPIC: &str = "dlq-events";
+/// How long the jobs may take from submission until every task runs (2 cores, 3 jobs).
+const JOBS_START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A running pipeline and what its verification needs.
 pub struct PipelineStage {
     cluster: FlinkCluster,
-    jobs: PipelineJobs,
+    /// Replaced when the jobs are resubmitted after a JobManager restart.
+    jobs: SharedJobs,
     settings: PipelineSettings,
     warehouse: PathBuf,
     bronze_start: StartOffsets,
     dlq_start: StartOffsets,
     checkpoints: CheckpointSampler,
+}
+
+/// The pipeline's current jobs (layer, job id).
+type SharedJobs = Arc<Mutex<PipelineJobs>>;
+
+fn current(jobs: &SharedJobs) -> Vec<(String, String)> {
+    jobs.lock()
+        .map(|jobs| jobs.jobs.clone())
+        .unwrap_or_default()
 }
 
 /// Samples every job's checkpoint statistics once a second on a thread of its own.
@@ -52,7 +64,7 @@ struct CheckpointSampler {
 }
 
 impl CheckpointSampler {
-    fn start(rest_url: String, jobs: Vec<(String, String)>) -> Self {
+    fn start(rest_url: String, jobs: SharedJobs) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -60,7 +72,7 @@ impl CheckpointSampler {
             let mut points = Vec::new();
             while !flag.load(Ordering::Relaxed) {
                 let unix_ms = chrono::Utc::now().timestamp_millis();
-                for (layer, job) in &jobs {
+                for (layer, job) in &current(&jobs) {
                     if let Ok(stats) = rest.checkpoints(job) {
                         points.push(CheckpointPoint {
                             unix_ms,
@@ -163,7 +175,12 @@ impl PipelineStage {
         eprintln!("submitting the pipeline (bronze, silver, gold) through the SQL Gateway…");
         let jobs = pipeline::submit(&SqlGateway::new(&cluster.spec.gateway_url()), &settings)
             .context("submit the pipeline")?;
-        let checkpoints = CheckpointSampler::start(cluster.spec.rest_url(), jobs.jobs.clone());
+        eprintln!("waiting for every task of the pipeline to run…");
+        FlinkRest::new(&cluster.spec.rest_url())
+            .wait_until_running(&jobs, JOBS_START_TIMEOUT)
+            .context("start the pipeline's jobs")?;
+        let jobs = Arc::new(Mutex::new(jobs));
+        let checkpoints = CheckpointSampler::start(cluster.spec.rest_url(), jobs.clone());
         Ok(PipelineStage {
             cluster,
             jobs,
@@ -173,6 +190,19 @@ impl PipelineStage {
             dlq_start,
             checkpoints,
         })
+    }
+
+    /// What follows a restart of the JobManager: without high availability it comes back
+    /// without jobs, so they are resubmitted from their newest completed checkpoints.
+    pub fn after_restart(&self) -> Vec<(PlatformProcess, Arc<dyn AfterRestart>)> {
+        let recovery = JobRecovery {
+            rest_url: self.cluster.spec.rest_url(),
+            gateway_url: self.cluster.spec.gateway_url(),
+            checkpoints: self.cluster.spec.dir.join("checkpoints"),
+            settings: self.settings.clone(),
+            jobs: self.jobs.clone(),
+        };
+        vec![(PlatformProcess::JobManager, Arc::new(recovery))]
     }
 
     /// The Flink processes faults may act on.
@@ -281,9 +311,7 @@ impl PipelineStage {
         drain_seconds: f64,
     ) -> Lakehouse {
         let rest = FlinkRest::new(&self.cluster.spec.rest_url());
-        let jobs = self
-            .jobs
-            .jobs
+        let jobs = current(&self.jobs)
             .iter()
             .map(|(layer, job)| {
                 let stats = rest.checkpoints(job).unwrap_or_default();
@@ -332,6 +360,7 @@ impl PipelineStage {
                 windows_late_admitted: g.windows_late_admitted,
                 windows_open: g.windows_open,
                 late_excluded: g.late_excluded,
+                late_dropped: self.gold_late_dropped(&rest),
                 replay_mismatches: g.replay_mismatches,
             }),
             checkpoint_series: self.checkpoints.finish(),
@@ -345,6 +374,22 @@ impl PipelineStage {
         format!("{}-bronze", self.settings.prefix)
     }
 
+    /// Leaves Flink and its jobs running for `streamproof down`.
+    pub fn keep_running(self) {
+        let rest = self.cluster.spec.rest_url();
+        self.cluster.detach();
+        eprintln!("the pipeline keeps running (Flink's web UI and REST API at {rest})");
+    }
+
+    /// Records gold's windows dropped as late; 0 when Flink cannot say.
+    fn gold_late_dropped(&self, rest: &FlinkRest) -> u64 {
+        current(&self.jobs)
+            .iter()
+            .filter(|(layer, _)| layer == "gold")
+            .filter_map(|(_, job)| rest.late_records_dropped(job).ok())
+            .sum()
+    }
+
     /// The pipeline's guarantee, as the bronze topic's mode in the result.
     pub fn mode(&self) -> String {
         format!("flink {}", guarantee_name(self.settings.guarantee))
@@ -355,5 +400,60 @@ fn guarantee_name(guarantee: Guarantee) -> &'static str {
     match guarantee {
         Guarantee::ExactlyOnce => "exactly-once",
         Guarantee::AtLeastOnce => "at-least-once",
+    }
+}
+
+/// Resubmits the pipeline's jobs from their newest completed checkpoints after a JobManager
+/// restart. Without high availability the JobManager forgets its jobs; their checkpoints stay
+/// on disk (retained), so everything up to the newest one is recovered and everything after
+/// it is replayed from Kafka and the Iceberg sources. Lost for good: nothing, as long as a
+/// checkpoint completed; the jobs' ids, and their checkpoint and metric histories.
+struct JobRecovery {
+    rest_url: String,
+    gateway_url: String,
+    checkpoints: PathBuf,
+    settings: PipelineSettings,
+    jobs: SharedJobs,
+}
+
+impl JobRecovery {
+    fn resubmit(&self) -> Result<String> {
+        let rest = FlinkRest::new(&self.rest_url);
+        let lost = current(&self.jobs);
+        rest.wait_for_slots(lost.len() as u64, JOBS_START_TIMEOUT)
+            .context("wait for the TaskManager")?;
+        let gateway = SqlGateway::new(&self.gateway_url);
+        let mut resubmitted = PipelineJobs::default();
+        let mut restored_from = Vec::new();
+        for (layer, job) in &lost {
+            let checkpoint =
+                pipeline::latest_checkpoint(&self.checkpoints, job).with_context(|| {
+                    format!("the {layer} job ({job}) completed no checkpoint to restore from")
+                })?;
+            let new_job =
+                pipeline::submit_layer(&gateway, &self.settings, layer, Some(&checkpoint))
+                    .with_context(|| format!("resubmit the {layer} job"))?
+                    .with_context(|| format!("the {layer} job's resubmission started no job"))?;
+            restored_from.push(format!(
+                "{layer} from {}",
+                checkpoint
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            resubmitted.jobs.push((layer.clone(), new_job));
+        }
+        rest.wait_until_running(&resubmitted, JOBS_START_TIMEOUT)
+            .context("run the resubmitted jobs")?;
+        if let Ok(mut jobs) = self.jobs.lock() {
+            *jobs = resubmitted;
+        }
+        Ok(format!("jobs resubmitted ({})", restored_from.join(", ")))
+    }
+}
+
+impl AfterRestart for JobRecovery {
+    fn recover(&self) -> Result<String, String> {
+        self.resubmit().map_err(|error| format!("{error:#}"))
     }
 }

@@ -75,7 +75,7 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    let mut result = runtime.block_on(drive(loaded, &platform, &options.out))?;
+    let mut result = runtime.block_on(drive(loaded, &platform, options))?;
     if options.keep_platform {
         keep_running(platform);
     }
@@ -203,8 +203,13 @@ fn free_base_port() -> Result<u16> {
         })
 }
 
-async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Result<RunResult> {
+async fn drive(
+    loaded: &LoadedScenario,
+    platform: &Platform,
+    options: &RunOptions,
+) -> Result<RunResult> {
     let scenario = &loaded.scenario;
+    let out = options.out.as_path();
     let run_id = uuid::Uuid::new_v4().to_string();
     let admin = KafkaAdmin::connect(&platform.bootstrap)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
@@ -263,6 +268,10 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
                     .map(|stage| (PlatformProcess::Copier, stage.process.clone()))
                     .into_iter()
                     .chain(pipeline.iter().flat_map(PipelineStage::processes))
+                    .collect(),
+                after_restart: pipeline
+                    .iter()
+                    .flat_map(PipelineStage::after_restart)
                     .collect(),
                 proxies: platform.proxies.clone(),
                 producers: Some(Arc::new(Producers(control.clone()))),
@@ -340,7 +349,10 @@ async fn drive(loaded: &LoadedScenario, platform: &Platform, out: &Path) -> Resu
         (Some(stage), Some(found)) => Some((stage.mode(), found.bronze_topic.clone())),
         _ => bronze_findings,
     };
-    tokio::task::block_in_place(|| drop(pipeline));
+    match pipeline {
+        Some(stage) if options.keep_platform => stage.keep_running(),
+        pipeline => tokio::task::block_in_place(|| drop(pipeline)),
+    }
 
     Ok(assemble(Assembly {
         loaded,

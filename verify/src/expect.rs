@@ -304,6 +304,19 @@ fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) ->
     })
 }
 
+/// Gold's windows against the recomputation; when gold's window operator dropped records as
+/// late, the actual value says so, since that is the usual cause of wrong windows.
+fn gold_check(bound: Bound, lakehouse: &LakehouseCounts) -> Check {
+    let wrong = lakehouse.gold_windows_wrong;
+    let actual = match lakehouse.gold_late_dropped {
+        late if late > 0 && wrong > 0 => format!(
+            "{wrong} ({late} records dropped as late by gold's windows: the pipeline reordered events by more than the watermark delay)"
+        ),
+        _ => wrong.to_string(),
+    };
+    check("gold_windows_wrong", bound, actual, bound.holds(wrong))
+}
+
 /// The lakehouse's anomaly counts, for the verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LakehouseCounts {
@@ -325,6 +338,8 @@ pub struct LakehouseCounts {
     pub dlq_unexpected: u64,
     /// Gold windows mismatched, missing, unexpected or duplicated, plus replay mismatches.
     pub gold_windows_wrong: u64,
+    /// Records gold's window operator dropped as late (Flink's `numLateRecordsDropped`).
+    pub gold_late_dropped: u64,
 }
 
 /// Every check of a run, in a stable order.
@@ -401,14 +416,10 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
                 expect.dlq_unexpected,
                 lakehouse.dlq_unexpected,
             ),
-            (
-                "gold_windows_wrong",
-                expect.gold_windows_wrong,
-                lakehouse.gold_windows_wrong,
-            ),
         ] {
             checks.push(check(name, bound, actual, bound.holds(actual)));
         }
+        checks.push(gold_check(expect.gold_windows_wrong, lakehouse));
     }
     if let Some((missing, duplicates)) = observed.bronze {
         checks.push(check(
@@ -606,6 +617,34 @@ mod tests {
         assert_eq!(
             checks.iter().find(|c| c.name == "lost").unwrap().expected,
             "0"
+        );
+    }
+
+    #[test]
+    fn wrong_gold_windows_name_the_late_records_flink_dropped() {
+        let mut run = observed();
+        run.lakehouse = Some(LakehouseCounts {
+            gold_windows_wrong: 26,
+            gold_late_dropped: 41,
+            ..LakehouseCounts::default()
+        });
+        let checks = evaluate(&Expectations::default(), &run);
+        assert_eq!(failed(&checks), vec!["gold_windows_wrong"]);
+        let gold = checks.iter().find(|c| !c.passed).unwrap();
+        assert!(
+            gold.actual.starts_with("26 (41 records dropped as late"),
+            "{}",
+            gold.actual
+        );
+
+        run.lakehouse = Some(LakehouseCounts {
+            gold_late_dropped: 41,
+            ..LakehouseCounts::default()
+        });
+        let checks = evaluate(&Expectations::default(), &run);
+        assert!(
+            failed(&checks).is_empty(),
+            "late records the recomputation also excludes"
         );
     }
 

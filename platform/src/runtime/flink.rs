@@ -403,6 +403,21 @@ impl FlinkCluster {
             .collect()
     }
 
+    /// [`FlinkCluster::down`] for the Flink cluster kept with the brokers in `platform_dir`:
+    /// `streamproof up` starts it inside (`platform_dir/flink`), a run beside it (the run
+    /// directory's `flink`).
+    pub fn down_with_brokers(
+        platform_dir: &Path,
+        grace: Duration,
+    ) -> Vec<(&'static str, i32, bool)> {
+        let mut stopped = FlinkCluster::down(&platform_dir.join("flink"), grace);
+        stopped.extend(FlinkCluster::down(
+            &platform_dir.with_file_name("flink"),
+            grace,
+        ));
+        stopped
+    }
+
     /// Stops the gateway, the TaskManager and the JobManager (SIGTERM, then SIGKILL).
     pub fn stop(&self) {
         for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
