@@ -135,6 +135,14 @@ pub enum PipelineError {
         /// Flink's root exception, or why the wait ended.
         cause: String,
     },
+    /// A job could not be stopped with a final savepoint.
+    #[error("stopping job {job} with a final savepoint failed: {cause}")]
+    Stop {
+        /// The job id.
+        job: String,
+        /// Flink's reason, or why the wait ended.
+        cause: String,
+    },
     /// Flink refused a statement.
     #[error("Flink refused the statement `{statement}`: {cause}")]
     Statement {
@@ -494,6 +502,79 @@ impl FlinkRest {
                 message,
             }
         })
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value, PipelineError> {
+        let url = format!("{}{path}", self.url);
+        let http = |message: String| PipelineError::Http {
+            action: format!("POST {url}"),
+            message,
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        agent
+            .post(&url)
+            .send_json(body)
+            .map_err(|e| http(e.to_string()))?
+            .body_mut()
+            .read_json::<Value>()
+            .map_err(|e| http(e.to_string()))
+    }
+
+    /// Records the job's first vertex (its sources, with what is chained to them) has sent
+    /// downstream since its tasks last started.
+    pub fn source_records_out(&self, job: &str) -> Result<u64, PipelineError> {
+        let details = self.get(&format!("/jobs/{job}"))?;
+        Ok(details["vertices"][0]["metrics"]["write-records"]
+            .as_u64()
+            .unwrap_or(0))
+    }
+
+    /// Stops the job with a final savepoint, draining it first: its sources emit the
+    /// greatest watermark, so every event-time window fires and the sinks commit it. Returns
+    /// the savepoint's location once the job has finished.
+    pub fn stop_draining(&self, job: &str, timeout: Duration) -> Result<String, PipelineError> {
+        let trigger = self.post(&format!("/jobs/{job}/stop"), json!({"drain": true}))?;
+        let request = trigger["request-id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let deadline = Instant::now() + timeout;
+        let failed = |cause: String| PipelineError::Stop {
+            job: job.to_owned(),
+            cause,
+        };
+        loop {
+            let status = self.get(&format!("/jobs/{job}/savepoints/{request}"))?;
+            if status["status"]["id"] == "COMPLETED" {
+                let operation = &status["operation"];
+                return match operation["location"].as_str() {
+                    Some(location) => {
+                        // The job's state is served from a cache that lags by seconds.
+                        while self.job_state(job)? != "FINISHED" && Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(250));
+                        }
+                        Ok(location.to_owned())
+                    }
+                    None => Err(failed(
+                        operation["failure-cause"]["stack-trace"]
+                            .as_str()
+                            .and_then(|trace| trace.lines().next())
+                            .unwrap_or("the savepoint failed")
+                            .to_owned(),
+                    )),
+                };
+            }
+            if Instant::now() >= deadline {
+                return Err(failed(format!(
+                    "no final savepoint after {}s",
+                    timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// The job's state (`RUNNING`, `RESTARTING`, `FAILED`, …).

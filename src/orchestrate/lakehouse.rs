@@ -22,7 +22,7 @@ use streamproof_platform::runtime::{
 };
 use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, PipelineJob};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
-use streamproof_verify::gold::{verify_gold, GoldFindings, GoldReplay, SendTimes};
+use streamproof_verify::gold::{verify_gold, Closed, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
 use streamproof_verify::pipeline::{
     check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
@@ -35,6 +35,13 @@ const BRONZE_TOPIC: &str = "bronze-events";
 const DLQ_TOPIC: &str = "dlq-events";
 /// How long the jobs may take from submission until every task runs (2 cores, 3 jobs).
 const JOBS_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long gold may take to read silver's last rows before it is stopped anyway.
+const GOLD_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Seconds gold's read count must hold still to count as caught up (a restored job's count
+/// starts at its restore, so it never reaches silver's row count).
+const GOLD_STEADY_POLLS: u32 = 5;
+/// How long the final savepoint of gold may take.
+const GOLD_STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A running pipeline and what its verification needs.
 pub struct PipelineStage {
@@ -244,6 +251,13 @@ impl PipelineStage {
             std::thread::sleep(Duration::from_millis(500));
         }
         let drain_seconds = started.elapsed().as_secs_f64();
+        let rest = FlinkRest::new(&self.cluster.spec.rest_url());
+        // Read before gold stops: a finished job has no metrics.
+        let gold_late_dropped = self.gold_late_dropped(&rest);
+        let closed = match run.load.rate {
+            Rate::Max => Closed::ThroughLatestRow,
+            Rate::PerSecond(_) => self.close_gold_windows(&rest, rows(SILVER)),
+        };
         let bronze_topic = check_bronze(&BronzeCheck {
             bootstrap: &self.settings.bootstrap,
             run_id,
@@ -267,8 +281,8 @@ impl PipelineStage {
             timeout: Duration::from_secs(10),
         })
         .context("verify the lakehouse")?;
-        let gold = self.verify_gold(&warehouse, run_id, ledger, raw_copies, run)?;
-        let section = self.section(&lakehouse, gold.as_ref(), drain_seconds);
+        let gold = self.verify_gold(&warehouse, run_id, ledger, raw_copies, run, closed)?;
+        let section = self.section(&lakehouse, gold.as_ref(), drain_seconds, gold_late_dropped);
         Ok(PipelineFindings {
             bronze_topic,
             lakehouse,
@@ -286,6 +300,7 @@ impl PipelineStage {
         ledger: &Ledger,
         raw_copies: &[Vec<u8>],
         run: &GoldInputsOfRun<'_>,
+        closed: Closed,
     ) -> Result<Option<GoldFindings>> {
         if run.load.rate == Rate::Max {
             return Ok(None);
@@ -299,8 +314,15 @@ impl PipelineStage {
                 start_unix_us: run.start_unix_us,
             },
         };
-        let found = verify_gold(&replay, ledger, raw_copies, self.settings.window, &rows)
-            .context("recompute gold from the ledger")?;
+        let found = verify_gold(
+            &replay,
+            ledger,
+            raw_copies,
+            self.settings.window,
+            &rows,
+            closed,
+        )
+        .context("recompute gold from the ledger")?;
         Ok(Some(found))
     }
 
@@ -309,6 +331,7 @@ impl PipelineStage {
         found: &LakehouseFindings,
         gold: Option<&GoldFindings>,
         drain_seconds: f64,
+        gold_late_dropped: u64,
     ) -> Lakehouse {
         let rest = FlinkRest::new(&self.cluster.spec.rest_url());
         let jobs = current(&self.jobs)
@@ -360,7 +383,7 @@ impl PipelineStage {
                 windows_late_admitted: g.windows_late_admitted,
                 windows_open: g.windows_open,
                 late_excluded: g.late_excluded,
-                late_dropped: self.gold_late_dropped(&rest),
+                late_dropped: gold_late_dropped,
                 replay_mismatches: g.replay_mismatches,
             }),
             checkpoint_series: self.checkpoints.finish(),
@@ -378,7 +401,40 @@ impl PipelineStage {
     pub fn keep_running(self) {
         let rest = self.cluster.spec.rest_url();
         self.cluster.detach();
-        eprintln!("the pipeline keeps running (Flink's web UI and REST API at {rest})");
+        eprintln!(
+            "the pipeline keeps running (Flink's web UI and REST API at {rest}); gold was stopped with a final watermark to close its windows"
+        );
+    }
+
+    /// Stops gold with a final watermark once it has read silver (every silver row, or its
+    /// count held still for a few seconds: a restored job counts from its restore only), so
+    /// that every window of the run fires and is committed; `Closed::Every` then. Should the
+    /// stop fail, gold keeps running and only its closed windows are compared.
+    fn close_gold_windows(&self, rest: &FlinkRest, silver_rows: u64) -> Closed {
+        let Some((_, job)) = current(&self.jobs)
+            .into_iter()
+            .find(|(layer, _)| layer == "gold")
+        else {
+            return Closed::ThroughLatestRow;
+        };
+        let deadline = Instant::now() + GOLD_READ_TIMEOUT;
+        let (mut last, mut steady) = (None, 0);
+        while Instant::now() < deadline {
+            let read = rest.source_records_out(&job).ok();
+            if read.is_some_and(|read| read >= silver_rows) || steady >= GOLD_STEADY_POLLS {
+                break;
+            }
+            steady = if read == last { steady + 1 } else { 0 };
+            last = read;
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        match rest.stop_draining(&job, GOLD_STOP_TIMEOUT) {
+            Ok(_) => Closed::Every,
+            Err(error) => {
+                eprintln!("warning: {error}; gold is compared up to its latest window only");
+                Closed::ThroughLatestRow
+            }
+        }
     }
 
     /// Records gold's windows dropped as late; 0 when Flink cannot say.

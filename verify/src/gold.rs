@@ -34,6 +34,7 @@
 //!
 //! Only closed windows are compared: the latest window end in gold is the horizon; every
 //! recomputed window ending at or before it must be in gold, later ones may still be open.
+//! A gold job stopped with a final watermark (`Closed::Every`) has closed every window.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -268,10 +269,28 @@ impl GoldFindings {
     }
 }
 
+/// Which of gold's windows have closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Those ending at or before the latest window end in gold (the job still runs).
+    ThroughLatestRow,
+    /// Every one: the job was stopped with a final watermark that fired them all.
+    Every,
+}
+
 /// Compares `gold.metrics` with the recomputation, closed windows only (see the module).
 pub fn check_gold(
     expected: &BTreeMap<WindowKey, WindowAggregate>,
     gold: &[GoldRow],
+) -> GoldFindings {
+    check_gold_closed(expected, gold, Closed::ThroughLatestRow)
+}
+
+/// [`check_gold`] with the closed windows stated.
+pub fn check_gold_closed(
+    expected: &BTreeMap<WindowKey, WindowAggregate>,
+    gold: &[GoldRow],
+    closed: Closed,
 ) -> GoldFindings {
     let mut findings = GoldFindings {
         gold_rows: gold.len() as u64,
@@ -359,7 +378,7 @@ pub fn check_gold(
         if aggregate.on_time.event_count == 0 || rows.contains_key(key) {
             continue;
         }
-        if horizon.is_some_and(|end| aggregate.window_end_us <= end) {
+        if closed == Closed::Every || horizon.is_some_and(|end| aggregate.window_end_us <= end) {
             findings.windows_checked += 1;
             findings.windows_missing += 1;
             findings.example("missing", || {
@@ -1089,10 +1108,11 @@ pub fn verify_gold(
     raw_copies: &[Vec<u8>],
     window: Duration,
     gold: &[GoldRow],
+    closed: Closed,
 ) -> Result<GoldFindings, GoldError> {
     let mut inputs = GoldInputs::new(replay, ledger, raw_copies)?;
     let expected = recompute_windows(&mut inputs, window);
-    let mut findings = check_gold(&expected, gold);
+    let mut findings = check_gold_closed(&expected, gold, closed);
     findings.add_replay(inputs.stats());
     Ok(findings)
 }

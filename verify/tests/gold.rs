@@ -10,8 +10,8 @@ use streamproof_loadgen::ledger::{Ledger, LedgerEntry, Outcome, RecordMeta, Send
 use streamproof_loadgen::spec::LoadSpec;
 use streamproof_platform::events::{EventSchema, EventType};
 use streamproof_verify::gold::{
-    check_gold, expected_row, recompute_windows, verify_gold, GoldError, GoldInput, GoldInputs,
-    GoldReplay, IntendedTimes, SendTimes, WindowAggregate, WindowKey,
+    check_gold, expected_row, recompute_windows, verify_gold, Closed, GoldError, GoldInput,
+    GoldInputs, GoldReplay, IntendedTimes, SendTimes, WindowAggregate, WindowKey,
 };
 use streamproof_verify::lakehouse::GoldRow;
 
@@ -310,10 +310,33 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
             start_unix_us: START_US,
         },
     );
-    let findings = verify_gold(&open, &run.ledger, &run.copies, window, &gold).unwrap();
+    let findings = verify_gold(
+        &open,
+        &run.ledger,
+        &run.copies,
+        window,
+        &gold,
+        Closed::ThroughLatestRow,
+    )
+    .unwrap();
     assert!(findings.is_clean(), "{findings:?}");
     assert_eq!(findings.windows_matching, gold.len() as u64);
     assert!(findings.windows_open > 0);
+    // A drained job closed every window: the ones still open are missing.
+    let drained = verify_gold(
+        &open,
+        &run.ledger,
+        &run.copies,
+        window,
+        &gold,
+        Closed::Every,
+    )
+    .unwrap();
+    assert_eq!(drained.windows_open, 0);
+    assert_eq!(
+        drained.windows_missing, findings.windows_open,
+        "{drained:?}"
+    );
     assert!(findings.late_excluded > 50);
 
     let changed = gold
@@ -328,7 +351,15 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
         .position(|r| r.event_type == "user_action")
         .unwrap();
     gold.remove(dropped);
-    let findings = verify_gold(&open, &run.ledger, &run.copies, window, &gold).unwrap();
+    let findings = verify_gold(
+        &open,
+        &run.ledger,
+        &run.copies,
+        window,
+        &gold,
+        Closed::ThroughLatestRow,
+    )
+    .unwrap();
     assert_eq!(findings.windows_mismatched, 1);
     assert_eq!(findings.windows_missing, 1);
     assert_eq!(

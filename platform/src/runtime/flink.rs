@@ -289,6 +289,7 @@ restart-strategy.fixed-delay.delay: 2s
 jobmanager.execution.failover-strategy: region
 heartbeat.timeout: 15000
 heartbeat.interval: 3000
+metrics.fetcher.update-interval: 1000
 io.tmp.dirs: {dir}/tmp
 classloader.check-leaked-classloader: false
 sql-gateway.endpoint.rest.address: 127.0.0.1
