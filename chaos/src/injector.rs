@@ -48,7 +48,8 @@ pub trait AfterRestart: Send + Sync {
 pub struct Targets {
     /// The embedded cluster.
     pub cluster: SharedCluster,
-    /// The copier, when the run has one.
+    /// The platform's other processes the run started (the copier, Flink's TaskManager and
+    /// JobManager).
     pub processes: Vec<(PlatformProcess, SharedProcess)>,
     /// What follows a restart of one of those processes.
     pub after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,

@@ -252,10 +252,8 @@ impl PipelineStage {
         }
         let drain_seconds = started.elapsed().as_secs_f64();
         let rest = FlinkRest::new(&self.cluster.spec.rest_url());
-        // Read before gold stops: a finished job has no metrics.
-        let gold_late_dropped = self.gold_late_dropped(&rest);
-        let closed = match run.load.rate {
-            Rate::Max => Closed::ThroughLatestRow,
+        let (closed, gold_late_dropped) = match run.load.rate {
+            Rate::Max => (Closed::ThroughLatestRow, self.gold_late_dropped(&rest)),
             Rate::PerSecond(_) => self.close_gold_windows(&rest, rows(SILVER)),
         };
         let bronze_topic = check_bronze(&BronzeCheck {
@@ -409,13 +407,12 @@ impl PipelineStage {
     /// Stops gold with a final watermark once it has read silver (every silver row, or its
     /// count held still for a few seconds: a restored job counts from its restore only), so
     /// that every window of the run fires and is committed; `Closed::Every` then. Should the
-    /// stop fail, gold keeps running and only its closed windows are compared.
-    fn close_gold_windows(&self, rest: &FlinkRest, silver_rows: u64) -> Closed {
-        let Some((_, job)) = current(&self.jobs)
-            .into_iter()
-            .find(|(layer, _)| layer == "gold")
-        else {
-            return Closed::ThroughLatestRow;
+    /// stop fail, gold keeps running and only its closed windows are compared. Also returns
+    /// the records gold dropped as late, read just before the stop (a finished job has no
+    /// metrics).
+    fn close_gold_windows(&self, rest: &FlinkRest, silver_rows: u64) -> (Closed, u64) {
+        let Some(job) = self.job("gold") else {
+            return (Closed::ThroughLatestRow, 0);
         };
         let deadline = Instant::now() + GOLD_READ_TIMEOUT;
         let (mut last, mut steady) = (None, 0);
@@ -428,22 +425,30 @@ impl PipelineStage {
             last = read;
             std::thread::sleep(Duration::from_secs(1));
         }
-        match rest.stop_draining(&job, GOLD_STOP_TIMEOUT) {
+        let late_dropped = self.gold_late_dropped(rest);
+        let closed = match rest.stop_draining(&job, GOLD_STOP_TIMEOUT) {
             Ok(_) => Closed::Every,
             Err(error) => {
                 eprintln!("warning: {error}; gold is compared up to its latest window only");
                 Closed::ThroughLatestRow
             }
-        }
+        };
+        (closed, late_dropped)
     }
 
     /// Records gold's windows dropped as late; 0 when Flink cannot say.
     fn gold_late_dropped(&self, rest: &FlinkRest) -> u64 {
+        self.job("gold")
+            .and_then(|job| rest.late_records_dropped(&job).ok())
+            .unwrap_or(0)
+    }
+
+    /// The current job id of a layer.
+    fn job(&self, layer: &str) -> Option<String> {
         current(&self.jobs)
-            .iter()
-            .filter(|(layer, _)| layer == "gold")
-            .filter_map(|(_, job)| rest.late_records_dropped(job).ok())
-            .sum()
+            .into_iter()
+            .find(|(name, _)| name == layer)
+            .map(|(_, job)| job)
     }
 
     /// The pipeline's guarantee, as the bronze topic's mode in the result.
