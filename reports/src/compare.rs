@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::result::{Latency, RunResult};
+use crate::result::{Lakehouse, Latency, RunResult};
 
 /// How far a figure may move before it counts as a change. Every field has a default, so a
 /// configuration file names only what it changes (`latency_rise_percent: 20`).
@@ -416,8 +416,52 @@ const FIGURES: &[Figure] = {
         figure("bronze duplicates", Anomaly, Unit::Count, Lower, |r| {
             r.bronze.as_ref().map(|b| b.duplicates as f64)
         }),
+        figure("visible in silver p50", Latency, Unit::Micros, Lower, |r| {
+            silver_visible(r, |l| l.p50_us)
+        }),
+        figure("visible in silver p99", Latency, Unit::Micros, Lower, |r| {
+            silver_visible(r, |l| l.p99_us)
+        }),
+        figure("lakehouse anomalies", Anomaly, Unit::Count, Lower, |r| {
+            r.lakehouse.as_ref().map(|l| lakehouse_anomalies(l) as f64)
+        }),
+        figure(
+            "gold records dropped as late",
+            Anomaly,
+            Unit::Count,
+            Lower,
+            |r| {
+                r.lakehouse
+                    .as_ref()
+                    .and_then(|l| l.gold.as_ref())
+                    .map(|g| g.late_dropped as f64)
+            },
+        ),
     ]
 };
+
+/// Send to visible in silver (Iceberg commit), when a pipeline ran.
+fn silver_visible(result: &RunResult, percentile: fn(&Latency) -> u64) -> Option<f64> {
+    let visible = result.lakehouse.as_ref()?.silver_visible.as_ref()?;
+    produce(visible, percentile)
+}
+
+/// Every record the lakehouse holds wrongly: bronze and silver missing, duplicated or
+/// unexpected, DLQ likewise, and wrong gold windows.
+fn lakehouse_anomalies(lake: &Lakehouse) -> u64 {
+    let gold = lake.gold.as_ref().map_or(0, |g| {
+        g.windows_mismatched + g.windows_missing + g.windows_unexpected + g.windows_duplicated
+    });
+    lake.bronze_missing
+        + lake.bronze_duplicates
+        + lake.silver_missing
+        + lake.silver_duplicates
+        + lake.silver_unexpected
+        + lake.dlq_missing
+        + lake.dlq_duplicates
+        + lake.dlq_unexpected
+        + gold
+}
 
 /// Compares the runs of a candidate with the runs of a baseline.
 pub fn compare(

@@ -39,6 +39,39 @@ fn worse(result: &RunResult) -> RunResult {
 }
 
 #[test]
+fn slower_lakehouse_visibility_and_a_silver_duplicate_are_regressions() {
+    let baseline = common::pipeline_smoke();
+    let mut candidate = baseline.clone();
+    let lake = candidate.lakehouse.as_mut().unwrap();
+    lake.silver_duplicates = 1;
+    lake.silver_visible.as_mut().unwrap().p99_us *= 3;
+    lake.gold.as_mut().unwrap().late_dropped = 12;
+    let comparison = compare(
+        std::slice::from_ref(&baseline),
+        &[candidate],
+        &Tolerances::default(),
+    );
+    assert_eq!(
+        regressed(&comparison),
+        vec![
+            "visible in silver p99",
+            "lakehouse anomalies",
+            "gold records dropped as late"
+        ]
+    );
+    assert_eq!(
+        change_of(&comparison, "visible in silver p50"),
+        Change::Unchanged
+    );
+    let same = compare(
+        std::slice::from_ref(&baseline),
+        std::slice::from_ref(&baseline),
+        &Tolerances::default(),
+    );
+    assert!(!same.regressed());
+}
+
+#[test]
 fn a_real_regression_is_flagged() {
     let baseline = common::broker_kill();
     let comparison = compare(

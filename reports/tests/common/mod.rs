@@ -12,6 +12,12 @@ pub fn broker_kill() -> RunResult {
     RunResult::read(&path).expect("the broker-kill fixture reads")
 }
 
+/// A real run of `scenarios/pipeline/smoke.yaml`: the Flink pipeline and its lakehouse.
+pub fn pipeline_smoke() -> RunResult {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pipeline-smoke.json");
+    RunResult::read(&path).expect("the pipeline-smoke fixture reads")
+}
+
 /// The same run without its fault.
 pub fn without_faults() -> RunResult {
     let mut result = broker_kill();
