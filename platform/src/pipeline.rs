@@ -125,6 +125,9 @@ pub enum PipelineError {
         /// What went wrong.
         message: String,
     },
+    /// No such layer in the pipeline.
+    #[error("the pipeline has no layer `{0}` (bronze, silver or gold)")]
+    UnknownLayer(String),
     /// A submitted job did not get all its tasks running.
     #[error("the {layer} job is {state}, not running: {cause}")]
     NotRunning {
@@ -403,7 +406,7 @@ pub fn submit_layer(
         .iter()
         .find(|(name, _)| *name == layer)
         .map(|(_, sql)| *sql)
-        .ok_or_else(|| PipelineError::Template(format!("no pipeline layer `{layer}`")))?;
+        .ok_or_else(|| PipelineError::UnknownLayer(layer.to_owned()))?;
     let mut script = String::new();
     if let Some(path) = restore_from {
         script.push_str(&format!(
@@ -651,7 +654,15 @@ impl FlinkRest {
         let deadline = Instant::now() + timeout;
         for (layer, job) in &jobs.jobs {
             loop {
-                let progress = self.job_progress(job)?;
+                // A JobManager busy deploying may not answer every poll in time.
+                let progress = match self.job_progress(job) {
+                    Ok(progress) => progress,
+                    Err(error) if Instant::now() >= deadline => return Err(error),
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(250));
+                        continue;
+                    }
+                };
                 if progress.is_running() {
                     break;
                 }
@@ -753,6 +764,28 @@ mod tests {
         assert!(statements[1].starts_with("EXECUTE STATEMENT SET"));
         assert!(statements[1].ends_with("END"));
         assert_eq!(statements[2], "SELECT 3");
+    }
+
+    #[test]
+    fn the_newest_checkpoint_with_metadata_is_the_one_to_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("job-1");
+        for (name, complete) in [
+            ("chk-3", true),
+            ("chk-12", true),
+            ("chk-13", false),
+            ("shared", false),
+        ] {
+            std::fs::create_dir_all(job.join(name)).unwrap();
+            if complete {
+                std::fs::write(job.join(name).join("_metadata"), b"x").unwrap();
+            }
+        }
+        assert_eq!(
+            latest_checkpoint(dir.path(), "job-1"),
+            Some(job.join("chk-12"))
+        );
+        assert_eq!(latest_checkpoint(dir.path(), "job-2"), None);
     }
 
     #[test]
