@@ -84,19 +84,27 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
     assert_eq!(rows("silver.events"), lake["silver_rows"].as_u64());
 }
 
-#[test]
-fn a_killed_taskmanager_leaves_the_lakehouse_exactly_once() {
-    let _one = exclusive();
-    let (output, out) = run_pipeline("taskmanager-kill.yaml");
+/// Runs a scenario whose one fault kills `target`; it must pass, with the kill applied.
+/// Returns the result and the fault's detail.
+fn run_with_kill(scenario: &str, target: &str) -> (serde_json::Value, String) {
+    let (output, out) = run_pipeline(scenario);
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let result = read_result(out.path());
     let fault = &result["faults"][0];
-    assert_eq!(fault["target"], "taskmanager");
+    assert_eq!(fault["target"], target);
     assert_eq!(fault["applied"], true, "{}", fault["detail"]);
-    assert!(fault["detail"]
-        .as_str()
-        .unwrap()
-        .starts_with("SIGKILL the taskmanager"));
+    let detail = fault["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.starts_with(&format!("SIGKILL the {target}")),
+        "{detail}"
+    );
+    (result, detail)
+}
+
+#[test]
+fn a_killed_taskmanager_leaves_the_lakehouse_exactly_once() {
+    let _one = exclusive();
+    let (result, _) = run_with_kill("taskmanager-kill.yaml", "taskmanager");
     let lake = &result["lakehouse"];
     assert_eq!(lake["bronze_duplicates"], 0);
     assert_eq!(lake["silver_duplicates"], 0);
@@ -113,14 +121,7 @@ fn a_killed_taskmanager_leaves_the_lakehouse_exactly_once() {
 #[test]
 fn a_killed_jobmanager_gets_its_jobs_back_from_their_checkpoints() {
     let _one = exclusive();
-    let (output, out) = run_pipeline("jobmanager-kill.yaml");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let result = read_result(out.path());
-    let fault = &result["faults"][0];
-    assert_eq!(fault["target"], "jobmanager");
-    assert_eq!(fault["applied"], true, "{}", fault["detail"]);
-    let detail = fault["detail"].as_str().unwrap();
-    assert!(detail.starts_with("SIGKILL the jobmanager"), "{detail}");
+    let (result, detail) = run_with_kill("jobmanager-kill.yaml", "jobmanager");
     assert!(
         detail.contains("jobs resubmitted (bronze from chk-"),
         "{detail}"

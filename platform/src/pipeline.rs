@@ -509,21 +509,10 @@ impl FlinkRest {
 
     fn post(&self, path: &str, body: Value) -> Result<Value, PipelineError> {
         let url = format!("{}{path}", self.url);
-        let http = |message: String| PipelineError::Http {
+        crate::runtime::post_json(&url, body).map_err(|message| PipelineError::Http {
             action: format!("POST {url}"),
             message,
-        };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        agent
-            .post(&url)
-            .send_json(body)
-            .map_err(|e| http(e.to_string()))?
-            .body_mut()
-            .read_json::<Value>()
-            .map_err(|e| http(e.to_string()))
+        })
     }
 
     /// Records the job's first vertex (its sources, with what is chained to them) has sent

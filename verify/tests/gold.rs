@@ -310,28 +310,15 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
             start_unix_us: START_US,
         },
     );
-    let findings = verify_gold(
-        &open,
-        &run.ledger,
-        &run.copies,
-        window,
-        &gold,
-        Closed::ThroughLatestRow,
-    )
-    .unwrap();
+    let verify = |gold: &[GoldRow], closed| {
+        verify_gold(&open, &run.ledger, &run.copies, window, gold, closed).unwrap()
+    };
+    let findings = verify(&gold, Closed::ThroughLatestRow);
     assert!(findings.is_clean(), "{findings:?}");
     assert_eq!(findings.windows_matching, gold.len() as u64);
     assert!(findings.windows_open > 0);
     // A drained job closed every window: the ones still open are missing.
-    let drained = verify_gold(
-        &open,
-        &run.ledger,
-        &run.copies,
-        window,
-        &gold,
-        Closed::Every,
-    )
-    .unwrap();
+    let drained = verify(&gold, Closed::Every);
     assert_eq!(drained.windows_open, 0);
     assert_eq!(
         drained.windows_missing, findings.windows_open,
@@ -351,15 +338,7 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
         .position(|r| r.event_type == "user_action")
         .unwrap();
     gold.remove(dropped);
-    let findings = verify_gold(
-        &open,
-        &run.ledger,
-        &run.copies,
-        window,
-        &gold,
-        Closed::ThroughLatestRow,
-    )
-    .unwrap();
+    let findings = verify(&gold, Closed::ThroughLatestRow);
     assert_eq!(findings.windows_mismatched, 1);
     assert_eq!(findings.windows_missing, 1);
     assert_eq!(

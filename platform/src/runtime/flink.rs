@@ -638,15 +638,29 @@ fn wait_until(
 
 /// A GET returning JSON, with a short timeout (readiness polls, monitoring).
 pub fn get_json(url: &str) -> Result<serde_json::Value, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into();
-    agent
+    short_agent()
         .get(url)
         .call()
         .map_err(|e| e.to_string())?
         .body_mut()
         .read_json::<serde_json::Value>()
         .map_err(|e| e.to_string())
+}
+
+/// A POST of JSON returning JSON, with the same short timeout (job control).
+pub fn post_json(url: &str, body: serde_json::Value) -> Result<serde_json::Value, String> {
+    short_agent()
+        .post(url)
+        .send_json(body)
+        .map_err(|e| e.to_string())?
+        .body_mut()
+        .read_json::<serde_json::Value>()
+        .map_err(|e| e.to_string())
+}
+
+fn short_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into()
 }

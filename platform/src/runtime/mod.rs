@@ -18,8 +18,8 @@ pub use cluster::{
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use flink::{
-    get_json, FlinkCluster, FlinkDistribution, FlinkSpec, SharedFlinkProcess, FLINK_PORTS,
-    FLINK_VERSION,
+    get_json, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, SharedFlinkProcess,
+    FLINK_PORTS, FLINK_VERSION,
 };
 pub use process::ManagedProcess;
 pub use toolchain::{java_command, java_major_version, require_maven};

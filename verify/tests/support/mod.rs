@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::types::{Decimal128Type, TimestampMicrosecondType};
 use arrow_array::{
-    ArrayRef, Decimal128Array, LargeBinaryArray, MapArray, RecordBatch, StringArray, StructArray,
-    TimestampMicrosecondArray,
+    ArrayRef, ArrowPrimitiveType, Decimal128Array, LargeBinaryArray, MapArray, PrimitiveArray,
+    RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::DataType;
@@ -213,25 +214,19 @@ pub fn retyped(schema: &arrow_schema::Schema, columns: Vec<ArrayRef>) -> Vec<Arr
         .into_iter()
         .zip(schema.fields())
         .map(|(column, field)| match field.data_type() {
-            DataType::Timestamp(..) => Arc::new(
-                column
-                    .as_any()
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .expect("timestamp column")
-                    .clone()
-                    .with_data_type(field.data_type().clone()),
-            ) as ArrayRef,
-            DataType::Decimal128(..) => Arc::new(
-                column
-                    .as_any()
-                    .downcast_ref::<Decimal128Array>()
-                    .expect("decimal column")
-                    .clone()
-                    .with_data_type(field.data_type().clone()),
-            ) as ArrayRef,
+            DataType::Timestamp(..) => retype::<TimestampMicrosecondType>(&column, field),
+            DataType::Decimal128(..) => retype::<Decimal128Type>(&column, field),
             _ => column,
         })
         .collect()
+}
+
+fn retype<T: ArrowPrimitiveType>(column: &ArrayRef, field: &arrow_schema::Field) -> ArrayRef {
+    let array = column
+        .as_any()
+        .downcast_ref::<PrimitiveArray<T>>()
+        .unwrap_or_else(|| panic!("column `{}` of the expected type", field.name()));
+    Arc::new(array.clone().with_data_type(field.data_type().clone()))
 }
 
 /// One row's headers: key and value (`None`: a null value).
