@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use arrow_array::types::{Decimal128Type, TimestampMicrosecondType};
 use arrow_array::{
-    ArrayRef, ArrowPrimitiveType, Decimal128Array, LargeBinaryArray, MapArray, PrimitiveArray,
-    RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
+    ArrayRef, ArrowPrimitiveType, LargeBinaryArray, MapArray, PrimitiveArray, RecordBatch,
+    StringArray, StructArray,
 };
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::DataType;
