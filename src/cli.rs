@@ -35,9 +35,11 @@ pub enum Command {
     Copier(CopierArgs),
     /// Start the embedded local platform: Kafka brokers on 127.0.0.1.
     Up(UpArgs),
-    /// Show the local platform's brokers and whether they answer.
-    Status(DirArgs),
+    /// Show the local platform's brokers and whether they answer; with --all every platform
+    /// streamproof started on this machine, and whose it is.
+    Status(StatusArgs),
     /// Stop the local platform's brokers (only the processes `up` started); logs are kept.
+    /// With --all, every platform whose owning streamproof process is gone.
     Down(DownArgs),
     /// Create or describe the platform's topics.
     #[command(subcommand)]
@@ -87,9 +89,24 @@ pub enum PipelineEngineArg {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Every platform streamproof recorded on this machine (kept by `up` or
+    /// `--keep-platform`, in use by a run, or left behind), instead of the one in --dir.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DownArgs {
     #[command(flatten)]
     pub dir: DirArgs,
+    /// Stop every recorded platform whose owning streamproof process has ended (kept by `up`
+    /// or `--keep-platform`, or left behind), instead of the one in --dir; a platform whose
+    /// run is still going is left alone.
+    #[arg(long)]
+    pub all: bool,
     /// Seconds to wait for a graceful shutdown before killing.
     #[arg(long, default_value_t = 30)]
     pub grace_secs: u64,

@@ -6,11 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::{
     default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec,
-    KafkaDistribution, LocalCluster, StopOutcome, UpOutcome, FLINK_VERSION, PORT_BLOCK,
+    KafkaDistribution, Lifetime, LocalCluster, Ownership, RecordedPlatform, Registry, StopOutcome,
+    UpOutcome, FLINK_VERSION, PORT_BLOCK,
 };
 
 use super::print_json;
-use crate::cli::{DirArgs, DownArgs, PipelineEngineArg, UpArgs};
+use crate::cli::{DownArgs, PipelineEngineArg, StatusArgs, UpArgs};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     let spec = ClusterSpec {
@@ -18,6 +19,8 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         dir: args.dir.dir.clone(),
         base_port: args.base_port,
         heap_mb: args.heap_mb,
+        // `up` exists to leave the platform running for later commands.
+        lifetime: Lifetime::Kept,
         ..ClusterSpec::default()
     };
     let distribution = KafkaDistribution::ensure(&default_cache_root())
@@ -72,6 +75,7 @@ fn start_flink(dir: &Path, base_port: u16) -> Result<FlinkSpec> {
     let spec = FlinkSpec {
         dir: dir.join("flink"),
         base_port: base_port + PORT_BLOCK,
+        lifetime: Lifetime::Kept,
         ..FlinkSpec::default()
     };
     let cluster = FlinkCluster::up(&spec, &distribution).context("start Flink")?;
@@ -93,8 +97,11 @@ fn stop_on_interrupt(dir: &Path) -> Result<()> {
     .context("install the Ctrl-C handler")
 }
 
-pub fn status(args: &DirArgs, json: bool) -> Result<()> {
-    let status = LocalCluster::status(&args.dir)?;
+pub fn status(args: &StatusArgs, json: bool) -> Result<()> {
+    if args.all {
+        return status_all(json);
+    }
+    let status = LocalCluster::status(&args.dir.dir)?;
     if json {
         return print_json(&status);
     }
@@ -127,6 +134,9 @@ pub fn status(args: &DirArgs, json: bool) -> Result<()> {
 
 pub fn down(args: &DownArgs, json: bool) -> Result<()> {
     let grace = Duration::from_secs(args.grace_secs);
+    if args.all {
+        return down_all(grace, json);
+    }
     let flink = FlinkCluster::down_with_brokers(&args.dir.dir, grace);
     if !json {
         for (process, pid, killed) in &flink {
@@ -143,13 +153,7 @@ pub fn down(args: &DownArgs, json: bool) -> Result<()> {
         return print_json(&report);
     }
     for (node_id, pid, outcome) in &report.brokers {
-        let what = match outcome {
-            StopOutcome::Graceful => "stopped",
-            StopOutcome::Killed => "killed after the grace period",
-            StopOutcome::NotRunning => "was not running",
-            StopOutcome::StillRunning => "STILL RUNNING",
-        };
-        println!("  broker {node_id}  pid {pid}  {what}");
+        println!("  broker {node_id}  pid {pid}  {}", outcome_text(*outcome));
     }
     println!("Logs kept in {}", report.dir.display());
     if report
@@ -158,6 +162,95 @@ pub fn down(args: &DownArgs, json: bool) -> Result<()> {
         .any(|(_, _, outcome)| *outcome == StopOutcome::StillRunning)
     {
         anyhow::bail!("some brokers could not be stopped");
+    }
+    Ok(())
+}
+
+fn outcome_text(outcome: StopOutcome) -> &'static str {
+    match outcome {
+        StopOutcome::Graceful => "stopped",
+        StopOutcome::Killed => "killed after the grace period",
+        StopOutcome::NotRunning => "was not running",
+        StopOutcome::StillRunning => "STILL RUNNING",
+    }
+}
+
+/// Whose a recorded platform is, in words.
+fn ownership_text(platform: &RecordedPlatform) -> String {
+    let pid = platform.owner.map_or(0, |owner| owner.pid);
+    match platform.ownership {
+        Ownership::InUse => format!("in use by streamproof pid {pid}"),
+        Ownership::Kept => format!("kept running (its streamproof pid {pid} has ended)"),
+        Ownership::Orphaned => format!("orphaned: its streamproof pid {pid} is gone"),
+        Ownership::Unknown => "owner not recorded".to_owned(),
+    }
+}
+
+fn status_all(json: bool) -> Result<()> {
+    let registry = Registry::from_env();
+    let platforms = registry
+        .platforms()
+        .context("read the platforms recorded on this machine")?;
+    if json {
+        return print_json(&platforms);
+    }
+    if platforms.is_empty() {
+        println!(
+            "No platform started by streamproof is running (recorded in {}).",
+            registry.path().display()
+        );
+        return Ok(());
+    }
+    for platform in &platforms {
+        println!("{}  {}", platform.dir.display(), ownership_text(platform));
+        for process in &platform.processes {
+            let running = if process.running {
+                "running"
+            } else {
+                "stopped"
+            };
+            println!("  {}  pid {}  {running}", process.name, process.pid);
+        }
+    }
+    Ok(())
+}
+
+fn down_all(grace: Duration, json: bool) -> Result<()> {
+    let stops = Registry::from_env()
+        .down_unowned(grace)
+        .context("stop the platforms whose owner has ended")?;
+    let still_running = stops
+        .iter()
+        .flat_map(|stop| &stop.stopped)
+        .any(|process| process.outcome == StopOutcome::StillRunning);
+    if json {
+        print_json(&stops)?;
+    } else if stops.is_empty() {
+        println!("No platform started by streamproof is running.");
+    } else {
+        for stop in &stops {
+            println!(
+                "{}  {}",
+                stop.platform.dir.display(),
+                ownership_text(&stop.platform)
+            );
+            if stop.left_alone {
+                println!("  left running: the streamproof process that owns it is still going");
+            }
+            for process in &stop.stopped {
+                println!(
+                    "  {}  pid {}  {}",
+                    process.name,
+                    process.pid,
+                    outcome_text(process.outcome)
+                );
+            }
+        }
+        let stopped = stops.iter().filter(|stop| !stop.left_alone).count();
+        println!("Stopped {stopped} platform(s); their logs are kept in their directories.");
+    }
+    if still_running {
+        anyhow::bail!("some processes could not be stopped");
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::ledger::Ledger;
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::lag::LagProbe;
-use streamproof_platform::runtime::ManagedProcess;
+use streamproof_platform::runtime::{ManagedProcess, ProcessSpec};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
 
 use crate::scenario::CopierSection;
@@ -50,8 +50,13 @@ impl BronzeStage {
             "--batch".to_owned(),
             section.batch.to_string(),
         ];
-        let process = ManagedProcess::start(&exe, args, &group, &out.join("copier.log"))
-            .context("start the copier")?;
+        // Ends with the run in every case: the run stops it before verifying bronze. Its pid
+        // file tells where it ran, should the run be killed.
+        let process = ManagedProcess::launch(ProcessSpec {
+            pid_file: Some(out.join("copier.pid")),
+            ..ProcessSpec::new(&exe, args, &group, &out.join("copier.log"))
+        })
+        .context("start the copier")?;
         Ok(BronzeStage {
             process: Arc::new(Mutex::new(process)),
             group,

@@ -18,7 +18,7 @@ use streamproof_platform::pipeline::{
     self, FlinkRest, Guarantee, PipelineJobs, PipelineSettings, SqlGateway,
 };
 use streamproof_platform::runtime::{
-    default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_VERSION,
+    default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, Lifetime, FLINK_VERSION,
 };
 use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, PipelineJob};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
@@ -143,19 +143,22 @@ pub struct PipelineFindings {
 }
 
 impl PipelineStage {
-    /// Starts Flink on `base_port` and submits the pipeline's jobs.
+    /// Starts Flink on `base_port`, its processes living as `lifetime` says, and submits the
+    /// pipeline's jobs.
     pub fn start(
         section: &PipelineSection,
         bootstrap: &str,
         run_id: &str,
         out: &Path,
         base_port: u16,
+        lifetime: Lifetime,
     ) -> Result<Self> {
         let distribution = FlinkDistribution::ensure(&default_cache_root())
             .context("prepare the Flink distribution")?;
         let spec = FlinkSpec {
             dir: out.join("flink"),
             base_port,
+            lifetime,
             ..FlinkSpec::default()
         };
         eprintln!(

@@ -20,8 +20,8 @@ use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, KafkaDistribution, LocalCluster, UpOutcome, FLINK_PORTS,
-    PORT_BLOCK,
+    default_cache_root, ClusterSpec, KafkaDistribution, Lifetime, LocalCluster, UpOutcome,
+    FLINK_PORTS, PORT_BLOCK,
 };
 use streamproof_platform::topics::{standard_topics, TopicConfig};
 use streamproof_reports::result::RunResult;
@@ -116,6 +116,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         base_port,
         broker_properties: loaded.scenario.platform.broker_properties.clone(),
         proxied: loaded.scenario.faults.iter().any(|f| f.kind.is_network()),
+        lifetime: platform_lifetime(options),
         ..ClusterSpec::default()
     };
     let proxies = if spec.proxied {
@@ -145,6 +146,16 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
             state.dir.display(),
             state.dir.display()
         ),
+    }
+}
+
+/// A run's platform ends with the run, however the run ends (SIGKILL and the OOM killer
+/// included), unless the user asked to keep it.
+fn platform_lifetime(options: &RunOptions) -> Lifetime {
+    if options.keep_platform {
+        Lifetime::Kept
+    } else {
+        Lifetime::EndsWithThisProcess
     }
 }
 
@@ -226,6 +237,7 @@ async fn drive(
                 &run_id,
                 out,
                 platform.flink_port,
+                platform_lifetime(options),
             )
         })?),
         None => None,

@@ -13,7 +13,9 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use super::distribution::{last_lines, KafkaDistribution};
+use super::owner::{Lifetime, Owner};
 use super::process::{runs, signal_if_ours, spawn_detached};
+use super::registry::{register_quietly, Registry};
 use super::{io_error, RuntimeError};
 use crate::admin::{BrokerInfo, KafkaAdmin};
 use crate::topics::{min_insync_for, replication_for};
@@ -46,6 +48,9 @@ pub struct ClusterSpec {
     /// over `base_port + 10 + i`. The broker itself listens on hidden ports: clients
     /// `base_port + 20 + i`, controllers `base_port + 40 + i`, replication `base_port + 50 + i`.
     pub proxied: bool,
+    /// Whether the brokers end with this process or are kept (`up`, `--keep-platform`);
+    /// restarted brokers keep it.
+    pub lifetime: Lifetime,
 }
 
 impl Default for ClusterSpec {
@@ -58,6 +63,7 @@ impl Default for ClusterSpec {
             startup_timeout: Duration::from_secs(120),
             broker_properties: BTreeMap::new(),
             proxied: false,
+            lifetime: Lifetime::EndsWithThisProcess,
         }
     }
 }
@@ -240,6 +246,10 @@ pub struct ClusterState {
     pub dir: PathBuf,
     /// Every broker.
     pub brokers: Vec<BrokerProcess>,
+    /// The streamproof process that started the brokers; absent in state recorded by older
+    /// versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }
 
 impl ClusterState {
@@ -376,6 +386,7 @@ impl LocalCluster {
                     .join(","),
                 dir: spec.dir.clone(),
                 brokers: Vec::new(),
+                owner: Some(Owner::this_process(spec.lifetime)),
             },
             children: Vec::new(),
             stop_on_drop: true,
@@ -387,6 +398,7 @@ impl LocalCluster {
             let child = spawn_detached(
                 broker_command(&spec, &broker, distribution),
                 &broker.output_log,
+                spec.lifetime,
             )?;
             cluster.state.brokers.push(BrokerProcess {
                 pid: child.id() as i32,
@@ -394,6 +406,9 @@ impl LocalCluster {
             });
             cluster.children.push(child);
             cluster.state.save()?;
+            if index == 0 {
+                register_quietly(&spec.dir);
+            }
         }
         cluster.wait_until_ready(spec.startup_timeout)?;
         Ok(UpOutcome::Started(cluster))
@@ -525,6 +540,7 @@ impl LocalCluster {
         let child = spawn_detached(
             broker_command(&self.spec, &broker, &self.distribution),
             &broker.output_log,
+            self.spec.lifetime,
         )?;
         self.state.brokers[index].pid = child.id() as i32;
         self.children[index] = child;
@@ -629,6 +645,7 @@ fn stop_brokers(state: &ClusterState, grace: Duration) -> StopReport {
         .all(|(_, _, o)| *o != StopOutcome::StillRunning)
     {
         let _ = std::fs::remove_file(state.dir.join(STATE_FILE));
+        Registry::from_env().forget_if_idle(&state.dir);
     }
     StopReport {
         brokers: outcomes,

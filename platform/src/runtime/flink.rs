@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::distribution::{last_lines, maven_copy, remove_incomplete};
-use super::process::ManagedProcess;
+use super::owner::Lifetime;
+use super::process::{ManagedProcess, ProcessSpec, RecordedProcess};
+use super::registry::{register_quietly, Registry};
 use super::toolchain::{java_command, java_major_version};
 use super::{io_error, RuntimeError};
 
@@ -219,6 +221,9 @@ pub struct FlinkSpec {
     pub slots: u32,
     /// How long each process may take to answer.
     pub startup_timeout: Duration,
+    /// Whether the processes end with this process or are kept (`up --pipeline`,
+    /// `--keep-platform`); restarts keep it.
+    pub lifetime: Lifetime,
 }
 
 impl Default for FlinkSpec {
@@ -230,6 +235,7 @@ impl Default for FlinkSpec {
             taskmanager_mb: 1280,
             slots: 4,
             startup_timeout: Duration::from_secs(120),
+            lifetime: Lifetime::EndsWithThisProcess,
         }
     }
 }
@@ -357,6 +363,7 @@ impl FlinkCluster {
         check_ports_free(&spec)?;
         prepare_dir(&spec)?;
         let mut jobmanager = start(&spec, distribution, Role::JobManager)?;
+        register_quietly(&spec.dir);
         let rest = spec.rest_url();
         wait_until(&spec, &mut jobmanager, Role::JobManager, || {
             get_json(&format!("{rest}/overview")).is_ok()
@@ -380,8 +387,9 @@ impl FlinkCluster {
         })
     }
 
-    /// Leaves every process running; [`FlinkCluster::down`] stops them later from their pid
-    /// files.
+    /// Leaves every process running after this value is gone; [`FlinkCluster::down`] stops
+    /// them later from their pid files. Processes started with
+    /// [`Lifetime::EndsWithThisProcess`] still end with this process.
     pub fn detach(mut self) -> FlinkSpec {
         self.detached = true;
         for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
@@ -395,13 +403,15 @@ impl FlinkCluster {
     /// Stops the processes recorded in `dir` (gateway, TaskManager, JobManager), each only
     /// while its recorded pid still runs its marker; returns `(process, pid, killed)`.
     pub fn down(dir: &Path, grace: Duration) -> Vec<(&'static str, i32, bool)> {
-        [Role::Gateway, Role::TaskManager, Role::JobManager]
+        let stopped = [Role::Gateway, Role::TaskManager, Role::JobManager]
             .into_iter()
             .filter_map(|role| {
                 super::process::stop_recorded(&pid_file(dir, role), grace)
                     .map(|(pid, killed)| (role.name(), pid, killed))
             })
-            .collect()
+            .collect();
+        Registry::from_env().forget_if_idle(dir);
+        stopped
     }
 
     /// [`FlinkCluster::down`] for the Flink cluster kept with the brokers in `platform_dir`:
@@ -426,6 +436,7 @@ impl FlinkCluster {
                 process.stop(Duration::from_secs(15));
             }
         }
+        Registry::from_env().forget_if_idle(&self.spec.dir);
     }
 }
 
@@ -586,19 +597,27 @@ fn start(
         ),
     ];
     let output = spec.dir.join("log").join(format!("{}.out", role.name()));
-    ManagedProcess::start_with(
-        &distribution.java,
-        args,
-        &marker,
-        &output,
-        Some(&spec.dir),
+    ManagedProcess::launch(ProcessSpec {
+        dir: Some(spec.dir.clone()),
         env,
-        Some(&pid_file(&spec.dir, role)),
-    )
+        pid_file: Some(pid_file(&spec.dir, role)),
+        lifetime: spec.lifetime,
+        ..ProcessSpec::new(&distribution.java, args, &marker, &output)
+    })
 }
 
 fn pid_file(dir: &Path, role: Role) -> PathBuf {
     dir.join(format!("{}.pid", role.name()))
+}
+
+/// The Flink processes recorded in `dir`'s pid files, by role name.
+pub(crate) fn recorded_flink_processes(dir: &Path) -> Vec<(&'static str, RecordedProcess)> {
+    [Role::JobManager, Role::TaskManager, Role::Gateway]
+        .into_iter()
+        .filter_map(|role| {
+            RecordedProcess::load(&pid_file(dir, role)).map(|recorded| (role.name(), recorded))
+        })
+        .collect()
 }
 
 fn wait_until(

@@ -6,7 +6,9 @@
 mod cluster;
 mod distribution;
 mod flink;
+mod owner;
 mod process;
+mod registry;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -21,7 +23,12 @@ pub use flink::{
     get_json, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, SharedFlinkProcess,
     FLINK_PORTS, FLINK_VERSION,
 };
-pub use process::ManagedProcess;
+pub use owner::{Lifetime, Owner};
+pub use process::{ManagedProcess, ProcessSpec, RecordedProcess};
+pub use registry::{
+    default_state_dir, Ownership, PlatformProcess, PlatformStop, ProcessKind, ProcessStop,
+    RecordedPlatform, Registry,
+};
 pub use toolchain::{java_command, java_major_version, require_maven};
 
 /// Signals the runtime sends to broker processes.
