@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::control::{Command, Order, ProducerControl};
 use crate::generator::EventFactory;
-use crate::ledger::{LedgerEntry, Outcome, RecordMeta, SendId};
+use crate::ledger::{LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId};
 use crate::stats::{latency_histogram, record, Seconds};
 use crate::RAW_TOPICS;
 
@@ -372,6 +372,7 @@ impl TaskConfig {
             planned.origin_back,
             planned.late,
             warmup,
+            RecordDigest::of(planned.key.as_bytes(), &planned.body),
         ));
         let meta = RecordMeta {
             run_id: self.run_id.to_string(),

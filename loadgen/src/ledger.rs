@@ -1,5 +1,5 @@
-//! The ground truth: every send of a run and its outcome, 16 bytes per send, and the record
-//! headers that tie a record in a topic back to its send.
+//! The ground truth: every send of a run and its outcome, 20 bytes per send (with a digest of
+//! the bytes sent), and the record headers that tie a record in a topic back to its send.
 
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use serde::{Deserialize, Serialize};
@@ -64,14 +64,30 @@ pub enum SendKind {
     Invalid,
 }
 
-/// One send: where it went and what became of it. Kept to 16 bytes so a ten-million-send run
-/// needs 160 MB of ledger.
+/// A 32-bit digest of a record's key and value as sent, so the checker can tell a record
+/// that arrived altered from one that arrived as sent without keeping the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordDigest(u32);
+
+impl RecordDigest {
+    /// The digest of `key` and `value` (a missing key digests as an empty one). The key's hash
+    /// seeds the value's, so moving bytes between key and value changes the digest.
+    pub fn of(key: &[u8], value: &[u8]) -> Self {
+        let key_hash = twox_hash::XxHash3_64::oneshot(key);
+        let hash = twox_hash::XxHash3_64::oneshot_with_seed(key_hash, value);
+        RecordDigest((hash ^ (hash >> 32)) as u32)
+    }
+}
+
+/// One send: where it went, what it carried and what became of it. Kept to 20 bytes so a
+/// ten-million-send run needs 200 MB of ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
+#[repr(C, packed(4))]
 pub struct LedgerEntry {
     offset: i64,
     /// For duplicates, how many sends back (in the same task) the original is.
     origin_back: u32,
+    digest: u32,
     partition: u16,
     topic: u8,
     flags: u8,
@@ -84,8 +100,16 @@ const LATE_FLAG: u8 = 0b0001_0000;
 const WARMUP_FLAG: u8 = 0b0010_0000;
 
 impl LedgerEntry {
-    /// A pending send to topic number `topic`.
-    pub fn pending(topic: u8, kind: SendKind, origin_back: u32, late: bool, warmup: bool) -> Self {
+    /// A pending send to topic number `topic` of a record whose key and value digest to
+    /// `digest`.
+    pub fn pending(
+        topic: u8,
+        kind: SendKind,
+        origin_back: u32,
+        late: bool,
+        warmup: bool,
+        digest: RecordDigest,
+    ) -> Self {
         let kind_bits = match kind {
             SendKind::Fresh => 0,
             SendKind::Duplicate => 1,
@@ -101,6 +125,7 @@ impl LedgerEntry {
         LedgerEntry {
             offset: -1,
             origin_back,
+            digest: digest.0,
             partition: u16::MAX,
             topic,
             flags,
@@ -164,6 +189,11 @@ impl LedgerEntry {
     /// For a duplicate, how many sends back its original is.
     pub fn origin_back(&self) -> u32 {
         self.origin_back
+    }
+
+    /// The digest of the key and value sent.
+    pub fn digest(&self) -> RecordDigest {
+        RecordDigest(self.digest)
     }
 }
 
@@ -295,14 +325,29 @@ impl RecordMeta {
 mod tests {
     use super::*;
 
+    const DIGEST: RecordDigest = RecordDigest(7);
+
     #[test]
-    fn an_entry_is_sixteen_bytes() {
-        assert_eq!(std::mem::size_of::<LedgerEntry>(), 16);
+    fn an_entry_is_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<LedgerEntry>(), 20);
+    }
+
+    #[test]
+    fn digests_tell_altered_records_apart() {
+        let sent = RecordDigest::of(b"key-1", b"{\"n\": 1}");
+        assert_eq!(sent, RecordDigest::of(b"key-1", b"{\"n\": 1}"));
+        assert_ne!(sent, RecordDigest::of(b"key-1", b"{\"n\": 2}"));
+        assert_ne!(sent, RecordDigest::of(b"key-2", b"{\"n\": 1}"));
+        assert_ne!(
+            RecordDigest::of(b"ab", b"c"),
+            RecordDigest::of(b"a", b"bc"),
+            "bytes moved from key to value"
+        );
     }
 
     #[test]
     fn entries_keep_kind_flags_outcome_and_position() {
-        let mut entry = LedgerEntry::pending(3, SendKind::Duplicate, 7, true, false);
+        let mut entry = LedgerEntry::pending(3, SendKind::Duplicate, 7, true, false, DIGEST);
         assert_eq!(entry.outcome(), Outcome::Pending);
         assert_eq!(entry.position(), None);
         entry.complete(Outcome::Acked, Some((5, 1234)));
@@ -313,8 +358,9 @@ mod tests {
         assert_eq!(entry.origin_back(), 7);
         assert!(entry.late());
         assert!(!entry.warmup());
+        assert_eq!(entry.digest(), DIGEST);
 
-        let mut failed = LedgerEntry::pending(0, SendKind::Invalid, 0, false, true);
+        let mut failed = LedgerEntry::pending(0, SendKind::Invalid, 0, false, true, DIGEST);
         failed.complete(Outcome::Failed, None);
         assert_eq!(failed.outcome(), Outcome::Failed);
         assert_eq!(failed.kind(), SendKind::Invalid);
@@ -330,13 +376,15 @@ mod tests {
 
     #[test]
     fn duplicates_point_back_to_their_original() {
-        let mut entries = vec![LedgerEntry::pending(0, SendKind::Fresh, 0, false, false); 3];
+        let mut entries =
+            vec![LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, DIGEST); 3];
         entries.push(LedgerEntry::pending(
             0,
             SendKind::Duplicate,
             2,
             false,
             false,
+            DIGEST,
         ));
         let ledger = Ledger::from_tasks(vec![Vec::new(), entries]);
         assert_eq!(ledger.event_send(SendId::new(1, 3)), SendId::new(1, 1));

@@ -387,6 +387,16 @@ const FIGURES: &[Figure] = {
         figure("duplicates", Anomaly, Unit::Count, Lower, |r| {
             Some(r.counts.duplicates as f64)
         }),
+        figure(
+            "removed below the log start",
+            Anomaly,
+            Unit::Count,
+            Lower,
+            |r| Some(r.counts.removed_below_log_start as f64),
+        ),
+        figure("altered", Anomaly, Unit::Count, Lower, |r| {
+            Some(r.counts.corrupted as f64)
+        }),
         figure("phantoms", Anomaly, Unit::Count, Lower, |r| {
             Some(r.counts.phantoms as f64)
         }),
@@ -415,6 +425,9 @@ const FIGURES: &[Figure] = {
         }),
         figure("bronze duplicates", Anomaly, Unit::Count, Lower, |r| {
             r.bronze.as_ref().map(|b| b.duplicates as f64)
+        }),
+        figure("bronze altered", Anomaly, Unit::Count, Lower, |r| {
+            r.bronze.as_ref().map(|b| b.corrupted as f64)
         }),
         figure("visible in silver p50", Latency, Unit::Micros, Lower, |r| {
             silver_visible(r, |l| l.p50_us)
@@ -446,14 +459,15 @@ fn silver_visible(result: &RunResult, percentile: fn(&Latency) -> u64) -> Option
     produce(visible, percentile)
 }
 
-/// Every record the lakehouse holds wrongly: bronze and silver missing, duplicated or
-/// unexpected, DLQ likewise, and wrong gold windows.
+/// Every record the lakehouse holds wrongly: bronze and silver missing, duplicated, altered
+/// or unexpected, DLQ likewise, and wrong gold windows.
 fn lakehouse_anomalies(lake: &Lakehouse) -> u64 {
     let gold = lake.gold.as_ref().map_or(0, |g| {
         g.windows_mismatched + g.windows_missing + g.windows_unexpected + g.windows_duplicated
     });
     lake.bronze_missing
         + lake.bronze_duplicates
+        + lake.bronze_corrupted
         + lake.silver_missing
         + lake.silver_duplicates
         + lake.silver_unexpected

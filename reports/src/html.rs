@@ -82,6 +82,7 @@ pub fn render_html(result: &RunResult) -> String {
     anomalies(&mut body, result);
     bronze(&mut body, result);
     lakehouse(&mut body, result);
+    verification(&mut body, result);
     platform(&mut body, result);
     scenario(&mut body, result);
     let _ = write!(
@@ -453,13 +454,19 @@ fn chart_section(out: &mut String, result: &RunResult) {
 fn counts(out: &mut String, result: &RunResult) {
     let c = &result.counts;
     // Counts that mean something went wrong when they are not 0.
-    let rows: [(&str, u64, bool); 19] = [
+    let rows: [(&str, u64, bool); 21] = [
         ("sent", c.sent, false),
         ("acknowledged", c.acked, false),
         ("failed", c.failed, false),
         ("outcome unknown", c.unknown, false),
         ("present", c.present, false),
         ("lost", c.lost, true),
+        (
+            "removed below the log start",
+            c.removed_below_log_start,
+            true,
+        ),
+        ("altered", c.corrupted, true),
         ("duplicates", c.duplicates, true),
         ("phantoms", c.phantoms, true),
         ("unknown outcome, present", c.unknown_present, false),
@@ -503,14 +510,14 @@ fn anomalies(out: &mut String, result: &RunResult) {
     out.push_str(
         "<section><h2>Anomalies (examples)</h2><table><thead><tr><th>anomaly</th>\
          <th class=\"num\">send id</th><th>event id</th><th>topic</th><th class=\"num\">partition</th>\
-         <th class=\"num\">offset</th></tr></thead><tbody>",
+         <th class=\"num\">offset</th><th>first difference</th></tr></thead><tbody>",
     );
     for (anomaly, examples) in &result.anomalies {
         for example in examples {
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td><td>{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 esc(anomaly),
                 example.send_id,
                 esc(&example.event_id),
@@ -521,6 +528,10 @@ fn anomalies(out: &mut String, result: &RunResult) {
                 example
                     .offset
                     .map_or_else(|| "–".to_owned(), |o| o.to_string()),
+                example
+                    .difference
+                    .as_ref()
+                    .map_or_else(|| "–".to_owned(), |d| esc(&d.to_string())),
             );
         }
     }
@@ -545,8 +556,45 @@ fn bronze(out: &mut String, result: &RunResult) {
         &b.duplicates.to_string(),
         b.duplicates > 0,
     );
+    stat(out, "altered", &b.corrupted.to_string(), b.corrupted > 0);
     stat(out, "foreign", &b.foreign.to_string(), false);
     out.push_str("</div></section>\n");
+}
+
+fn verification(out: &mut String, result: &RunResult) {
+    let Some(verification) = &result.verification else {
+        return;
+    };
+    out.push_str(
+        "<section><h2>Verification</h2><table><thead><tr><th>layer</th>\
+         <th class=\"num\">seconds</th><th class=\"num\">records read</th>\
+         <th class=\"num\">records/s</th></tr></thead><tbody>",
+    );
+    for step in &verification.steps {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{:.0}</td></tr>",
+            esc(&step.layer),
+            step.seconds,
+            step.records_read,
+            step.records_read as f64 / step.seconds.max(1e-9)
+        );
+    }
+    out.push_str("</tbody></table>");
+    for partition in verification.partitions_with_removals() {
+        let _ = write!(
+            out,
+            "<p class=\"bad\">{}/{}: the platform removed {} records of the run from its start \
+             (the run began at offset {}, the log starts at {})</p>",
+            esc(&partition.topic),
+            partition.partition,
+            partition.log_start - partition.run_start,
+            partition.run_start,
+            partition.log_start
+        );
+    }
+    out.push_str("</section>\n");
 }
 
 fn lakehouse(out: &mut String, result: &RunResult) {
@@ -572,6 +620,11 @@ fn lakehouse(out: &mut String, result: &RunResult) {
             "bronze duplicates",
             lake.bronze_duplicates,
             lake.bronze_duplicates > 0,
+        ),
+        (
+            "bronze altered",
+            lake.bronze_corrupted,
+            lake.bronze_corrupted > 0,
         ),
         ("silver rows", lake.silver_rows, false),
         (

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::compare::{Change, Comparison, Matrix};
 use crate::escape::{markdown_cell as cell, markdown_code as code};
 use crate::format::{self, ms};
-use crate::result::{Latency, RunResult, Verdict};
+use crate::result::{Latency, RunResult, Verdict, Verification};
 
 fn latency_row(out: &mut String, name: &str, latency: &Latency) {
     let _ = writeln!(
@@ -92,7 +92,9 @@ pub fn summary(result: &RunResult) -> String {
     );
     let _ = writeln!(
         out,
-        "\nDeliberate duplicates {} sent / {} present · invalid {} sent / {} present · late {} · offset mismatches {} · order violations {} · foreign records {}",
+        "\nRemoved below the log start by the platform {} · altered {} · deliberate duplicates {} sent / {} present · invalid {} sent / {} present · late {} · offset mismatches {} · order violations {} · foreign records {}",
+        c.removed_below_log_start,
+        c.corrupted,
         c.deliberate_duplicates_sent,
         c.deliberate_duplicates_present,
         c.invalid_sent,
@@ -187,13 +189,14 @@ pub fn summary(result: &RunResult) -> String {
     if let Some(lake) = &result.lakehouse {
         let _ = writeln!(
             out,
-            "\n## Lakehouse\n\n{} · {} · checkpoints every {} ms\n\n| table | rows | missing | duplicates |\n| --- | ---: | ---: | ---: |\n| bronze.events | {} | {} | {} |\n| silver.events | {} | {} | {} |\n| dlq-events | {} | {} | {} |",
+            "\n## Lakehouse\n\n{} · {} · checkpoints every {} ms\n\n| table | rows | missing | duplicates | altered |\n| --- | ---: | ---: | ---: | ---: |\n| bronze.events | {} | {} | {} | {} |\n| silver.events | {} | {} | {} | - |\n| dlq-events | {} | {} | {} | - |",
             lake.engine,
             lake.guarantee,
             lake.checkpoint_interval_ms,
             lake.bronze_rows,
             lake.bronze_missing,
             lake.bronze_duplicates,
+            lake.bronze_corrupted,
             lake.silver_rows,
             lake.silver_missing,
             lake.silver_duplicates,
@@ -212,23 +215,27 @@ pub fn summary(result: &RunResult) -> String {
     if let Some(b) = &result.bronze {
         let _ = writeln!(
             out,
-            "\n## Bronze\n\nCopier {} · expected {} · present {} · missing {} · duplicates {} · foreign {}",
+            "\n## Bronze\n\nCopier {} · expected {} · present {} · missing {} · duplicates {} · altered {} · foreign {}",
             code(&b.copier_mode),
             b.expected,
             b.present,
             b.missing,
             b.duplicates,
+            b.corrupted,
             b.foreign
         );
     }
+    if let Some(verification) = &result.verification {
+        verification_section(&mut out, verification);
+    }
 
     if !result.anomalies.is_empty() {
-        out.push_str("\n## Anomalies (examples)\n\n| anomaly | send id | event id | topic | partition | offset |\n| --- | --- | --- | --- | --- | --- |\n");
+        out.push_str("\n## Anomalies (examples)\n\n| anomaly | send id | event id | topic | partition | offset | first difference |\n| --- | --- | --- | --- | --- | --- | --- |\n");
         for (anomaly, examples) in &result.anomalies {
             for example in examples {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} |",
                     cell(anomaly),
                     example.send_id,
                     code(&example.event_id),
@@ -239,6 +246,10 @@ pub fn summary(result: &RunResult) -> String {
                     example
                         .offset
                         .map_or_else(|| "-".to_owned(), |o| o.to_string()),
+                    example
+                        .difference
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |d| cell(&d.to_string())),
                 );
             }
         }
@@ -284,6 +295,33 @@ pub fn summary(result: &RunResult) -> String {
         );
     }
     out
+}
+
+/// What the verification read and how long it took, and the raw partitions the platform
+/// removed records from.
+fn verification_section(out: &mut String, verification: &Verification) {
+    out.push_str("\n## Verification\n\n| layer | seconds | records read | records/s |\n| --- | ---: | ---: | ---: |\n");
+    for step in &verification.steps {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {} | {:.0} |",
+            cell(&step.layer),
+            step.seconds,
+            step.records_read,
+            step.records_read as f64 / step.seconds.max(1e-9)
+        );
+    }
+    for partition in verification.partitions_with_removals() {
+        let _ = writeln!(
+            out,
+            "\n{}/{}: the platform removed {} records of the run from its start (the run began at offset {}, the log starts at {})",
+            partition.topic,
+            partition.partition,
+            partition.log_start - partition.run_start,
+            partition.run_start,
+            partition.log_start
+        );
+    }
 }
 
 fn properties(properties: &std::collections::BTreeMap<String, String>) -> String {

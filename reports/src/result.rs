@@ -58,6 +58,49 @@ pub struct RunResult {
     /// The Flink pipeline and the Iceberg tables it wrote, when the pipeline ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lakehouse: Option<Lakehouse>,
+    /// What verifying the run cost, and where each raw partition began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// What the checker read and how long it took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// One step per layer read: `raw`, then (when they ran) `bronze-events`,
+    /// `bronze.events`, `silver.events`, `dlq-events` and `gold.metrics`.
+    pub steps: Vec<VerificationStep>,
+    /// Every raw partition: where the run began in it, its log start when read, the end
+    /// reached.
+    pub raw_partitions: Vec<RawPartition>,
+}
+
+/// One layer's verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationStep {
+    /// The layer (topic or table) read.
+    pub layer: String,
+    /// Seconds spent reading and comparing it, drain waits included.
+    pub seconds: f64,
+    /// Records (or rows) read.
+    pub records_read: u64,
+}
+
+/// One raw partition as the checker read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPartition {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The partition's end when the run started: the run's records lie at or above it.
+    pub run_start: i64,
+    /// The partition's log start offset when read; the run's records below it were removed
+    /// by the platform.
+    pub log_start: i64,
+    /// The end offset reached.
+    pub end: i64,
 }
 
 /// The pipeline's jobs and its tables against the ledger.
@@ -83,6 +126,9 @@ pub struct Lakehouse {
     pub bronze_missing: u64,
     /// Extra copies in `bronze.events`.
     pub bronze_duplicates: u64,
+    /// Rows of `bronze.events` whose key or value differ from what was sent.
+    #[serde(default)]
+    pub bronze_corrupted: u64,
     /// Rows in `silver.events`.
     pub silver_rows: u64,
     /// Distinct valid event ids present in raw.
@@ -214,6 +260,9 @@ pub struct Bronze {
     pub missing: u64,
     /// Extra copies in bronze.
     pub duplicates: u64,
+    /// Records whose key or value differ from what was sent.
+    #[serde(default)]
+    pub corrupted: u64,
     /// Records of others in the range read.
     pub foreign: u64,
 }
@@ -325,6 +374,12 @@ pub struct Counts {
     pub present: u64,
     /// Acknowledged but not found.
     pub lost: u64,
+    /// Of those, below their partition's log start: removed by the platform.
+    #[serde(default)]
+    pub removed_below_log_start: u64,
+    /// Records of the run whose key or value differ from what was sent.
+    #[serde(default)]
+    pub corrupted: u64,
     /// Extra copies of a send.
     pub duplicates: u64,
     /// Failed sends found anyway, or records no send explains.
@@ -479,6 +534,50 @@ pub struct AnomalyExample {
     pub partition: Option<i32>,
     /// Offset, when known.
     pub offset: Option<i64>,
+    /// For an altered record, where it first differs from what was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference: Option<ByteDifference>,
+}
+
+/// Where an altered record first differs from what was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByteDifference {
+    /// `key` or `value`.
+    pub field: String,
+    /// Byte index of the first difference.
+    pub at: usize,
+    /// The byte sent there; `null` when what was sent ends before it.
+    pub expected: Option<u8>,
+    /// The byte found there; `null` when what was found ends before it.
+    pub found: Option<u8>,
+}
+
+impl std::fmt::Display for ByteDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let byte = |b: Option<u8>| match b {
+            Some(b) if b.is_ascii_graphic() || b == b' ' => format!("0x{b:02x} '{}'", b as char),
+            Some(b) => format!("0x{b:02x}"),
+            None => "nothing (it ends there)".to_owned(),
+        };
+        write!(
+            f,
+            "{} byte {}: sent {}, found {}",
+            self.field,
+            self.at,
+            byte(self.expected),
+            byte(self.found)
+        )
+    }
+}
+
+impl Verification {
+    /// Raw partitions from whose start the platform removed records of the run.
+    pub fn partitions_with_removals(&self) -> impl Iterator<Item = &RawPartition> {
+        self.raw_partitions
+            .iter()
+            .filter(|p| p.log_start > p.run_start)
+    }
 }
 
 /// The run's verdict.

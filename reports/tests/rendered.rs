@@ -2,7 +2,7 @@
 
 mod common;
 
-use streamproof_reports::result::{AnomalyExample, RunResult, Verdict};
+use streamproof_reports::result::{AnomalyExample, ByteDifference, RunResult, Verdict};
 use streamproof_reports::{html, junit, markdown};
 
 /// The fixture failing two checks, with anomaly examples and text that needs escaping.
@@ -32,6 +32,23 @@ fn failing_run() -> RunResult {
             topic: "raw-events".to_owned(),
             partition: Some(0),
             offset: Some(4242),
+            difference: None,
+        }],
+    );
+    result.anomalies.insert(
+        "corrupted".to_owned(),
+        vec![AnomalyExample {
+            send_id: 7,
+            event_id: "evt-7".to_owned(),
+            topic: "raw-events".to_owned(),
+            partition: Some(1),
+            offset: Some(12),
+            difference: Some(ByteDifference {
+                field: "value".to_owned(),
+                at: 40,
+                expected: Some(b'a'),
+                found: Some(b'<'),
+            }),
         }],
     );
     result

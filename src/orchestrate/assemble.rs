@@ -13,10 +13,11 @@ use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
     AnomalyExample, Bronze, ConsumerGroupInfo, FaultThroughput, Generator, Lag, Latencies,
     LatencyDistributions, PlatformInfo, RunResult, ScenarioInfo, SecondPoint, Throughput,
-    TopicInfo, Verdict, RESULT_VERSION,
+    TopicInfo, Verdict, Verification, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
-use streamproof_verify::expect::LakehouseCounts;
+use streamproof_verify::expect::{BronzeCounts, LakehouseCounts};
+use streamproof_verify::ReadCost;
 
 use super::lakehouse::PipelineFindings;
 use streamproof_verify::expect::{evaluate, Observed};
@@ -71,13 +72,10 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         max_lag: lag.max_records,
         lag_recovery: has_consumers.then(|| lag.recovery_seconds.map(Duration::from_secs_f64)),
         generator: (outcome.generator.kept_up, outcome.generator.note.clone()),
-        bronze: input
-            .bronze
-            .map(|(_, found)| (found.missing, found.duplicates)),
+        bronze: input.bronze.map(|(_, found)| bronze_counts(found)),
         fault_throughput: None,
         lakehouse: input.lakehouse.map(|found| LakehouseCounts {
-            bronze_missing: found.lakehouse.bronze.missing,
-            bronze_duplicates: found.lakehouse.bronze.duplicates,
+            bronze: bronze_counts(&found.lakehouse.bronze),
             silver_missing: found.lakehouse.silver_missing,
             silver_duplicates: found.lakehouse.silver_duplicates,
             silver_unexpected: found.lakehouse.silver_unexpected,
@@ -178,9 +176,53 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             present: found.present,
             missing: found.missing,
             duplicates: found.duplicates,
+            corrupted: found.corrupted,
             foreign: found.foreign,
         }),
         lakehouse: input.lakehouse.map(|found| found.section.clone()),
+        verification: Some(verification(&input)),
+    }
+}
+
+fn bronze_counts(found: &BronzeFindings) -> BronzeCounts {
+    BronzeCounts {
+        missing: found.missing,
+        duplicates: found.duplicates,
+        corrupted: found.corrupted,
+    }
+}
+
+/// What each layer's verification read and cost, in the order the run verified them.
+fn verification(input: &Assembly<'_>) -> Verification {
+    let raw = ReadCost {
+        layer: "raw".to_owned(),
+        seconds: input.findings.read_seconds,
+        records_read: input.findings.records_read,
+    };
+    let bronze_topic = input
+        .bronze
+        .map(|(_, found)| found)
+        .or(input.lakehouse.map(|found| &found.bronze_topic))
+        .map(|found| ReadCost {
+            layer: "bronze-events".to_owned(),
+            seconds: found.read_seconds,
+            records_read: found.records_read,
+        });
+    let lakehouse = input.lakehouse.into_iter().flat_map(|found| {
+        found
+            .lakehouse
+            .costs
+            .iter()
+            .cloned()
+            .chain(found.gold_cost.clone())
+    });
+    let steps: Vec<ReadCost> = std::iter::once(raw)
+        .chain(bronze_topic)
+        .chain(lakehouse)
+        .collect();
+    Verification {
+        steps: convert(&steps),
+        raw_partitions: convert(&input.findings.partitions),
     }
 }
 

@@ -27,6 +27,7 @@ use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
 use streamproof_verify::pipeline::{
     check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
 };
+use streamproof_verify::ReadCost;
 
 use super::assemble::convert;
 use crate::scenario::PipelineSection;
@@ -138,6 +139,8 @@ pub struct PipelineFindings {
     pub lakehouse: LakehouseFindings,
     /// Gold's closed windows against the ledger's recomputation (open-loop runs).
     pub gold: Option<GoldFindings>,
+    /// What reading and recomputing gold cost (open-loop runs).
+    pub gold_cost: Option<ReadCost>,
     /// The result section.
     pub section: Lakehouse,
 }
@@ -282,12 +285,17 @@ impl PipelineStage {
             timeout: Duration::from_secs(10),
         })
         .context("verify the lakehouse")?;
+        let gold_started = Instant::now();
         let gold = self.verify_gold(&warehouse, run_id, ledger, raw_copies, run, closed)?;
+        let gold_cost = gold
+            .as_ref()
+            .map(|found| ReadCost::since("gold.metrics", gold_started, found.gold_rows));
         let section = self.section(&lakehouse, gold.as_ref(), drain_seconds, gold_late_dropped);
         Ok(PipelineFindings {
             bronze_topic,
             lakehouse,
             gold,
+            gold_cost,
             section,
         })
     }
@@ -362,6 +370,7 @@ impl PipelineStage {
             bronze_expected: found.bronze.expected,
             bronze_missing: found.bronze.missing,
             bronze_duplicates: found.bronze.duplicates,
+            bronze_corrupted: found.bronze.corrupted,
             silver_rows: found.silver_rows,
             silver_expected: found.silver_expected,
             silver_missing: found.silver_missing,

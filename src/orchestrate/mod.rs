@@ -25,6 +25,7 @@ use streamproof_platform::runtime::{
 };
 use streamproof_platform::topics::{standard_topics, TopicConfig};
 use streamproof_reports::result::RunResult;
+use streamproof_verify::gold::{GoldReplay, SendTimes};
 use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 
 use crate::scenario::LoadedScenario;
@@ -318,6 +319,14 @@ async fn drive(
             ledger: &outcome.ledger,
             start: &outcome.start_offsets,
             drain_timeout: scenario.drain_timeout,
+            replay: Some(GoldReplay {
+                load: &scenario.load,
+                seed: scenario.seed,
+                run_id: &run_id,
+                times: SendTimes::OpenLoop {
+                    start_unix_us: outcome.clock.start_unix_us,
+                },
+            }),
         })
     })
     .context("verify the raw topics")?;

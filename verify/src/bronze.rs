@@ -8,7 +8,7 @@ use rdkafka::message::{BorrowedMessage, Message};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
-use streamproof_loadgen::ledger::{Ledger, RecordMeta, SendId};
+use streamproof_loadgen::ledger::{Ledger, RecordDigest, RecordMeta, SendId};
 
 use crate::kafka::{Example, MAX_EXAMPLES};
 use crate::read::{read_range, Observer, Range, VerifyError};
@@ -42,47 +42,85 @@ pub struct BronzeFindings {
     pub missing: u64,
     /// Extra copies in bronze beyond what raw holds.
     pub duplicates: u64,
+    /// Records of the run whose key or value differ from what was sent to raw.
+    #[serde(default)]
+    pub corrupted: u64,
     /// Records of other runs or producers in the range read.
     pub foreign: u64,
-    /// Up to ten examples each of `bronze_missing` and `bronze_duplicates`.
+    /// Up to ten examples each of `bronze_missing`, `bronze_duplicates` and
+    /// `bronze_corrupted`.
     pub examples: std::collections::BTreeMap<String, Vec<Example>>,
     /// Whether every expected record appeared before the drain timeout.
     pub drained: bool,
     /// How long reading took.
     pub read_seconds: f64,
+    /// Records (or rows) read.
+    #[serde(default)]
+    pub records_read: u64,
+}
+
+/// A record (or row) of a layer derived from raw: the headers it carried, its key and value
+/// when they were read, and where it sits.
+pub struct LayerRecord<'m> {
+    /// The streamproof headers, decoded.
+    pub meta: Option<RecordMeta>,
+    /// Key and value, when read (a missing key reads as empty).
+    pub bytes: Option<(&'m [u8], &'m [u8])>,
+    /// Its partition and offset in the layer (or, for a table row, of its raw source).
+    pub position: Option<(i32, i64)>,
 }
 
 /// Copies of each send found in a layer derived from raw, against the copies raw holds. The
 /// Kafka bronze check and the lakehouse's bronze table check share it.
 pub struct CopyTally<'a> {
     run_id: &'a str,
+    ledger: &'a Ledger,
     raw_copies: &'a [Vec<u8>],
     copies: Vec<Vec<u8>>,
     expected_seen: u64,
     expected: u64,
     foreign: u64,
+    read: u64,
+    corrupted: u64,
+    corrupted_examples: Vec<(SendId, Option<(i32, i64)>)>,
 }
 
 impl<'a> CopyTally<'a> {
     /// An empty tally for the run's records, `raw_copies` per send.
-    pub fn new(run_id: &'a str, raw_copies: &'a [Vec<u8>]) -> Self {
+    pub fn new(run_id: &'a str, ledger: &'a Ledger, raw_copies: &'a [Vec<u8>]) -> Self {
         CopyTally {
             run_id,
+            ledger,
             raw_copies,
             copies: raw_copies.iter().map(|t| vec![0; t.len()]).collect(),
             expected_seen: 0,
             expected: raw_copies.iter().flatten().map(|c| u64::from(*c)).sum(),
             foreign: 0,
+            read: 0,
+            corrupted: 0,
+            corrupted_examples: Vec::new(),
         }
     }
 
-    /// Counts one record of the layer by the streamproof headers it carried.
-    pub fn observe(&mut self, meta: Option<RecordMeta>) {
-        let Some(meta) = meta.filter(|m| m.run_id == self.run_id) else {
+    /// Counts one record of the layer by the streamproof headers it carried, and compares
+    /// its bytes with what was sent when they were read.
+    pub fn observe(&mut self, record: LayerRecord<'_>) {
+        self.read += 1;
+        let Some(meta) = record.meta.filter(|m| m.run_id == self.run_id) else {
             self.foreign += 1;
             return;
         };
         let id = meta.send_id;
+        let altered = match (record.bytes, self.ledger.get(id)) {
+            (Some((key, value)), Some(entry)) => RecordDigest::of(key, value) != entry.digest(),
+            _ => false,
+        };
+        if altered {
+            self.corrupted += 1;
+            if self.corrupted_examples.len() < MAX_EXAMPLES {
+                self.corrupted_examples.push((id, record.position));
+            }
+        }
         let Some(copies) = self
             .copies
             .get_mut(id.task())
@@ -105,13 +143,32 @@ impl<'a> CopyTally<'a> {
     /// Missing and extra copies, with examples named after `layer` (e.g. `bronze` gives
     /// `bronze_missing` and `bronze_duplicates`).
     pub fn findings(&self, ledger: &Ledger, layer: &str, topic: &str) -> BronzeFindings {
+        let salt = streamproof_loadgen::id_salt(self.run_id);
         let mut findings = BronzeFindings {
             expected: self.expected,
             foreign: self.foreign,
             drained: self.complete(),
+            corrupted: self.corrupted,
+            records_read: self.read,
             ..BronzeFindings::default()
         };
-        let salt = streamproof_loadgen::id_salt(self.run_id);
+        if !self.corrupted_examples.is_empty() {
+            let examples = self
+                .corrupted_examples
+                .iter()
+                .map(|(id, position)| Example {
+                    send_id: id.0,
+                    event_id: event_id(salt, ledger.event_send(*id)),
+                    topic: topic.to_owned(),
+                    partition: position.map(|p| p.0),
+                    offset: position.map(|p| p.1),
+                    difference: None,
+                })
+                .collect();
+            findings
+                .examples
+                .insert(format!("{layer}_corrupted"), examples);
+        }
         for (task, sends) in self.copies.iter().enumerate() {
             for (index, found) in sends.iter().enumerate() {
                 let wanted = self.raw_copies[task][index];
@@ -137,6 +194,7 @@ impl<'a> CopyTally<'a> {
                         topic: topic.to_owned(),
                         partition: None,
                         offset: None,
+                        difference: None,
                     });
                 }
             }
@@ -151,8 +209,14 @@ struct BronzeReader<'a> {
 
 impl Observer for BronzeReader<'_> {
     fn observe(&mut self, message: &BorrowedMessage<'_>) {
-        self.tally
-            .observe(message.headers().and_then(RecordMeta::from_headers));
+        self.tally.observe(LayerRecord {
+            meta: message.headers().and_then(RecordMeta::from_headers),
+            bytes: Some((
+                message.key().unwrap_or_default(),
+                message.payload().unwrap_or_default(),
+            )),
+            position: Some((message.partition(), message.offset())),
+        });
     }
 
     fn complete(&self) -> bool {
@@ -164,7 +228,7 @@ impl Observer for BronzeReader<'_> {
 pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyError> {
     let started = Instant::now();
     let mut reader = BronzeReader {
-        tally: CopyTally::new(check.run_id, check.raw_copies),
+        tally: CopyTally::new(check.run_id, check.ledger, check.raw_copies),
     };
     let topics = vec![check.topic.to_owned()];
     let range = Range {
@@ -174,7 +238,7 @@ pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyErr
         start: check.start,
         timeout: check.drain_timeout,
     };
-    let drained = read_range(&range, &mut reader)?;
+    let drained = read_range(&range, &mut reader)?.drained;
     Ok(BronzeFindings {
         drained,
         read_seconds: started.elapsed().as_secs_f64(),

@@ -82,9 +82,18 @@ fn zero() -> Bound {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
-    /// Acknowledged records missing from the topics.
+    /// Acknowledged records missing from the topics. When `removed_below_log_start` allows
+    /// removal, records the platform removed are not counted here.
     #[serde(default = "zero")]
     pub lost: Bound,
+    /// Acknowledged records missing because the platform removed them from the start of their
+    /// partition (retention, DeleteRecords, truncation): by default none, and they count as
+    /// lost too; a scenario that removes records on purpose allows them here (e.g. `any`).
+    #[serde(default = "zero")]
+    pub removed_below_log_start: Bound,
+    /// Records of the run whose key or value differ from what was sent.
+    #[serde(default = "zero")]
+    pub corrupted: Bound,
     /// Extra copies of a send (producer retries that were not deduplicated).
     #[serde(default = "zero")]
     pub duplicates: Bound,
@@ -103,12 +112,18 @@ pub struct Expectations {
     /// Extra copies of raw records in bronze (when the copier runs).
     #[serde(default = "zero")]
     pub bronze_duplicates: Bound,
+    /// Records in bronze whose key or value differ from what was sent to raw.
+    #[serde(default = "zero")]
+    pub bronze_corrupted: Bound,
     /// Raw records missing from the `bronze.events` Iceberg table (with the pipeline).
     #[serde(default = "zero")]
     pub lakehouse_bronze_missing: Bound,
     /// Extra copies in the `bronze.events` Iceberg table (with the pipeline).
     #[serde(default = "zero")]
     pub lakehouse_bronze_duplicates: Bound,
+    /// Rows of `bronze.events` whose key or value differ from what was sent to raw.
+    #[serde(default = "zero")]
+    pub lakehouse_bronze_corrupted: Bound,
     /// Valid event ids present in raw but missing from `silver.events`.
     #[serde(default = "zero")]
     pub silver_missing: Bound,
@@ -183,14 +198,18 @@ impl Default for Expectations {
     fn default() -> Self {
         Expectations {
             lost: zero(),
+            removed_below_log_start: zero(),
+            corrupted: zero(),
             duplicates: zero(),
             phantoms: zero(),
             offset_mismatches: zero(),
             order_violations: zero(),
             bronze_missing: zero(),
             bronze_duplicates: zero(),
+            bronze_corrupted: zero(),
             lakehouse_bronze_missing: zero(),
             lakehouse_bronze_duplicates: zero(),
+            lakehouse_bronze_corrupted: zero(),
             silver_missing: zero(),
             silver_duplicates: zero(),
             silver_unexpected: zero(),
@@ -247,8 +266,8 @@ pub struct Observed {
     pub generator: (bool, String),
     /// Faults applied and healed, of those fired; `None` without faults.
     pub faults_healed: Option<(usize, usize)>,
-    /// Bronze records missing and duplicated; `None` when no copier ran.
-    pub bronze: Option<(u64, u64)>,
+    /// Bronze's anomalies; `None` when no copier ran.
+    pub bronze: Option<BronzeCounts>,
     /// The lakehouse's anomaly counts, when the pipeline ran.
     pub lakehouse: Option<LakehouseCounts>,
     /// Acknowledged events/s before the first fault and outside every fault window.
@@ -304,6 +323,28 @@ fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) ->
     })
 }
 
+/// Acknowledged records missing: all of them, or (when the scenario allows the platform to
+/// remove records) those lost in flight; the actual value says how many the platform removed.
+fn lost_check(expect: &Expectations, counts: &Counts, lost_in_flight: u64) -> Check {
+    let removed = counts.removed_below_log_start;
+    let actual = match (removed, lost_in_flight == counts.lost) {
+        (0, _) => counts.lost.to_string(),
+        (_, true) => format!(
+            "{} ({removed} of them removed below their partition's log start by the platform)",
+            counts.lost
+        ),
+        (_, false) => format!(
+            "{lost_in_flight} (besides {removed} removed below their partition's log start by the platform, as allowed)"
+        ),
+    };
+    check(
+        "lost",
+        expect.lost,
+        actual,
+        expect.lost.holds(lost_in_flight),
+    )
+}
+
 /// Gold's windows against the recomputation; when gold's window operator dropped records as
 /// late, the actual value says so, since that is the usual cause of wrong windows.
 fn gold_check(bound: Bound, lakehouse: &LakehouseCounts) -> Check {
@@ -317,13 +358,40 @@ fn gold_check(bound: Bound, lakehouse: &LakehouseCounts) -> Check {
     check("gold_windows_wrong", bound, actual, bound.holds(wrong))
 }
 
+/// A layer copied from raw (the `bronze-events` topic, the `bronze.events` table) against raw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BronzeCounts {
+    /// Raw records missing.
+    pub missing: u64,
+    /// Extra copies.
+    pub duplicates: u64,
+    /// Records whose key or value differ from what was sent.
+    pub corrupted: u64,
+}
+
+impl BronzeCounts {
+    fn checks(&self, layer: &str, bounds: [Bound; 3]) -> impl Iterator<Item = Check> + '_ {
+        let layer = layer.to_owned();
+        ["missing", "duplicates", "corrupted"]
+            .into_iter()
+            .zip(bounds)
+            .zip([self.missing, self.duplicates, self.corrupted])
+            .map(move |((anomaly, bound), actual)| {
+                check(
+                    &format!("{layer}_{anomaly}"),
+                    bound,
+                    actual,
+                    bound.holds(actual),
+                )
+            })
+    }
+}
+
 /// The lakehouse's anomaly counts, for the verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LakehouseCounts {
-    /// Raw records missing from `bronze.events`.
-    pub bronze_missing: u64,
-    /// Extra copies in `bronze.events`.
-    pub bronze_duplicates: u64,
+    /// `bronze.events` against raw.
+    pub bronze: BronzeCounts,
     /// Expected event ids missing from silver.
     pub silver_missing: u64,
     /// Silver rows beyond one per event id.
@@ -345,9 +413,19 @@ pub struct LakehouseCounts {
 /// Every check of a run, in a stable order.
 pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
     let counts = &observed.counts;
+    let removal_allowed = expect.removed_below_log_start != zero();
+    let lost_in_flight = if removal_allowed {
+        counts.lost.saturating_sub(counts.removed_below_log_start)
+    } else {
+        counts.lost
+    };
     // A scenario that expects loss expects records that never show up; the drain then
     // accounts for them as lost instead of failing on its own.
-    let loss_expected = expect.lost != Bound::AtMost(0) && expect.lost.holds(counts.lost);
+    let loss_expected = (expect.lost != zero() && expect.lost.holds(lost_in_flight))
+        || (removal_allowed
+            && expect
+                .removed_below_log_start
+                .holds(counts.removed_below_log_start));
     let mut checks = vec![check(
         "drain",
         format!(
@@ -361,8 +439,19 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         },
         observed.drained || loss_expected,
     )];
+    checks.push(lost_check(expect, counts, lost_in_flight));
+    if removal_allowed || counts.removed_below_log_start > 0 {
+        let bound = expect.removed_below_log_start;
+        let removed = counts.removed_below_log_start;
+        checks.push(check(
+            "removed_below_log_start",
+            bound,
+            removed,
+            bound.holds(removed),
+        ));
+    }
     for (name, bound, actual) in [
-        ("lost", expect.lost, counts.lost),
+        ("corrupted", expect.corrupted, counts.corrupted),
         ("duplicates", expect.duplicates, counts.duplicates),
         ("phantoms", expect.phantoms, counts.phantoms),
         (
@@ -379,17 +468,15 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         checks.push(check(name, bound, actual, bound.holds(actual)));
     }
     if let Some(lakehouse) = &observed.lakehouse {
-        for (name, bound, actual) in [
-            (
-                "lakehouse_bronze_missing",
+        checks.extend(lakehouse.bronze.checks(
+            "lakehouse_bronze",
+            [
                 expect.lakehouse_bronze_missing,
-                lakehouse.bronze_missing,
-            ),
-            (
-                "lakehouse_bronze_duplicates",
                 expect.lakehouse_bronze_duplicates,
-                lakehouse.bronze_duplicates,
-            ),
+                expect.lakehouse_bronze_corrupted,
+            ],
+        ));
+        for (name, bound, actual) in [
             (
                 "silver_missing",
                 expect.silver_missing,
@@ -421,18 +508,14 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         }
         checks.push(gold_check(expect.gold_windows_wrong, lakehouse));
     }
-    if let Some((missing, duplicates)) = observed.bronze {
-        checks.push(check(
-            "bronze_missing",
-            expect.bronze_missing,
-            missing,
-            expect.bronze_missing.holds(missing),
-        ));
-        checks.push(check(
-            "bronze_duplicates",
-            expect.bronze_duplicates,
-            duplicates,
-            expect.bronze_duplicates.holds(duplicates),
+    if let Some(bronze) = &observed.bronze {
+        checks.extend(bronze.checks(
+            "bronze",
+            [
+                expect.bronze_missing,
+                expect.bronze_duplicates,
+                expect.bronze_corrupted,
+            ],
         ));
     }
     for (name, what, present, sent, missing) in [
@@ -731,16 +814,60 @@ mod tests {
     }
 
     #[test]
+    fn records_removed_by_the_platform_fail_lost_unless_the_scenario_allows_removal() {
+        let mut run = observed();
+        run.counts.lost = 15;
+        run.counts.removed_below_log_start = 12;
+        let checks = evaluate(&Expectations::default(), &run);
+        assert_eq!(failed(&checks), vec!["lost", "removed_below_log_start"]);
+        let lost = checks.iter().find(|c| c.name == "lost").unwrap();
+        assert_eq!(
+            lost.actual,
+            "15 (12 of them removed below their partition's log start by the platform)"
+        );
+
+        let allowing: Expectations =
+            serde_json::from_str(r#"{"removed_below_log_start": "any"}"#).unwrap();
+        let checks = evaluate(&allowing, &run);
+        assert_eq!(failed(&checks), vec!["lost"], "3 were lost in flight");
+        let lost = checks.iter().find(|c| c.name == "lost").unwrap();
+        assert_eq!(
+            lost.actual,
+            "3 (besides 12 removed below their partition's log start by the platform, as allowed)"
+        );
+        run.counts.lost = 12;
+        assert!(failed(&evaluate(&allowing, &run)).is_empty());
+    }
+
+    #[test]
+    fn altered_records_fail_the_run() {
+        let mut run = observed();
+        run.counts.corrupted = 1;
+        assert_eq!(
+            failed(&evaluate(&Expectations::default(), &run)),
+            vec!["corrupted"]
+        );
+    }
+
+    #[test]
     fn bronze_checks_run_only_with_a_copier() {
         let mut run = observed();
         assert!(!evaluate(&Expectations::default(), &run)
             .iter()
             .any(|c| c.name.starts_with("bronze")));
-        run.bronze = Some((0, 3));
+        run.bronze = Some(BronzeCounts {
+            missing: 0,
+            duplicates: 3,
+            corrupted: 2,
+        });
         assert_eq!(
             failed(&evaluate(&Expectations::default(), &run)),
-            vec!["bronze_duplicates"]
+            vec!["bronze_duplicates", "bronze_corrupted"]
         );
+        run.bronze = Some(BronzeCounts {
+            duplicates: 3,
+            ..BronzeCounts::default()
+        });
         let expect: Expectations =
             serde_json::from_str(r#"{"bronze_duplicates": {"at_least": 1}}"#).unwrap();
         assert!(failed(&evaluate(&expect, &run)).is_empty());

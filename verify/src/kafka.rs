@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-pub use crate::read::VerifyError;
-use crate::read::{read_range, Observer, Range};
+use crate::gold::GoldReplay;
+use crate::read::{log_starts_by_partition, read_range, Observer, PartitionView, Range};
+pub use crate::read::{PartitionRead, VerifyError};
+use crate::sent::{AlteredRecord, ByteDifference};
 use rdkafka::message::{BorrowedMessage, Message};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
-use streamproof_loadgen::ledger::{Ledger, Outcome, RecordMeta, SendId, SendKind};
+use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordMeta, SendId, SendKind};
 
 /// Examples kept per anomaly.
 pub const MAX_EXAMPLES: usize = 10;
@@ -29,6 +31,9 @@ pub struct KafkaCheck<'a> {
     pub start: &'a StartOffsets,
     /// How long to wait for every acknowledged record to become visible.
     pub drain_timeout: Duration,
+    /// How to rebuild what a send carried, to show where an altered record first differs
+    /// (`None`: altered records are counted without that detail).
+    pub replay: Option<GoldReplay<'a>>,
 }
 
 /// Counts of every send and of what the topics hold.
@@ -46,6 +51,13 @@ pub struct Counts {
     pub present: u64,
     /// Acknowledged sends not found.
     pub lost: u64,
+    /// Of those, below their partition's log start when read: removed by the platform
+    /// (retention, DeleteRecords, truncation) rather than lost in flight.
+    #[serde(default)]
+    pub removed_below_log_start: u64,
+    /// Records of the run whose key or value differ from what was sent.
+    #[serde(default)]
+    pub corrupted: u64,
     /// Extra copies of sends found more than once (not deliberate duplicates: those have
     /// their own send ids).
     pub duplicates: u64,
@@ -89,6 +101,9 @@ pub struct Example {
     pub partition: Option<i32>,
     /// Offset there.
     pub offset: Option<i64>,
+    /// For an altered record, where it first differs from what was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference: Option<ByteDifference>,
 }
 
 /// What the Kafka-level check found.
@@ -96,11 +111,15 @@ pub struct Example {
 pub struct KafkaFindings {
     /// The counts.
     pub counts: Counts,
-    /// Up to [`MAX_EXAMPLES`] examples per anomaly (`lost`, `duplicates`, `phantoms`,
-    /// `offset_mismatches`, `order_violations`).
+    /// Up to [`MAX_EXAMPLES`] examples per anomaly (`lost`, `removed_below_log_start`,
+    /// `corrupted`, `duplicates`, `phantoms`, `offset_mismatches`, `order_violations`).
     pub examples: std::collections::BTreeMap<String, Vec<Example>>,
-    /// Whether every acknowledged record became visible before the drain timeout.
+    /// Whether every acknowledged record became visible, or was proven gone (below its
+    /// partition's log start, or passed by the reader), before the drain timeout.
     pub drained: bool,
+    /// Every partition read: where the run began, its log start and the end reached.
+    #[serde(default)]
+    pub partitions: Vec<PartitionRead>,
     /// How long reading took.
     pub read_seconds: f64,
     /// Records read in the range (own and foreign).
@@ -114,6 +133,12 @@ pub struct KafkaFindings {
 struct Seen {
     copies: Vec<Vec<u8>>,
     at_position: Vec<Vec<bool>>,
+}
+
+impl Seen {
+    fn copies(&self, id: SendId) -> u8 {
+        self.copies[id.task()][id.index()]
+    }
 }
 
 impl Seen {
@@ -137,6 +162,7 @@ struct Reader<'a> {
     acked_seen: u64,
     acked_total: u64,
     salt: u64,
+    altered: Vec<AlteredRecord>,
 }
 
 impl Observer for Reader<'_> {
@@ -146,6 +172,27 @@ impl Observer for Reader<'_> {
 
     fn complete(&self) -> bool {
         self.acked_seen >= self.acked_total
+    }
+
+    fn accounted_for(&mut self, partitions: &PartitionView<'_>) -> bool {
+        if self.complete() {
+            return true;
+        }
+        let topics = self.check.topics;
+        let proven_gone = self
+            .check
+            .ledger
+            .iter()
+            .filter(|(id, _)| self.seen.copies(*id) == 0)
+            .filter_map(|(_, entry)| {
+                Some((topics.get(usize::from(entry.topic()))?, entry.position()?))
+            })
+            .filter(|(topic, (partition, offset))| {
+                *offset < partitions.log_start(topic, *partition)
+                    || *offset < partitions.position(topic, *partition)
+            })
+            .count() as u64;
+        self.acked_seen + proven_gone >= self.acked_total
     }
 }
 
@@ -166,6 +213,7 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         acked_seen: 0,
         acked_total,
         salt: streamproof_loadgen::id_salt(check.run_id),
+        altered: Vec::new(),
     };
     let range = Range {
         bootstrap: check.bootstrap,
@@ -174,9 +222,12 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         start: check.start,
         timeout: check.drain_timeout,
     };
-    reader.findings.drained = read_range(&range, &mut reader)?;
-    reader.findings.read_seconds = started.elapsed().as_secs_f64();
-    Ok(reader.finish())
+    let outcome = read_range(&range, &mut reader)?;
+    reader.findings.drained = outcome.drained;
+    reader.findings.partitions = outcome.partitions;
+    let mut findings = reader.finish();
+    findings.read_seconds = started.elapsed().as_secs_f64();
+    Ok(findings)
 }
 
 impl Reader<'_> {
@@ -197,6 +248,21 @@ impl Reader<'_> {
         let copies = &mut self.seen.copies[meta.send_id.task()][meta.send_id.index()];
         *copies = copies.saturating_add(1);
         let first_copy = *copies == 1;
+        let key = message.key().unwrap_or_default();
+        let value = message.payload().unwrap_or_default();
+        if RecordDigest::of(key, value) != entry.digest() {
+            self.findings.counts.corrupted += 1;
+            if self.altered.len() < MAX_EXAMPLES {
+                self.altered.push(AlteredRecord {
+                    send: meta.send_id,
+                    topic: topic.to_owned(),
+                    position,
+                    intended_us: meta.intended_us,
+                    key: key.to_vec(),
+                    value: value.to_vec(),
+                });
+            }
+        }
         if first_copy && entry.outcome() == Outcome::Acked {
             self.acked_seen += 1;
         }
@@ -205,10 +271,9 @@ impl Reader<'_> {
             self.seen.at_position[meta.send_id.task()][meta.send_id.index()] = true;
         }
         if first_copy {
-            let key = message.key().unwrap_or_default().to_vec();
             let last = self
                 .last_seq
-                .entry((topic.to_owned(), message.partition(), key))
+                .entry((topic.to_owned(), message.partition(), key.to_vec()))
                 .or_insert(0);
             if meta.key_seq <= *last {
                 self.findings.counts.order_violations += 1;
@@ -232,12 +297,44 @@ impl Reader<'_> {
                 topic: topic.to_owned(),
                 partition: position.map(|p| p.0),
                 offset: position.map(|p| p.1),
+                difference: None,
             });
         }
     }
 
+    /// Altered records as examples, each with where it first differs from what was sent when
+    /// the send can be rebuilt.
+    fn altered_examples(&mut self) {
+        let altered = std::mem::take(&mut self.altered);
+        let expected = match &self.check.replay {
+            Some(replay) => crate::sent::rebuild(replay, self.check.ledger, &altered),
+            None => HashMap::new(),
+        };
+        let examples: Vec<Example> = altered
+            .iter()
+            .map(|record| Example {
+                send_id: record.send.0,
+                event_id: event_id(self.salt, self.check.ledger.event_send(record.send)),
+                topic: record.topic.clone(),
+                partition: Some(record.position.0),
+                offset: Some(record.position.1),
+                difference: expected
+                    .get(&record.send)
+                    .and_then(|sent| record.first_difference(sent)),
+            })
+            .collect();
+        if !examples.is_empty() {
+            self.findings
+                .examples
+                .insert("corrupted".to_owned(), examples);
+        }
+    }
+
     fn finish(mut self) -> KafkaFindings {
+        self.altered_examples();
         self.findings.copies = std::mem::take(&mut self.seen.copies);
+        let log_starts = log_starts_by_partition(&self.findings.partitions);
+        let mut removed = Vec::new();
         let ledger = self.check.ledger;
         for (id, entry) in ledger.iter() {
             let copies = self.findings.copies[id.task()][id.index()];
@@ -276,6 +373,15 @@ impl Reader<'_> {
                     if copies == 0 {
                         counts.lost += 1;
                         self.example("lost", id, &topic, entry.position());
+                        let below_log_start =
+                            entry.position().is_some_and(|(partition, offset)| {
+                                log_starts
+                                    .get(&(topic.clone(), partition))
+                                    .is_some_and(|start| offset < *start)
+                            });
+                        if below_log_start {
+                            removed.push((id, topic.clone(), entry.position()));
+                        }
                     } else if !self.seen.at_position[id.task()][id.index()] {
                         self.findings.counts.offset_mismatches += 1;
                         self.example("offset_mismatches", id, &topic, entry.position());
@@ -296,6 +402,10 @@ impl Reader<'_> {
             if copies > 1 {
                 self.example("duplicates", id, &topic, None);
             }
+        }
+        self.findings.counts.removed_below_log_start = removed.len() as u64;
+        for (id, topic, position) in removed {
+            self.example("removed_below_log_start", id, &topic, position);
         }
         self.findings
     }

@@ -9,7 +9,7 @@
 //! - DLQ (`dlq-events`): every invalid record present in raw, once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::message::{BorrowedMessage, Message};
 use serde::{Deserialize, Serialize};
@@ -18,10 +18,13 @@ use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, SendId, SendKind};
 use streamproof_loadgen::stats::{latency_histogram, record, LatencySummary};
 
-use crate::bronze::{BronzeFindings, CopyTally};
+use crate::bronze::{BronzeFindings, CopyTally, LayerRecord};
 use crate::kafka::{Example, MAX_EXAMPLES};
 use crate::lakehouse::{BronzeRead, LakehouseError, Warehouse, SILVER};
-use crate::read::{read_range, Observer, Range, VerifyError};
+
+/// The silver table, as reports name it.
+const SILVER_TABLE: &str = "silver.events";
+use crate::read::{read_range, Observer, Range, ReadCost, VerifyError};
 
 /// What the lakehouse check found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,9 @@ pub struct LakehouseFindings {
     /// silver (late events excluded): the commit is the first silver snapshot committed at
     /// or after the row was processed.
     pub silver_visible: Option<LatencySummary>,
+    /// What reading `bronze.events`, `silver.events` and `dlq-events` cost.
+    #[serde(default)]
+    pub costs: Vec<ReadCost>,
 }
 
 /// What the lakehouse check needs.
@@ -124,13 +130,14 @@ pub fn check_lakehouse(
     check: &LakehouseCheck<'_>,
 ) -> Result<LakehouseFindings, LakehouseCheckError> {
     let mut findings = LakehouseFindings::default();
-    let mut tally = CopyTally::new(check.run_id, check.raw_copies);
+    let started = Instant::now();
+    let mut tally = CopyTally::new(check.run_id, check.ledger, check.raw_copies);
     let mut bronze_rows = 0u64;
     // Where each invalid raw record of the run sits: the DLQ envelopes must point there.
     let mut invalid_sources = HashSet::new();
     check.warehouse.visit_bronze(
         BronzeRead {
-            raw_value: false,
+            raw_value: true,
             headers: true,
         },
         |row| {
@@ -144,13 +151,31 @@ pub fn check_lakehouse(
             if invalid {
                 invalid_sources.insert((row.topic.clone(), i64::from(row.partition), row.offset));
             }
-            tally.observe(row.meta);
+            let value = row.raw_value.as_deref().map(str::as_bytes);
+            tally.observe(LayerRecord {
+                bytes: value
+                    .map(|value| (row.key.as_deref().unwrap_or_default().as_bytes(), value)),
+                position: Some((row.partition, row.offset)),
+                meta: row.meta,
+            });
         },
     )?;
     findings.bronze_rows = bronze_rows;
     findings.bronze = tally.findings(check.ledger, "lakehouse_bronze", "bronze.events");
+    findings.bronze.read_seconds = started.elapsed().as_secs_f64();
+    findings
+        .costs
+        .push(ReadCost::since("bronze.events", started, bronze_rows));
+    let started = Instant::now();
     silver(check, &mut findings)?;
-    dlq(check, invalid_sources, &mut findings)?;
+    findings
+        .costs
+        .push(ReadCost::since(SILVER_TABLE, started, findings.silver_rows));
+    let started = Instant::now();
+    let dlq_read = dlq(check, invalid_sources, &mut findings)?;
+    findings
+        .costs
+        .push(ReadCost::since(check.dlq_topic, started, dlq_read));
     Ok(findings)
 }
 
@@ -188,9 +213,10 @@ fn silver(
                 examples.push(Example {
                     send_id: id.map_or(0, |id| id.0),
                     event_id: event.to_owned(),
-                    topic: "silver.events".to_owned(),
+                    topic: SILVER_TABLE.to_owned(),
                     partition: None,
                     offset: None,
+                    difference: None,
                 });
             }
         };
@@ -245,10 +271,12 @@ struct DlqReader {
     seen: HashMap<(String, i64, i64), u64>,
     unexpected: u64,
     expected: u64,
+    read: u64,
 }
 
 impl Observer for DlqReader {
     fn observe(&mut self, message: &BorrowedMessage<'_>) {
+        self.read += 1;
         let source = message
             .payload()
             .and_then(|payload| serde_json::from_slice::<serde_json::Value>(payload).ok())
@@ -271,11 +299,12 @@ impl Observer for DlqReader {
     }
 }
 
+/// Checks the DLQ; returns the records read.
 fn dlq(
     check: &LakehouseCheck<'_>,
     invalid_sources: HashSet<(String, i64, i64)>,
     findings: &mut LakehouseFindings,
-) -> Result<(), LakehouseCheckError> {
+) -> Result<u64, LakehouseCheckError> {
     let expected: u64 = check
         .ledger
         .iter()
@@ -290,6 +319,7 @@ fn dlq(
         seen: HashMap::new(),
         unexpected: 0,
         expected,
+        read: 0,
     };
     let topics = vec![check.dlq_topic.to_owned()];
     read_range(
@@ -307,5 +337,5 @@ fn dlq(
     findings.dlq_missing = expected.saturating_sub(distinct);
     findings.dlq_duplicates = reader.seen.values().map(|copies| copies - 1).sum();
     findings.dlq_unexpected = reader.unexpected;
-    Ok(())
+    Ok(reader.read)
 }

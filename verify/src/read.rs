@@ -1,33 +1,138 @@
 //! Reading a range of partitions with read_committed: from the run's start offsets to their
-//! end, until the observer has seen everything it waits for or the drain timeout passes.
+//! end, until the observer has seen (or can prove gone) everything it waits for, or the drain
+//! timeout passes.
+//!
+//! Records can disappear from the start of a partition while a run goes on (retention, an
+//! operator's DeleteRecords, truncation). The reader never lets the client reset a position on
+//! its own (librdkafka's default jumps to the partition's *end*, which would make every record
+//! of that partition look lost): it starts each partition at `max(run start, log start)`, and
+//! when the log start passes its position mid-read it continues from the new log start and
+//! records it. A reset it cannot explain that way is an error naming the partition.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
-use streamproof_platform::offsets::{list_offsets, End};
+use streamproof_platform::offsets::{list_offsets, End, OffsetMap};
 
 /// Why a check could not read what it needed.
 #[derive(Debug, thiserror::Error)]
-#[error("{context}: {source}")]
-pub struct VerifyError {
-    context: String,
-    source: KafkaError,
+pub enum VerifyError {
+    /// The client failed.
+    #[error("{context}: {source}")]
+    Kafka {
+        /// What was being done.
+        context: String,
+        /// The client's error.
+        source: KafkaError,
+    },
+    /// A partition's position became invalid for a reason other than removed records.
+    #[error("the reader's position on {topic}/{partition} became invalid (position {position}, log start {log_start}, end {end}): the platform truncated the partition while it was read; run the verification again, or look for an unclean leader election in the broker logs")]
+    UnexplainedReset {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The reader's position.
+        position: i64,
+        /// The partition's log start.
+        log_start: i64,
+        /// The partition's end.
+        end: i64,
+    },
 }
 
 pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> VerifyError {
     let context = context.into();
-    move |source| VerifyError { context, source }
+    move |source| VerifyError::Kafka { context, source }
+}
+
+/// Where the read of one partition began and what the platform had removed from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionRead {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The partition's end when the run started: the run's records lie at or above it.
+    pub run_start: i64,
+    /// The partition's log start offset when the read last looked. Records of the run below
+    /// it were removed by the platform (retention, DeleteRecords, truncation).
+    pub log_start: i64,
+    /// The end offset the read reached (the last stable offset).
+    pub end: i64,
+}
+
+impl PartitionRead {
+    /// Offsets of the run removed from the start of the partition.
+    pub fn removed(&self) -> u64 {
+        u64::try_from(self.log_start - self.run_start).unwrap_or(0)
+    }
+}
+
+/// What verifying one layer (a topic or a table) cost the checker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadCost {
+    /// The layer read (`raw`, `bronze-events`, `bronze.events`, ...).
+    pub layer: String,
+    /// Seconds spent reading and comparing it, drain waits included.
+    pub seconds: f64,
+    /// Records (or rows) read.
+    pub records_read: u64,
+}
+
+impl ReadCost {
+    /// The cost of a read of `layer` that began at `started`.
+    pub fn since(layer: &str, started: std::time::Instant, records_read: u64) -> Self {
+        ReadCost {
+            layer: layer.to_owned(),
+            seconds: started.elapsed().as_secs_f64(),
+            records_read,
+        }
+    }
+}
+
+/// What the reader knows of every partition it reads: log starts and its own positions.
+pub(crate) struct PartitionView<'a> {
+    log_starts: &'a OffsetMap,
+    positions: &'a OffsetMap,
+}
+
+impl PartitionView<'_> {
+    /// The partition's log start offset (0 when unknown).
+    pub fn log_start(&self, topic: &str, partition: i32) -> i64 {
+        lookup(self.log_starts, topic, partition).unwrap_or(0)
+    }
+
+    /// The next offset the reader will read in the partition (every record below it has been
+    /// read or was removed).
+    pub fn position(&self, topic: &str, partition: i32) -> i64 {
+        lookup(self.positions, topic, partition).unwrap_or(0)
+    }
+}
+
+fn lookup(map: &OffsetMap, topic: &str, partition: i32) -> Option<i64> {
+    map.get(&(topic.to_owned(), partition)).copied()
 }
 
 /// Sees every record read and says when it has seen all it waits for.
 pub(crate) trait Observer {
     fn observe(&mut self, message: &BorrowedMessage<'_>);
+
+    /// Whether every record waited for has been seen. Called after every record: cheap.
     fn complete(&self) -> bool;
+
+    /// Whether every record waited for has been seen or is proven gone: below its partition's
+    /// log start, or below the reader's position there. Called about once a second while
+    /// records are missing.
+    fn accounted_for(&mut self, _partitions: &PartitionView<'_>) -> bool {
+        self.complete()
+    }
 }
 
 /// What to read.
@@ -39,108 +144,234 @@ pub(crate) struct Range<'a> {
     pub timeout: Duration,
 }
 
+/// How a read ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ReadOutcome {
+    /// Whether everything waited for was seen or proven gone before the timeout.
+    pub drained: bool,
+    /// Every partition read.
+    pub partitions: Vec<PartitionRead>,
+}
+
 /// Once the observer is complete, this long without a record also ends the read: transaction
 /// markers can keep a position one short of the end offset.
 const QUIET: Duration = Duration::from_secs(2);
 
-/// Reads the range into `observer`; returns whether it was complete before the timeout.
+const LIST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the range into `observer`.
 pub(crate) fn read_range(
     range: &Range<'_>,
     observer: &mut impl Observer,
-) -> Result<bool, VerifyError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", range.bootstrap)
-        .set("group.id", &range.group)
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .create()
-        .map_err(kafka("create the checker's consumer"))?;
-    let mut assignment = TopicPartitionList::new();
-    let mut starts = HashMap::new();
-    for (topic, partition, offset) in &range.start.0 {
-        if range.topics.contains(topic) {
-            assignment
-                .add_partition_offset(topic, *partition, Offset::Offset(*offset))
-                .map_err(kafka("assign the partitions to read"))?;
-            starts.insert((topic.clone(), *partition), *offset);
-        }
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(kafka("assign the partitions to read"))?;
+) -> Result<ReadOutcome, VerifyError> {
+    let mut reader = PartitionReader::open(range)?;
     let deadline = Instant::now() + range.timeout;
-    let mut ends = end_offsets(&consumer, &assignment)?;
     let mut last_refresh = Instant::now();
     let mut last_record = Instant::now();
+    let mut done = false;
     loop {
-        match consumer.poll(Duration::from_millis(100)) {
+        match reader.consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 observer.observe(&message);
                 last_record = Instant::now();
             }
+            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset))) => {
+                reader.continue_from_log_starts()?;
+            }
             Some(Err(error)) => return Err(kafka("read the topics")(error)),
             None => {}
         }
-        let complete = observer.complete();
-        if complete && last_record.elapsed() > QUIET {
-            return Ok(true);
+        done = done || observer.complete();
+        if done && last_record.elapsed() > QUIET {
+            return Ok(reader.outcome(true));
         }
-        if last_refresh.elapsed() > Duration::from_secs(1) || complete {
-            if reached(&consumer, &starts, &ends)? {
+        if last_refresh.elapsed() > Duration::from_secs(1) || done {
+            reader.refresh_positions()?;
+            if !done {
+                reader.refresh_log_starts()?;
+                done = observer.accounted_for(&reader.view());
+            }
+            if reader.reached_ends() {
                 // Re-read the ends once more: the range is complete when nothing was added.
-                let latest = end_offsets(&consumer, &assignment)?;
-                if latest == ends && complete {
-                    return Ok(true);
+                let latest = reader.list(End::Latest)?;
+                if latest == reader.ends && done {
+                    return Ok(reader.outcome(true));
                 }
-                ends = latest;
+                reader.ends = latest;
             }
             last_refresh = Instant::now();
         }
         if Instant::now() > deadline {
-            return Ok(observer.complete());
+            return Ok(reader.outcome(done));
         }
     }
 }
 
-/// The last stable offset of every assigned partition (what read_committed can reach).
-fn end_offsets(
-    consumer: &BaseConsumer,
-    assignment: &TopicPartitionList,
-) -> Result<Vec<(String, i32, i64)>, VerifyError> {
-    let partitions: Vec<(String, i32)> = assignment
-        .elements()
-        .iter()
-        .map(|e| (e.topic().to_owned(), e.partition()))
-        .collect();
-    let ends = list_offsets(consumer, &partitions, End::Latest, Duration::from_secs(10))
-        .map_err(kafka("read the end of the partitions"))?;
-    Ok(ends
-        .into_iter()
-        .map(|((topic, partition), offset)| (topic, partition, offset))
-        .collect())
+/// The checker's consumer and what it knows of each partition.
+struct PartitionReader {
+    consumer: BaseConsumer,
+    partitions: Vec<(String, i32)>,
+    run_starts: OffsetMap,
+    log_starts: OffsetMap,
+    /// The next offset to read per partition: where it was assigned until a record is read.
+    positions: OffsetMap,
+    ends: OffsetMap,
 }
 
-/// Whether the consumer's position reached every end offset. A partition it has not read
-/// from yet has no position and stands at its start offset.
-fn reached(
-    consumer: &BaseConsumer,
-    starts: &HashMap<(String, i32), i64>,
-    ends: &[(String, i32, i64)],
-) -> Result<bool, VerifyError> {
-    let positions = consumer
-        .position()
-        .map_err(kafka("read the checker's position"))?;
-    Ok(ends.iter().all(|(topic, partition, end)| {
-        let position = match positions
-            .find_partition(topic, *partition)
-            .map(|p| p.offset())
-        {
-            Some(Offset::Offset(position)) => position,
-            _ => starts
-                .get(&(topic.clone(), *partition))
-                .copied()
-                .unwrap_or(0),
+impl PartitionReader {
+    fn open(range: &Range<'_>) -> Result<Self, VerifyError> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", range.bootstrap)
+            .set("group.id", &range.group)
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed")
+            // Never move a position silently: a reset is handled (or refused) explicitly.
+            .set("auto.offset.reset", "error")
+            .create()
+            .map_err(kafka("create the checker's consumer"))?;
+        let run_starts: OffsetMap = range
+            .start
+            .0
+            .iter()
+            .filter(|(topic, _, _)| range.topics.contains(topic))
+            .map(|(topic, partition, offset)| ((topic.clone(), *partition), *offset))
+            .collect();
+        let mut reader = PartitionReader {
+            consumer,
+            partitions: run_starts.keys().cloned().collect(),
+            run_starts,
+            log_starts: OffsetMap::new(),
+            positions: OffsetMap::new(),
+            ends: OffsetMap::new(),
         };
-        position >= *end
-    }))
+        reader.refresh_log_starts()?;
+        reader.positions = reader
+            .run_starts
+            .iter()
+            .map(|(key, start)| (key.clone(), (*start).max(reader.log_start(key))))
+            .collect();
+        reader.assign()?;
+        reader.ends = reader.list(End::Latest)?;
+        Ok(reader)
+    }
+
+    fn list(&self, end: End) -> Result<OffsetMap, VerifyError> {
+        list_offsets(&self.consumer, &self.partitions, end, LIST_TIMEOUT)
+            .map_err(kafka("read the start and end of the partitions"))
+    }
+
+    fn log_start(&self, key: &(String, i32)) -> i64 {
+        self.log_starts.get(key).copied().unwrap_or(0)
+    }
+
+    fn refresh_log_starts(&mut self) -> Result<(), VerifyError> {
+        self.log_starts = self.list(End::Beginning)?;
+        Ok(())
+    }
+
+    /// Assigns every partition at its position.
+    fn assign(&self) -> Result<(), VerifyError> {
+        let mut assignment = TopicPartitionList::new();
+        for ((topic, partition), offset) in &self.positions {
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                .map_err(kafka("assign the partitions to read"))?;
+        }
+        self.consumer
+            .assign(&assignment)
+            .map_err(kafka("assign the partitions to read"))
+    }
+
+    /// After the client refused a position (records below it were removed while the read was
+    /// going on): every partition whose position fell below its log start continues there.
+    fn continue_from_log_starts(&mut self) -> Result<(), VerifyError> {
+        self.refresh_positions()?;
+        self.refresh_log_starts()?;
+        self.ends = self.list(End::Latest)?;
+        let mut moved = false;
+        for (key, position) in self.positions.iter_mut() {
+            let log_start = self.log_starts.get(key).copied().unwrap_or(0);
+            if *position < log_start {
+                *position = log_start;
+                moved = true;
+            }
+        }
+        if moved {
+            return self.assign();
+        }
+        let beyond_end = self
+            .positions
+            .iter()
+            .find(|(key, position)| **position > self.ends.get(*key).copied().unwrap_or(0));
+        let (key, position) = beyond_end
+            .or_else(|| self.positions.iter().next())
+            .map(|(key, position)| (key.clone(), *position))
+            .unwrap_or_default();
+        Err(VerifyError::UnexplainedReset {
+            log_start: self.log_start(&key),
+            end: self.ends.get(&key).copied().unwrap_or(0),
+            topic: key.0,
+            partition: key.1,
+            position,
+        })
+    }
+
+    /// Takes the client's position where it has one (a partition it has read from).
+    fn refresh_positions(&mut self) -> Result<(), VerifyError> {
+        let positions = self
+            .consumer
+            .position()
+            .map_err(kafka("read the checker's position"))?;
+        for element in positions.elements() {
+            if let Offset::Offset(offset) = element.offset() {
+                let key = (element.topic().to_owned(), element.partition());
+                if let Some(position) = self.positions.get_mut(&key) {
+                    *position = (*position).max(offset);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the position reached every end offset.
+    fn reached_ends(&self) -> bool {
+        self.ends.iter().all(|(key, end)| {
+            self.positions
+                .get(key)
+                .is_some_and(|position| position >= end)
+        })
+    }
+
+    fn view(&self) -> PartitionView<'_> {
+        PartitionView {
+            log_starts: &self.log_starts,
+            positions: &self.positions,
+        }
+    }
+
+    fn outcome(&self, drained: bool) -> ReadOutcome {
+        let partitions = self
+            .partitions
+            .iter()
+            .map(|key| PartitionRead {
+                topic: key.0.clone(),
+                partition: key.1,
+                run_start: self.run_starts.get(key).copied().unwrap_or(0),
+                log_start: self.log_start(key),
+                end: self.ends.get(key).copied().unwrap_or(0),
+            })
+            .collect();
+        ReadOutcome {
+            drained,
+            partitions,
+        }
+    }
+}
+
+/// Log starts by (topic, partition), for observers that look them up per record.
+pub(crate) fn log_starts_by_partition(partitions: &[PartitionRead]) -> HashMap<(String, i32), i64> {
+    partitions
+        .iter()
+        .map(|p| ((p.topic.clone(), p.partition), p.log_start))
+        .collect()
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use streamproof_loadgen::consumer::StartOffsets;
-use streamproof_loadgen::ledger::{Ledger, LedgerEntry, Outcome, RecordMeta, SendId, SendKind};
+use streamproof_loadgen::ledger::{
+    Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
+};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck};
@@ -39,7 +41,14 @@ async fn topic() -> String {
     name
 }
 
-async fn copy(producer: &FutureProducer, topic: &str, index: usize) {
+/// The value raw holds for every send.
+const VALUE: &str = "{}";
+
+fn key(index: usize) -> String {
+    format!("key-{index}")
+}
+
+async fn copy(producer: &FutureProducer, topic: &str, index: usize, value: &str) {
     let headers = RecordMeta {
         run_id: RUN.to_owned(),
         send_id: SendId::new(0, index),
@@ -47,12 +56,12 @@ async fn copy(producer: &FutureProducer, topic: &str, index: usize) {
         intended_us: 0,
     }
     .to_headers();
-    let key = format!("key-{index}");
+    let key = key(index);
     producer
         .send(
             FutureRecord::to(topic)
                 .key(&key)
-                .payload("{}")
+                .payload(value)
                 .headers(headers),
             Duration::from_secs(30),
         )
@@ -61,7 +70,7 @@ async fn copy(producer: &FutureProducer, topic: &str, index: usize) {
 }
 
 #[tokio::test]
-async fn missing_and_doubled_bronze_records_are_counted_exactly() {
+async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
     let topic = topic().await;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
@@ -69,13 +78,20 @@ async fn missing_and_doubled_bronze_records_are_counted_exactly() {
         .unwrap();
     // Raw holds sends 0..6 once each, and send 5 twice (a raw duplicate bronze must mirror).
     let raw_copies = vec![vec![1, 1, 1, 1, 1, 2]];
-    // Bronze: 0 and 1 once, 2 three times, 3 and 4 missing, 5 only once.
-    for index in [0, 1, 2, 2, 2, 5] {
-        copy(&producer, &topic, index).await;
+    // Bronze: 0 once, 1 once but altered, 2 three times, 3 and 4 missing, 5 only once.
+    for index in [0, 2, 2, 2, 5] {
+        copy(&producer, &topic, index, VALUE).await;
     }
-    let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false);
-    entry.complete(Outcome::Acked, Some((0, 0)));
-    let ledger = Ledger::from_tasks(vec![vec![entry; 6]]);
+    copy(&producer, &topic, 1, "{ }").await;
+    let entries = (0..6)
+        .map(|index| {
+            let digest = RecordDigest::of(key(index).as_bytes(), VALUE.as_bytes());
+            let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, digest);
+            entry.complete(Outcome::Acked, Some((0, index as i64)));
+            entry
+        })
+        .collect();
+    let ledger = Ledger::from_tasks(vec![entries]);
     let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
     let findings = tokio::task::spawn_blocking(move || {
         check_bronze(&BronzeCheck {
@@ -110,4 +126,7 @@ async fn missing_and_doubled_bronze_records_are_counted_exactly() {
     };
     assert_eq!(ids("bronze_missing"), vec![3, 4, 5]);
     assert_eq!(ids("bronze_duplicates"), vec![2]);
+    assert_eq!(findings.corrupted, 1, "send 1 arrived altered");
+    assert_eq!(ids("bronze_corrupted"), vec![1]);
+    assert_eq!(findings.records_read, 6);
 }

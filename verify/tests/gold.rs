@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use streamproof_loadgen::generator::EventFactory;
-use streamproof_loadgen::ledger::{Ledger, LedgerEntry, Outcome, RecordMeta, SendKind};
+use streamproof_loadgen::ledger::{
+    Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
+};
 use streamproof_loadgen::spec::LoadSpec;
 use streamproof_platform::events::{EventSchema, EventType};
 use streamproof_verify::gold::{
@@ -14,6 +16,7 @@ use streamproof_verify::gold::{
     GoldInputs, GoldReplay, IntendedTimes, SendTimes, WindowAggregate, WindowKey,
 };
 use streamproof_verify::lakehouse::GoldRow;
+use streamproof_verify::sent::{rebuild, AlteredRecord};
 
 const RUN: &str = "9f1c2a7e-gold-replay";
 const SEED: u64 = 4242;
@@ -35,6 +38,7 @@ struct Run {
     ledger: Ledger,
     copies: Vec<Vec<u8>>,
     bodies: Vec<Vec<Vec<u8>>>,
+    keys: Vec<Vec<String>>,
     late: Vec<Vec<bool>>,
     intended: Vec<Vec<i64>>,
 }
@@ -53,6 +57,7 @@ fn simulate(spec: &LoadSpec) -> Run {
         ledger: Ledger::default(),
         copies: Vec::new(),
         bodies: Vec::new(),
+        keys: Vec::new(),
         late: Vec::new(),
         intended: Vec::new(),
     };
@@ -63,6 +68,7 @@ fn simulate(spec: &LoadSpec) -> Run {
         let phase = Duration::from_secs_f64(task as f64 / rate);
         let (mut task_entries, mut copies, mut bodies, mut late, mut intended_all) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut keys = Vec::new();
         for index in 0..SENDS {
             let intended = start + phase + interval * index as u32;
             let intended_us =
@@ -75,6 +81,7 @@ fn simulate(spec: &LoadSpec) -> Run {
                 planned.origin_back,
                 planned.late,
                 false,
+                RecordDigest::of(planned.key.as_bytes(), &planned.body),
             );
             // some sends never reach raw, a few twice
             let present = match index % 13 {
@@ -90,12 +97,14 @@ fn simulate(spec: &LoadSpec) -> Run {
             task_entries.push(entry);
             copies.push(present);
             bodies.push(planned.body);
+            keys.push(planned.key);
             late.push(planned.late);
             intended_all.push(intended_us);
         }
         entries.push(task_entries);
         run.copies.push(copies);
         run.bodies.push(bodies);
+        run.keys.push(keys);
         run.late.push(late);
         run.intended.push(intended_all);
     }
@@ -347,4 +356,58 @@ fn verify_gold_accepts_the_true_windows_and_flags_a_changed_one() {
         "{findings:?}"
     );
     assert_eq!(check_gold(&truth, &gold).windows_missing, 1);
+}
+
+#[test]
+fn altered_records_are_rebuilt_as_sent_and_their_first_difference_found() {
+    let spec = spec();
+    let run = simulate(&spec);
+    let duplicate = run
+        .ledger
+        .iter()
+        .find(|(id, entry)| entry.kind() == SendKind::Duplicate && id.task() == 1)
+        .map(|(id, _)| id)
+        .expect("a deliberate duplicate in task 1");
+    let sends = [SendId::new(0, 17), SendId::new(1, 2500), duplicate];
+    let altered: Vec<AlteredRecord> = sends
+        .iter()
+        .map(|send| {
+            let mut value = run.bodies[send.task()][send.index()].clone();
+            value[40] ^= 0x20;
+            AlteredRecord {
+                send: *send,
+                topic: "raw-events".into(),
+                position: (0, send.index() as i64),
+                intended_us: run.intended[send.task()][send.index()],
+                key: run.keys[send.task()][send.index()].clone().into_bytes(),
+                value,
+            }
+        })
+        .collect();
+    let rebuilt = rebuild(
+        &replay(
+            &spec,
+            SendTimes::OpenLoop {
+                start_unix_us: START_US,
+            },
+        ),
+        &run.ledger,
+        &altered,
+    );
+    for record in &altered {
+        let sent = &rebuilt[&record.send];
+        let (task, index) = (record.send.task(), record.send.index());
+        assert_eq!(
+            sent.value, run.bodies[task][index],
+            "send {:?}",
+            record.send
+        );
+        assert_eq!(
+            RecordDigest::of(&sent.key, &sent.value),
+            run.ledger.get(record.send).unwrap().digest()
+        );
+        let difference = record.first_difference(sent).expect("a difference");
+        assert_eq!((difference.field.as_str(), difference.at), ("value", 40));
+        assert_eq!(difference.found, difference.expected.map(|b| b ^ 0x20));
+    }
 }

@@ -20,7 +20,9 @@ use rdkafka::ClientConfig;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::id_salt;
-use streamproof_loadgen::ledger::{Ledger, LedgerEntry, Outcome, RecordMeta, SendId, SendKind};
+use streamproof_loadgen::ledger::{
+    Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
+};
 use streamproof_verify::kafka::Example;
 use streamproof_verify::lakehouse::Warehouse;
 use streamproof_verify::pipeline::{check_lakehouse, LakehouseCheck, LakehouseFindings};
@@ -83,6 +85,10 @@ struct Raw {
 }
 
 impl Raw {
+    fn key(&self) -> String {
+        format!("key-{}", self.send.0)
+    }
+
     fn value(&self) -> String {
         format!(
             r#"{{"event_id":"{}","event_type":"user_action","event_timestamp":"2023-11-14T22:13:20Z"}}"#,
@@ -109,7 +115,14 @@ impl Run {
             for (index, &(kind, origin_back, copies)) in sends.iter().enumerate() {
                 let send = SendId::new(task, index);
                 let origin = SendId::new(task, index - origin_back as usize);
-                let mut entry = LedgerEntry::pending(0, kind, origin_back, false, false);
+                let sent = Raw {
+                    send,
+                    event_id: event_id(salt, origin),
+                    partition: task as i32,
+                    offset,
+                };
+                let digest = RecordDigest::of(sent.key().as_bytes(), sent.value().as_bytes());
+                let mut entry = LedgerEntry::pending(0, kind, origin_back, false, false, digest);
                 if copies == 0 {
                     entry.complete(Outcome::Failed, None);
                 } else {
@@ -212,7 +225,7 @@ async fn write_bronze(root: &Path, rows: &[Raw], other_run: &Raw) {
         )),
         Arc::new(TimestampMicrosecondArray::from(vec![INTENDED_US; n])),
         Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|(r, _)| format!("key-{}", r.send.0)),
+            rows.iter().map(|(r, _)| r.key()),
         )),
         Arc::new(StringArray::from_iter_values(
             rows.iter().map(|(r, _)| r.value()),
@@ -352,6 +365,7 @@ fn example_sends(examples: &BTreeMap<String, Vec<Example>>, anomaly: &str) -> Ve
 struct Anomalies {
     bronze_missing: u64,
     bronze_duplicates: u64,
+    bronze_corrupted: u64,
     silver_missing: u64,
     silver_duplicates: u64,
     silver_duplicate_ids: u64,
@@ -365,6 +379,7 @@ impl From<&LakehouseFindings> for Anomalies {
         Anomalies {
             bronze_missing: f.bronze.missing,
             bronze_duplicates: f.bronze.duplicates,
+            bronze_corrupted: f.bronze.corrupted,
             silver_missing: f.silver_missing,
             silver_duplicates: f.silver_duplicates,
             silver_duplicate_ids: f.silver_duplicate_ids,
@@ -456,6 +471,48 @@ async fn a_dropped_and_a_doubled_bronze_row_are_counted_with_their_sends() {
     let missing = &examples["lakehouse_bronze_missing"][0];
     assert_eq!(missing.event_id, event_id(id_salt(RUN), dropped));
     assert_eq!(missing.topic, "bronze.events");
+}
+
+#[tokio::test]
+async fn a_bronze_row_altered_from_what_was_sent_is_corrupted() {
+    let run = Run::new();
+    let (silver, dlq) = (run.silver(), run.dlq());
+    let altered = id(1, 5);
+    let bronze: Vec<Raw> = run
+        .raw
+        .iter()
+        .map(|r| Raw {
+            event_id: if r.send == altered {
+                format!("{}X", r.event_id)
+            } else {
+                r.event_id.clone()
+            },
+            ..r.clone()
+        })
+        .collect();
+    let source = run.find(altered);
+    let findings = check(run, &bronze, &silver, &dlq, TIMEOUT).await;
+
+    assert_eq!(
+        Anomalies::from(&findings),
+        Anomalies {
+            bronze_corrupted: 1,
+            ..Anomalies::default()
+        }
+    );
+    assert_eq!(
+        findings.bronze.present, 25,
+        "an altered row is present, not missing"
+    );
+    let examples = &findings.bronze.examples["lakehouse_bronze_corrupted"];
+    assert_eq!(
+        example_sends(&findings.bronze.examples, "lakehouse_bronze_corrupted"),
+        vec![altered]
+    );
+    assert_eq!(
+        (examples[0].partition, examples[0].offset),
+        (Some(source.partition), Some(source.offset))
+    );
 }
 
 #[tokio::test]
