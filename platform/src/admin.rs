@@ -371,6 +371,30 @@ impl KafkaAdmin {
         }
     }
 
+    /// Removes every record below `offset` from a partition, as an operator's DeleteRecords
+    /// does: the partition's log start moves to `offset`.
+    pub async fn delete_records_before(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), AdminError> {
+        let operation = format!("delete the records of `{topic}`/{partition} below {offset}");
+        let mut before = rdkafka::TopicPartitionList::new();
+        before
+            .add_partition_offset(topic, partition, rdkafka::Offset::Offset(offset))
+            .map_err(client_error(operation.clone()))?;
+        let answer = self
+            .client
+            .delete_records(&before, &self.options())
+            .await
+            .map_err(client_error(operation.clone()))?;
+        for element in answer.elements() {
+            element.error().map_err(client_error(operation.clone()))?;
+        }
+        Ok(())
+    }
+
     /// Grows a topic to `total` partitions (Kafka cannot shrink a topic).
     pub async fn add_partitions(&self, topic: &str, total: usize) -> Result<(), AdminError> {
         let request = NewPartitions::new(topic, total);

@@ -432,8 +432,13 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             "every acknowledged record visible within {}s",
             observed.drain_timeout.as_secs()
         ),
-        if observed.drained {
+        if observed.drained && counts.lost == 0 {
             "all visible".to_owned()
+        } else if observed.drained {
+            format!(
+                "all accounted for: {} proven gone (below their partition's log start, or passed by the reader)",
+                counts.lost
+            )
         } else {
             format!("{} never seen", counts.lost)
         },

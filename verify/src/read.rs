@@ -170,6 +170,7 @@ pub(crate) fn read_range(
     let mut last_record = Instant::now();
     let mut done = false;
     loop {
+        let mut idle = false;
         match reader.consumer.poll(Duration::from_millis(100)) {
             Some(Ok(message)) => {
                 observer.observe(&message);
@@ -179,13 +180,20 @@ pub(crate) fn read_range(
                 reader.continue_from_log_starts()?;
             }
             Some(Err(error)) => return Err(kafka("read the topics")(error)),
-            None => {}
+            None => idle = true,
         }
         done = done || observer.complete();
         if done && last_record.elapsed() > QUIET {
             return Ok(reader.outcome(true));
         }
-        if last_refresh.elapsed() > Duration::from_secs(1) || done {
+        // An idle reader may have reached the end: look sooner than once a second.
+        let due = last_refresh.elapsed()
+            > if idle {
+                Duration::from_millis(250)
+            } else {
+                Duration::from_secs(1)
+            };
+        if due || done {
             reader.refresh_positions()?;
             if !done {
                 reader.refresh_log_starts()?;
