@@ -453,4 +453,68 @@ mod tests {
             .collect();
         assert_eq!(left, vec![live_dir]);
     }
+
+    #[test]
+    fn flink_pid_files_are_found_and_stopped_when_orphaned() {
+        let state = tempfile::tempdir().unwrap();
+        let registry = Registry::at(state.path());
+        let dir = state.path().join("flink");
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = format!("-Dstreamproof.flink=jobmanager@{}", dir.display());
+        let mut jobmanager = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("read -r line")
+            .arg(&marker)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = jobmanager.id() as i32;
+        let started = std::time::Instant::now();
+        while !super::super::process::runs(pid, &marker) {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "sh did not start"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Meant to end with an owner that is gone (the pid of this process, but another
+        // start time: a recycled pid).
+        let owner = Owner {
+            start_ticks: Owner::this_process(Lifetime::Kept).start_ticks + 1,
+            ..Owner::this_process(Lifetime::EndsWithThisProcess)
+        };
+        std::fs::write(
+            dir.join("jobmanager.pid"),
+            format!("{pid}\n{marker}\n{}\n", owner.to_line()),
+        )
+        .unwrap();
+        registry.register(&dir).unwrap();
+
+        let platforms = registry.platforms().unwrap();
+        assert_eq!(platforms.len(), 1);
+        assert_eq!(platforms[0].ownership, Ownership::Orphaned);
+        assert_eq!(
+            platforms[0].processes,
+            vec![PlatformProcess {
+                name: "jobmanager".to_owned(),
+                kind: ProcessKind::Flink,
+                pid,
+                running: true,
+            }]
+        );
+        let stops = registry.down_unowned(Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            stops[0].stopped,
+            vec![ProcessStop {
+                name: "jobmanager".to_owned(),
+                pid,
+                outcome: StopOutcome::Graceful,
+            }]
+        );
+        jobmanager.wait().unwrap();
+        assert!(
+            registry.platforms().unwrap().is_empty(),
+            "forgotten once stopped"
+        );
+    }
 }
