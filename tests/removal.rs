@@ -52,15 +52,12 @@ fn removed_offsets(result: &Value) -> i64 {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn records_deleted_mid_run_are_counted_exactly_as_removed_and_fail_the_run() {
+#[test]
+fn records_deleted_mid_run_are_counted_exactly_as_removed_and_fail_the_run() {
     let _one = exclusive();
     let out = tempfile::tempdir().unwrap();
-    let admin = KafkaAdmin::connect(&bootstrap()).unwrap();
-    let before_run = tokio::task::spawn_blocking(end_of_partition_zero)
-        .await
-        .unwrap_or(0);
-    let mut run = Command::new(env!("CARGO_BIN_EXE_streamproof"))
+    let before_run = end_of_partition_zero();
+    let run = Command::new(env!("CARGO_BIN_EXE_streamproof"))
         .args(["run", fixture("delete-records.yaml").to_str().unwrap()])
         .args(["--bootstrap-servers", &bootstrap()])
         .args(["--out", out.path().to_str().unwrap()])
@@ -71,9 +68,7 @@ async fn records_deleted_mid_run_are_counted_exactly_as_removed_and_fail_the_run
     // Once the run has written at least 100 records to raw-events/0, delete them all.
     let started = Instant::now();
     let deleted_before = loop {
-        let end = tokio::task::spawn_blocking(end_of_partition_zero)
-            .await
-            .unwrap();
+        let end = end_of_partition_zero();
         if end >= before_run + 100 {
             break end;
         }
@@ -81,15 +76,14 @@ async fn records_deleted_mid_run_are_counted_exactly_as_removed_and_fail_the_run
             started.elapsed() < Duration::from_secs(120),
             "the run never wrote to raw-events/0"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        std::thread::sleep(Duration::from_millis(200));
     };
-    admin
-        .delete_records_before("raw-events", 0, deleted_before)
-        .await
+    let admin = KafkaAdmin::connect(&bootstrap()).unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(admin.delete_records_before("raw-events", 0, deleted_before))
         .unwrap();
-    let output = tokio::task::spawn_blocking(move || run.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = run.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
 
     let result = read_result(out.path());
