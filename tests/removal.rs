@@ -1,6 +1,8 @@
-//! Records the platform removes from the start of a raw partition while a run goes on: the
-//! checker counts exactly those as lost and removed below the log start, never the records
-//! still there, and its drain does not wait for records it can prove gone.
+//! What the platform does to records while a run goes on, done on purpose from outside the
+//! run: records removed from the start of a raw partition are counted exactly as lost and
+//! removed below the log start, never the records still there, and the drain does not wait
+//! for records it can prove gone; a record altered in flight is counted as corrupted, with
+//! the first byte where it differs from what was sent.
 
 mod common;
 
@@ -10,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_platform::admin::KafkaAdmin;
@@ -167,5 +173,93 @@ fn segments_deleted_by_retention_mid_run_are_removed_records_a_scenario_may_allo
         format!(
             "all accounted for: {removed} proven gone (below their partition's log start, or passed by the reader)"
         )
+    );
+}
+
+/// The first record a run sent to raw-events/0 at or after `from`, once one is there:
+/// its key, value and headers.
+fn first_record_of_a_run(from: i64) -> (Vec<u8>, Vec<u8>, OwnedHeaders) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("group.id", "removal-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset("raw-events", 0, Offset::Offset(from))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let headers = message.headers().map(|h| h.detach()).unwrap_or_default();
+        if headers.iter().any(|h| h.key == "streamproof.run") {
+            return (
+                message.key().unwrap_or_default().to_vec(),
+                message.payload().unwrap_or_default().to_vec(),
+                headers,
+            );
+        }
+    }
+    panic!("no record of the run reached raw-events/0");
+}
+
+#[test]
+fn a_copy_altered_in_flight_is_corrupted_at_the_byte_it_differs() {
+    let _one = exclusive();
+    let out = tempfile::tempdir().unwrap();
+    let before_run = end_of_partition_zero();
+    let run = Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .args(["run", fixture("delete-records.yaml").to_str().unwrap()])
+        .args(["--bootstrap-servers", &bootstrap()])
+        .args(["--out", out.path().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A proxy that rewrote one byte of a record's value, and a producer that re-sent it.
+    let (key, mut value, headers) = first_record_of_a_run(before_run);
+    const AT: usize = 60;
+    let sent_byte = value[AT];
+    value[AT] = if sent_byte == b'#' { b'%' } else { b'#' };
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            BaseRecord::to("raw-events")
+                .partition(0)
+                .key(&key)
+                .payload(&value)
+                .headers(headers),
+        )
+        .map_err(|(error, _)| error)
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let output = run.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+
+    let result = read_result(out.path());
+    let counts = &result["counts"];
+    assert_eq!(
+        (&counts["corrupted"], &counts["duplicates"], &counts["lost"]),
+        (&Value::from(1), &Value::from(1), &Value::from(0))
+    );
+    assert_eq!(failed_checks(&result), vec!["corrupted", "duplicates"]);
+    let example = &result["anomalies"]["corrupted"][0];
+    assert_eq!(example["partition"], 0);
+    assert_eq!(
+        example["difference"],
+        serde_json::json!({
+            "field": "value",
+            "at": AT,
+            "expected": sent_byte,
+            "found": value[AT],
+        }),
+        "the sent record is rebuilt from the scenario, so only the altered byte differs"
     );
 }
