@@ -230,7 +230,8 @@ pub struct RunArgs {
     #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
     /// Leave the embedded platform running after the run, to inspect it; stop it later with
-    /// `streamproof down --dir OUT/platform`.
+    /// `streamproof down --dir OUT/platform` (or `down --all`). Without it the platform ends
+    /// with the run, however the run ends.
     #[arg(long)]
     pub keep_platform: bool,
     /// Run each scenario N times, each repetition in OUT/rep-K, so that `compare` can tell a

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -50,29 +50,23 @@ type SpawnRequest = (Command, Sender<std::io::Result<Child>>);
 /// parent-death signal fires when the *thread* that forked ends, so a process started (or
 /// restarted by a fault) from a short-lived thread would otherwise die with that thread.
 fn spawn_tied(command: Command) -> std::io::Result<Child> {
-    static SPAWNER: OnceLock<Mutex<Sender<SpawnRequest>>> = OnceLock::new();
+    static SPAWNER: OnceLock<Sender<SpawnRequest>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (requests, incoming) = channel::<SpawnRequest>();
-        std::thread::Builder::new()
+        // Should the thread not start, `incoming` is dropped with the closure and every
+        // request fails on the closed channel below.
+        let _ = std::thread::Builder::new()
             .name("streamproof-spawner".to_owned())
             .spawn(move || {
                 for (mut command, reply) in incoming {
                     let _ = reply.send(spawn_with_death_signal(&mut command));
                 }
-            })
-            // Should the thread not start, `incoming` is dropped with it and every request
-            // fails on the closed channel below, naming the cause.
-            .map(drop)
-            .ok();
-        Mutex::new(requests)
+            });
+        requests
     });
-    let (reply, answer) = channel();
-    let sent = spawner
-        .lock()
-        .map_err(|_| std::io::Error::other("the process spawner is poisoned"))?
-        .send((command, reply));
     let gone = || std::io::Error::other("the thread that starts platform processes is not running");
-    sent.map_err(|_| gone())?;
+    let (reply, answer) = channel();
+    spawner.send((command, reply)).map_err(|_| gone())?;
     answer.recv().map_err(|_| gone())?
 }
 
