@@ -110,6 +110,8 @@ pub fn status(args: &StatusArgs, json: bool) -> Result<()> {
         "Kafka {} cluster {} at {} (started {})",
         state.kafka_version, state.cluster_id, state.bootstrap_servers, state.started_at
     );
+    let recorded = RecordedPlatform::inspect(&state.dir)?;
+    println!("  {}", ownership_text(&recorded));
     for broker in &status.brokers {
         let running = if broker.running { "running" } else { "stopped" };
         println!(
