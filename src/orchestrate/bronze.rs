@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use streamproof_chaos::injector::SharedProcess;
 use streamproof_loadgen::consumer::StartOffsets;
-use streamproof_loadgen::ledger::Ledger;
+use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::lag::LagProbe;
 use streamproof_platform::runtime::{ManagedProcess, ProcessSpec};
@@ -93,6 +93,7 @@ impl BronzeStage {
         run_id: &str,
         ledger: &Ledger,
         raw_copies: &[Vec<u8>],
+        removed: &[SendId],
         timeout: Duration,
     ) -> Result<BronzeFindings> {
         check_bronze(&BronzeCheck {
@@ -101,6 +102,7 @@ impl BronzeStage {
             topic: BRONZE_TOPIC,
             ledger,
             raw_copies,
+            removed,
             start: &self.start,
             drain_timeout: timeout,
         })

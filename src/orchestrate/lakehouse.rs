@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use streamproof_chaos::injector::{AfterRestart, SharedProcess};
 use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::consumer::StartOffsets;
-use streamproof_loadgen::ledger::Ledger;
+use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::spec::{LoadSpec, Rate};
 use streamproof_platform::pipeline::{
     self, FlinkRest, Guarantee, PipelineJobs, PipelineSettings, SqlGateway,
@@ -21,7 +21,7 @@ use streamproof_platform::runtime::{
     default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, Lifetime, FLINK_VERSION,
 };
 use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, PipelineJob};
-use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
+use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck, BronzeFindings};
 use streamproof_verify::gold::{verify_gold, Closed, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
 use streamproof_verify::pipeline::{
@@ -236,6 +236,7 @@ impl PipelineStage {
         run_id: &str,
         ledger: &Ledger,
         raw_copies: &[Vec<u8>],
+        removed: &[SendId],
         timeout: Duration,
         run: &GoldInputsOfRun<'_>,
     ) -> Result<PipelineFindings> {
@@ -268,16 +269,21 @@ impl PipelineStage {
             topic: BRONZE_TOPIC,
             ledger,
             raw_copies,
+            removed,
             start: &self.bronze_start,
             drain_timeout: timeout
                 .saturating_sub(started.elapsed())
                 .max(Duration::from_secs(5)),
         })
         .context("verify bronze-events")?;
+        // Records the platform removed from raw after bronze copied them count downstream.
+        let copies = copies_downstream(raw_copies, &bronze_topic.removed_present);
+        let raw_copies = copies.as_slice();
         let lakehouse = check_lakehouse(&LakehouseCheck {
             run_id,
             ledger,
             raw_copies,
+            removed,
             warehouse: &warehouse,
             bootstrap: &self.settings.bootstrap,
             dlq_topic: DLQ_TOPIC,

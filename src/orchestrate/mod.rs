@@ -340,6 +340,7 @@ async fn drive(
                     &run_id,
                     &outcome.ledger,
                     &findings.copies,
+                    &findings.removed,
                     scenario.drain_timeout,
                 )
             })
@@ -355,6 +356,7 @@ async fn drive(
                     &run_id,
                     &outcome.ledger,
                     &findings.copies,
+                    &findings.removed,
                     scenario.drain_timeout,
                     &GoldInputsOfRun {
                         load: &scenario.load,

@@ -25,6 +25,9 @@ pub struct BronzeCheck<'a> {
     pub ledger: &'a Ledger,
     /// Copies of each send found in the raw topics ([`crate::kafka::KafkaFindings::copies`]).
     pub raw_copies: &'a [Vec<u8>],
+    /// Sends the platform removed from raw before the raw check read them
+    /// ([`crate::kafka::KafkaFindings::removed`]): bronze may hold each once, or not at all.
+    pub removed: &'a [SendId],
     /// Where the bronze partitions stood when the run started.
     pub start: &'a StartOffsets,
     /// How long to wait for missing records.
@@ -57,6 +60,25 @@ pub struct BronzeFindings {
     /// Records (or rows) read.
     #[serde(default)]
     pub records_read: u64,
+    /// Of the sends removed from raw before the raw check read them, those this layer holds:
+    /// they were in raw when copied, so the layers after this one must hold them too.
+    #[serde(skip)]
+    pub removed_present: Vec<SendId>,
+}
+
+/// The copies of each send the layers after bronze must account for: what raw held when the
+/// raw check read it, plus once each send removed from raw after bronze copied it.
+pub fn copies_downstream(raw_copies: &[Vec<u8>], removed_present: &[SendId]) -> Vec<Vec<u8>> {
+    let mut copies = raw_copies.to_vec();
+    for send in removed_present {
+        if let Some(slot) = copies
+            .get_mut(send.task())
+            .and_then(|task| task.get_mut(send.index()))
+        {
+            *slot = (*slot).max(1);
+        }
+    }
+    copies
 }
 
 /// A record (or row) of a layer derived from raw: the headers it carried, its key and value
@@ -76,6 +98,7 @@ pub struct CopyTally<'a> {
     run_id: &'a str,
     ledger: &'a Ledger,
     raw_copies: &'a [Vec<u8>],
+    removed: &'a [SendId],
     copies: Vec<Vec<u8>>,
     expected_seen: u64,
     expected: u64,
@@ -86,12 +109,19 @@ pub struct CopyTally<'a> {
 }
 
 impl<'a> CopyTally<'a> {
-    /// An empty tally for the run's records, `raw_copies` per send.
-    pub fn new(run_id: &'a str, ledger: &'a Ledger, raw_copies: &'a [Vec<u8>]) -> Self {
+    /// An empty tally for the run's records, `raw_copies` per send; each of the `removed`
+    /// sends (in send order) may be held once or not at all.
+    pub fn new(
+        run_id: &'a str,
+        ledger: &'a Ledger,
+        raw_copies: &'a [Vec<u8>],
+        removed: &'a [SendId],
+    ) -> Self {
         CopyTally {
             run_id,
             ledger,
             raw_copies,
+            removed,
             copies: raw_copies.iter().map(|t| vec![0; t.len()]).collect(),
             expected_seen: 0,
             expected: raw_copies.iter().flatten().map(|c| u64::from(*c)).sum(),
@@ -171,9 +201,17 @@ impl<'a> CopyTally<'a> {
         }
         for (task, sends) in self.copies.iter().enumerate() {
             for (index, found) in sends.iter().enumerate() {
-                let wanted = self.raw_copies[task][index];
                 let id = SendId::new(task, index);
-                findings.present += u64::from((*found).min(wanted));
+                let in_raw = self.raw_copies[task][index];
+                findings.present += u64::from((*found).min(in_raw));
+                let mut wanted = in_raw;
+                if self.removed.binary_search(&id).is_ok() {
+                    // Copied before the platform removed it from raw, or not at all.
+                    wanted = wanted.max((*found).min(1));
+                    if *found > 0 {
+                        findings.removed_present.push(id);
+                    }
+                }
                 let anomaly = if found < &wanted {
                     findings.missing += u64::from(wanted - found);
                     "missing"
@@ -228,7 +266,7 @@ impl Observer for BronzeReader<'_> {
 pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyError> {
     let started = Instant::now();
     let mut reader = BronzeReader {
-        tally: CopyTally::new(check.run_id, check.ledger, check.raw_copies),
+        tally: CopyTally::new(check.run_id, check.ledger, check.raw_copies, check.removed),
     };
     let topics = vec![check.topic.to_owned()];
     let range = Range {

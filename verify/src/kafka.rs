@@ -127,6 +127,10 @@ pub struct KafkaFindings {
     /// Copies found of each send, by producer task and index (for the bronze check).
     #[serde(skip)]
     pub copies: Vec<Vec<u8>>,
+    /// The sends counted in `removed_below_log_start`, in send order: layers copied from raw
+    /// may or may not hold them, depending on whether they were copied before the removal.
+    #[serde(skip)]
+    pub removed: Vec<SendId>,
 }
 
 /// Per-send observations, two bytes per send.
@@ -406,6 +410,7 @@ impl Reader<'_> {
         self.findings.counts.removed_below_log_start = removed.len() as u64;
         for (id, topic, position) in removed {
             self.example("removed_below_log_start", id, &topic, position);
+            self.findings.removed.push(id);
         }
         self.findings
     }

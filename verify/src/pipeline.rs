@@ -75,8 +75,11 @@ pub struct LakehouseCheck<'a> {
     pub run_id: &'a str,
     /// The ground truth.
     pub ledger: &'a Ledger,
-    /// Copies of each send in the raw topics.
+    /// Copies of each send in the raw topics, with the sends removed from raw that bronze
+    /// copied before the removal ([`crate::bronze::copies_downstream`]).
     pub raw_copies: &'a [Vec<u8>],
+    /// Sends the platform removed from raw before the raw check read them, in send order.
+    pub removed: &'a [SendId],
     /// The Iceberg warehouse.
     pub warehouse: &'a Warehouse,
     /// Kafka bootstrap servers (for the DLQ topic).
@@ -131,7 +134,7 @@ pub fn check_lakehouse(
 ) -> Result<LakehouseFindings, LakehouseCheckError> {
     let mut findings = LakehouseFindings::default();
     let started = Instant::now();
-    let mut tally = CopyTally::new(check.run_id, check.ledger, check.raw_copies);
+    let mut tally = CopyTally::new(check.run_id, check.ledger, check.raw_copies, check.removed);
     let mut bronze_rows = 0u64;
     // Where each invalid raw record of the run sits: the DLQ envelopes must point there.
     let mut invalid_sources = HashSet::new();

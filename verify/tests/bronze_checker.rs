@@ -11,7 +11,7 @@ use streamproof_loadgen::ledger::{
 };
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
-use streamproof_verify::bronze::{check_bronze, BronzeCheck};
+use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck};
 
 const RUN: &str = "bronze-checker-test-run";
 
@@ -100,6 +100,7 @@ async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
             topic: &topic,
             ledger: &ledger,
             raw_copies: &raw_copies,
+            removed: &[],
             start: &start,
             drain_timeout: Duration::from_secs(5),
         })
@@ -129,4 +130,65 @@ async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
     assert_eq!(findings.corrupted, 1, "send 1 arrived altered");
     assert_eq!(ids("bronze_corrupted"), vec![1]);
     assert_eq!(findings.records_read, 6);
+}
+
+#[tokio::test]
+async fn sends_removed_from_raw_may_be_in_bronze_once_or_not_at_all() {
+    let topic = topic().await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .unwrap();
+    // Raw holds sends 0 and 1; the platform removed 2, 3 and 4 from raw before the raw check
+    // read it. Bronze copied 2 before the removal, never 3, and 4 twice.
+    let raw_copies = vec![vec![1, 1, 0, 0, 0]];
+    let removed = [2, 3, 4].map(|index| SendId::new(0, index));
+    for index in [0, 1, 2, 4, 4] {
+        copy(&producer, &topic, index, VALUE).await;
+    }
+    let entries = (0..5)
+        .map(|index| {
+            let digest = RecordDigest::of(key(index).as_bytes(), VALUE.as_bytes());
+            let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, digest);
+            entry.complete(Outcome::Acked, Some((0, index as i64)));
+            entry
+        })
+        .collect();
+    let ledger = Ledger::from_tasks(vec![entries]);
+    let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
+    let findings = tokio::task::spawn_blocking(move || {
+        check_bronze(&BronzeCheck {
+            bootstrap: &bootstrap(),
+            run_id: RUN,
+            topic: &topic,
+            ledger: &ledger,
+            raw_copies: &raw_copies,
+            removed: &removed,
+            start: &start,
+            drain_timeout: Duration::from_secs(20),
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(findings.drained, "removed sends are not waited for");
+    assert_eq!(
+        (
+            findings.expected,
+            findings.present,
+            findings.missing,
+            findings.duplicates
+        ),
+        (2, 2, 0, 1),
+        "send 3 missing is fine, send 4 twice is one copy too many"
+    );
+    assert_eq!(
+        findings.removed_present,
+        vec![SendId::new(0, 2), SendId::new(0, 4)]
+    );
+    assert_eq!(
+        copies_downstream(&[vec![1, 1, 0, 0, 0]], &findings.removed_present),
+        vec![vec![1, 1, 1, 0, 1]],
+        "silver, the DLQ and gold must account for what bronze copied"
+    );
 }

@@ -337,6 +337,7 @@ async fn check(
             run_id: RUN,
             ledger: &run.ledger,
             raw_copies: &run.raw_copies,
+            removed: &[],
             warehouse: &Warehouse::new(&root),
             bootstrap: &bootstrap(),
             dlq_topic: &topic,
