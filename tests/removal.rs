@@ -19,6 +19,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,7 +29,8 @@ fn fixture(name: &str) -> PathBuf {
 
 /// The end offset of raw-events/0 on the shared cluster.
 fn end_of_partition_zero() -> i64 {
-    let ends = StartOffsets::snapshot(&bootstrap(), &["raw-events"]).expect("list offsets");
+    let ends = StartOffsets::snapshot(&KafkaConnection::new(bootstrap()), &["raw-events"])
+        .expect("list offsets");
     ends.0
         .iter()
         .find(|(_, partition, _)| *partition == 0)
@@ -84,7 +86,7 @@ fn records_deleted_mid_run_are_counted_exactly_as_removed_and_fail_the_run() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let admin = KafkaAdmin::connect(&bootstrap()).unwrap();
+    let admin = KafkaAdmin::connect(&KafkaConnection::new(bootstrap())).unwrap();
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(admin.delete_records_before("raw-events", 0, deleted_before))

@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
 use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
@@ -116,7 +117,7 @@ impl Injector {
     /// Starts firing `faults` relative to `start` (the start of the load).
     pub fn start(
         targets: Targets,
-        bootstrap: String,
+        connection: KafkaConnection,
         faults: Vec<FaultSpec>,
         start: Instant,
         seed: u64,
@@ -145,7 +146,7 @@ impl Injector {
                 after_restart: targets.after_restart,
                 proxies: targets.proxies,
                 producers: targets.producers,
-                bootstrap,
+                connection,
                 start,
                 rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
                 stop: flag,
@@ -189,7 +190,7 @@ struct Context {
     after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
     proxies: Option<SharedProxies>,
     producers: Option<Arc<dyn ProducerSwitch>>,
-    bootstrap: String,
+    connection: KafkaConnection,
     start: Instant,
     rng: StdRng,
     stop: Arc<AtomicBool>,
@@ -264,7 +265,7 @@ impl Context {
                 .map(|id| vec![id])
                 .ok_or_else(|| "no active controller is known".to_owned()),
             Target::Leader { topic, partition } => {
-                let admin = KafkaAdmin::connect(&self.bootstrap).map_err(|e| e.to_string())?;
+                let admin = KafkaAdmin::connect(&self.connection).map_err(|e| e.to_string())?;
                 let partitions = admin.partitions(topic).map_err(|e| e.to_string())?;
                 partitions
                     .iter()
@@ -394,7 +395,7 @@ impl Context {
         let Victim::Broker(broker) = victim else {
             return Ok(());
         };
-        let admin = KafkaAdmin::connect(&self.bootstrap)
+        let admin = KafkaAdmin::connect(&self.connection)
             .map_err(|e| e.to_string())?
             .with_timeout(Duration::from_secs(2));
         let started = Instant::now();

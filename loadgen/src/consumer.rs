@@ -10,6 +10,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::coordinator_not_ready;
 use streamproof_platform::offsets::{list_offsets, End};
 use streamproof_platform::profiles::ClientSettings;
@@ -25,10 +26,8 @@ pub struct StartOffsets(pub Vec<(String, i32, i64)>);
 
 impl StartOffsets {
     /// Reads the end offset of every partition of `topics` now.
-    pub fn snapshot(bootstrap: &str, topics: &[&str]) -> Result<Self, KafkaError> {
-        let client: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .create()?;
+    pub fn snapshot(connection: &KafkaConnection, topics: &[&str]) -> Result<Self, KafkaError> {
+        let client: BaseConsumer = connection.client_config().create()?;
         let timeout = Duration::from_secs(10);
         let mut partitions = Vec::new();
         for topic in topics {
@@ -63,9 +62,13 @@ impl StartOffsets {
 
 /// Commits the start offsets for `group`, so its lag counts only this run's records. Retries
 /// while the group's coordinator is still loading (a cluster that just started).
-pub fn commit_start(bootstrap: &str, group: &str, start: &StartOffsets) -> Result<(), KafkaError> {
-    let client: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+pub fn commit_start(
+    connection: &KafkaConnection,
+    group: &str,
+    start: &StartOffsets,
+) -> Result<(), KafkaError> {
+    let client: BaseConsumer = connection
+        .client_config()
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()?;
@@ -89,8 +92,8 @@ pub struct ConsumerConfig {
     pub instance: usize,
     /// Instances in the group; partitions are split round-robin between them.
     pub instances: usize,
-    /// Kafka bootstrap servers.
-    pub bootstrap: String,
+    /// The cluster.
+    pub connection: KafkaConnection,
     /// Consumer settings.
     pub settings: ClientSettings,
     /// Only records of this run are measured.
@@ -125,7 +128,7 @@ impl ConsumerConfig {
     /// The instance's client, assigned its share of the partitions at their start offsets.
     /// Created before the load starts, so client start-up does not disturb the schedule.
     pub fn connect(&self) -> Result<StreamConsumer, KafkaError> {
-        let mut client_config = self.settings.client_config(&self.bootstrap);
+        let mut client_config = self.connection.tuned(&self.settings);
         client_config.set("group.id", &self.group);
         let consumer: StreamConsumer = client_config.create()?;
         let assignment = self

@@ -10,6 +10,7 @@ use futures::FutureExt;
 use hdrhistogram::Histogram;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
 
@@ -310,8 +311,11 @@ async fn wait_for_order(
 }
 
 /// A producer client with `settings`.
-pub fn producer(bootstrap: &str, settings: &ClientSettings) -> Result<FutureProducer, KafkaError> {
-    settings.client_config(bootstrap).create()
+pub fn producer(
+    connection: &KafkaConnection,
+    settings: &ClientSettings,
+) -> Result<FutureProducer, KafkaError> {
+    connection.tuned(settings).create()
 }
 
 type InFlight = FuturesUnordered<futures::future::BoxFuture<'static, Completion>>;

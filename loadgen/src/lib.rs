@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rdkafka::error::KafkaError;
 use serde::{Deserialize, Serialize};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::LagProbe;
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
@@ -72,8 +73,8 @@ pub struct LoadPlan {
     pub run_id: String,
     /// Seed of every random choice.
     pub seed: u64,
-    /// Kafka bootstrap servers.
-    pub bootstrap: String,
+    /// The cluster.
+    pub connection: KafkaConnection,
     /// Producer settings.
     pub producer: ClientSettings,
     /// The load.
@@ -242,19 +243,19 @@ pub async fn run(
     on_start: &mut (dyn FnMut(Instant) + Send),
 ) -> Result<LoadOutcome, LoadError> {
     let start_offsets = Arc::new(
-        StartOffsets::snapshot(&plan.bootstrap, &RAW_TOPICS)
+        StartOffsets::snapshot(&plan.connection, &RAW_TOPICS)
             .map_err(kafka("read the raw topics' offsets"))?,
     );
     let run_id: Arc<str> = Arc::from(plan.run_id.as_str());
     let live = Arc::new(LiveCounters::default());
     let (stop_consumers, stop_signal) = watch::channel(false);
     let clients = (0..plan.load.producers)
-        .map(|_| driver::producer(&plan.bootstrap, &plan.producer))
+        .map(|_| driver::producer(&plan.connection, &plan.producer))
         .collect::<Result<Vec<_>, _>>()
         .map_err(kafka("create a producer"))?;
     let mut consumer_clients = Vec::new();
     for group in &plan.consumers {
-        commit_start(&plan.bootstrap, &group.group_id, &start_offsets).map_err(kafka(format!(
+        commit_start(&plan.connection, &group.group_id, &start_offsets).map_err(kafka(format!(
             "set the start offsets of group `{}`",
             group.group_id
         )))?;
@@ -263,7 +264,7 @@ pub async fn run(
                 group: group.group_id.clone(),
                 instance,
                 instances: group.instances,
-                bootstrap: plan.bootstrap.clone(),
+                connection: plan.connection.clone(),
                 settings: group.settings.clone(),
                 run_id: run_id.clone(),
                 clock: RunClock::now(),
@@ -310,8 +311,8 @@ pub async fn run(
                 window: CLOSED_LOOP_WINDOW,
             },
         };
-        let (bootstrap, settings) = (plan.bootstrap.clone(), plan.producer.clone());
-        let connect: Connect = Arc::new(move || driver::producer(&bootstrap, &settings));
+        let (connection, settings) = (plan.connection.clone(), plan.producer.clone());
+        let connect: Connect = Arc::new(move || driver::producer(&connection, &settings));
         producers.push(tokio::spawn(run_task(
             TaskConfig {
                 task,
@@ -556,11 +557,11 @@ impl LagSampler {
             .map(|g| g.group_id.clone())
             .chain(plan.observed_groups.iter().cloned())
             .collect();
-        let bootstrap = plan.bootstrap.clone();
+        let connection = plan.connection.clone();
         let thread = (!groups.is_empty()).then(|| {
             let (stop, latest, samples) = (stop.clone(), latest.clone(), samples.clone());
             std::thread::spawn(move || {
-                sample_lag(&bootstrap, &groups, clock, &stop, &latest, &samples)
+                sample_lag(&connection, &groups, clock, &stop, &latest, &samples)
             })
         });
         LagSampler {
@@ -581,7 +582,7 @@ impl LagSampler {
 }
 
 fn sample_lag(
-    bootstrap: &str,
+    connection: &KafkaConnection,
     groups: &[String],
     clock: RunClock,
     stop: &AtomicBool,
@@ -591,7 +592,7 @@ fn sample_lag(
     let topics: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
     let probes: Vec<(String, LagProbe)> = groups
         .iter()
-        .filter_map(|group| Some((group.clone(), LagProbe::new(bootstrap, group).ok()?)))
+        .filter_map(|group| Some((group.clone(), LagProbe::new(connection, group).ok()?)))
         .collect();
     let mut next = Instant::now();
     loop {

@@ -10,9 +10,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::metadata::Metadata;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientConfig;
 use serde::Serialize;
 
+use crate::connection::KafkaConnection;
 use crate::topics::TopicConfig;
 
 /// What went wrong talking to the cluster's admin API.
@@ -155,13 +155,14 @@ fn client_error(operation: impl Into<String>) -> impl FnOnce(KafkaError) -> Admi
 }
 
 impl KafkaAdmin {
-    /// Connects to the cluster at `bootstrap_servers` (a comma-separated host:port list).
-    pub fn connect(bootstrap_servers: &str) -> Result<Self, AdminError> {
-        let client = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap_servers)
+    /// Connects to the cluster `connection` reaches.
+    pub fn connect(connection: &KafkaConnection) -> Result<Self, AdminError> {
+        let client = connection
+            .client_config()
             .create()
             .map_err(client_error(format!(
-                "connect to Kafka at {bootstrap_servers}"
+                "connect to Kafka at {}",
+                connection.bootstrap_servers()
             )))?;
         Ok(KafkaAdmin {
             client,

@@ -15,8 +15,10 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
+
+use crate::connection::KafkaConnection;
 
 /// Header naming where a bronze record came from: `topic/partition/offset`.
 pub const HEADER_SOURCE: &str = "streamproof.source";
@@ -44,8 +46,8 @@ impl CopierMode {
 /// What to copy and how.
 #[derive(Debug, Clone)]
 pub struct CopierConfig {
-    /// Kafka bootstrap servers.
-    pub bootstrap_servers: String,
+    /// The cluster.
+    pub connection: KafkaConnection,
     /// Consumer group (and transactional id prefix).
     pub group: String,
     /// Commit mode.
@@ -86,8 +88,9 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Copies until `stop` is set; returns what it did.
 pub fn run(config: &CopierConfig, stop: &AtomicBool) -> Result<CopierStats, CopierError> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.bootstrap_servers)
+    let consumer: BaseConsumer = config
+        .connection
+        .client_config()
         .set("group.id", &config.group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
@@ -102,9 +105,8 @@ pub fn run(config: &CopierConfig, stop: &AtomicBool) -> Result<CopierStats, Copi
     consumer
         .subscribe(&inputs)
         .map_err(kafka("subscribe to the raw topics"))?;
-    let mut producer_config = ClientConfig::new();
+    let mut producer_config = config.connection.client_config();
     producer_config
-        .set("bootstrap.servers", &config.bootstrap_servers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5");
     if config.mode == CopierMode::ExactlyOnce {

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
+use crate::connection::KafkaConnection;
 use crate::offsets::{list_offsets, End};
 
 /// One partition's lag.
@@ -98,14 +99,17 @@ pub struct LagProbe {
 }
 
 impl LagProbe {
-    /// A probe of `group` on the cluster at `bootstrap_servers`.
-    pub fn new(bootstrap_servers: &str, group: &str) -> Result<Self, LagError> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap_servers)
+    /// A probe of `group` on the cluster `connection` reaches.
+    pub fn new(connection: &KafkaConnection, group: &str) -> Result<Self, LagError> {
+        let consumer: BaseConsumer = connection
+            .client_config()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .create()
-            .map_err(kafka(format!("connect to Kafka at {bootstrap_servers}")))?;
+            .map_err(kafka(format!(
+                "connect to Kafka at {}",
+                connection.bootstrap_servers()
+            )))?;
         Ok(LagProbe {
             consumer,
             group: group.to_owned(),
@@ -189,9 +193,9 @@ impl LagProbe {
 ///
 /// Blocking: call from a blocking context.
 pub fn consumer_lag(
-    bootstrap_servers: &str,
+    connection: &KafkaConnection,
     group: &str,
     topics: Option<&[String]>,
 ) -> Result<LagReport, LagError> {
-    LagProbe::new(bootstrap_servers, group)?.sample(topics)
+    LagProbe::new(connection, group)?.sample(topics)
 }

@@ -40,6 +40,7 @@
 
 pub mod admin;
 pub mod capacity;
+pub mod connection;
 pub mod copier;
 pub mod duration;
 pub mod events;

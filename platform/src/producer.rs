@@ -11,6 +11,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use serde::Serialize;
 
+use crate::connection::KafkaConnection;
 use crate::events::{EventSchema, UnknownEventType, ValidationError};
 use crate::profiles::ClientSettings;
 use crate::routing::route;
@@ -98,9 +99,12 @@ pub struct EventProducer {
 }
 
 impl EventProducer {
-    /// A producer configured by `settings` (a tuning profile with overrides).
-    pub fn new(bootstrap_servers: &str, settings: &ClientSettings) -> Result<Self, KafkaError> {
-        let producer = settings.client_config(bootstrap_servers).create()?;
+    /// A producer on `connection` tuned by `settings` (a profile with overrides).
+    pub fn new(
+        connection: &KafkaConnection,
+        settings: &ClientSettings,
+    ) -> Result<Self, KafkaError> {
+        let producer = connection.tuned(settings).create()?;
         let histogram = Histogram::new_with_bounds(1, 3_600_000_000, 3)
             .expect("constant histogram bounds are valid");
         Ok(EventProducer {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use rdkafka::ClientConfig;
 use serde::{Deserialize, Serialize};
 
 /// Which side of Kafka a profile configures.
@@ -280,7 +279,7 @@ fn to_property(name: &str, value: &str) -> Result<(String, String), ProfileError
 }
 
 /// Property names whose values are secrets and never printed or stored.
-fn is_secret(property: &str) -> bool {
+pub(crate) fn is_secret(property: &str) -> bool {
     const MARKERS: [&str; 6] = [
         "password",
         "secret",
@@ -350,16 +349,13 @@ impl ClientSettings {
         self.properties.get(MAX_POLL_RECORDS)?.parse().ok()
     }
 
-    /// The librdkafka configuration, with `bootstrap.servers` added.
-    pub fn client_config(&self, bootstrap_servers: &str) -> ClientConfig {
-        let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", bootstrap_servers);
-        for (name, value) in &self.properties {
-            if name != MAX_POLL_RECORDS {
-                config.set(name, value);
-            }
-        }
-        config
+    /// The properties librdkafka takes (streamproof's own, such as `max.poll.records`, left
+    /// out); [`crate::connection::KafkaConnection::tuned`] applies them.
+    pub fn librdkafka_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties
+            .iter()
+            .filter(|(name, _)| name.as_str() != MAX_POLL_RECORDS)
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// The properties with secret values replaced by [`REDACTED`], safe to print or store.
@@ -482,12 +478,10 @@ mod tests {
     }
 
     #[test]
-    fn client_config_leaves_out_client_side_settings() {
-        let config = ConsumerProfile::HighThroughput
-            .settings_map()
-            .client_config("127.0.0.1:9092");
-        assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
-        assert_eq!(config.get(MAX_POLL_RECORDS), None);
-        assert_eq!(config.get("fetch.wait.max.ms"), Some("500"));
+    fn librdkafka_properties_leave_out_client_side_settings() {
+        let settings = ConsumerProfile::HighThroughput.settings_map();
+        let properties: BTreeMap<&str, &str> = settings.librdkafka_properties().collect();
+        assert_eq!(properties.get(MAX_POLL_RECORDS), None);
+        assert_eq!(properties.get("fetch.wait.max.ms"), Some(&"500"));
     }
 }

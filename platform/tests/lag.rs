@@ -8,6 +8,7 @@ use common::{admin, bootstrap, consumer, topic_config, unique_topic};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::consumer_lag;
 
 #[tokio::test]
@@ -50,7 +51,7 @@ async fn lag_after_consuming_half_a_topic() {
     let topics = vec![topic.clone()];
     let report = tokio::task::spawn_blocking({
         let group = group.clone();
-        move || consumer_lag(&bootstrap(), &group, Some(&topics))
+        move || consumer_lag(&KafkaConnection::new(bootstrap()), &group, Some(&topics))
     })
     .await
     .unwrap()
@@ -64,10 +65,12 @@ async fn lag_after_consuming_half_a_topic() {
     }
 
     // Without a topic list, only the partitions the group committed on are reported.
-    let discovered = tokio::task::spawn_blocking(move || consumer_lag(&bootstrap(), &group, None))
-        .await
-        .unwrap()
-        .unwrap();
+    let discovered = tokio::task::spawn_blocking(move || {
+        consumer_lag(&KafkaConnection::new(bootstrap()), &group, None)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(discovered.partitions, report.partitions);
 }
 
@@ -93,20 +96,22 @@ async fn a_group_that_never_committed_lags_by_everything_retained() {
             .unwrap();
     }
     let topics = vec![topic.clone()];
-    let report =
-        tokio::task::spawn_blocking(move || consumer_lag(&bootstrap(), "nobody", Some(&topics)))
-            .await
-            .unwrap()
-            .unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        consumer_lag(&KafkaConnection::new(bootstrap()), "nobody", Some(&topics))
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(report.total, 3);
     assert_eq!(report.partitions[0].committed, None);
 
     let missing = vec!["raw-does-not-exist".to_owned()];
-    let error =
-        tokio::task::spawn_blocking(move || consumer_lag(&bootstrap(), "nobody", Some(&missing)))
-            .await
-            .unwrap()
-            .unwrap_err();
+    let error = tokio::task::spawn_blocking(move || {
+        consumer_lag(&KafkaConnection::new(bootstrap()), "nobody", Some(&missing))
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "topic `raw-does-not-exist` does not exist"

@@ -9,6 +9,7 @@ use common::{admin, bootstrap, consumer, payload};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::events::{EventHeader, EventSchema, TransactionEvent, UserActionEvent};
 use streamproof_platform::producer::{EventProducer, PublishError};
 use streamproof_platform::profiles::ProducerProfile;
@@ -22,7 +23,11 @@ async fn ensure_standard_topics() {
 }
 
 fn producer() -> EventProducer {
-    EventProducer::new(&bootstrap(), &ProducerProfile::Reliability.settings_map()).unwrap()
+    EventProducer::new(
+        &KafkaConnection::new(bootstrap()),
+        &ProducerProfile::Reliability.settings_map(),
+    )
+    .unwrap()
 }
 
 fn transaction(account: &str, amount: f64) -> EventSchema {

@@ -128,9 +128,9 @@ fn dropping_a_started_cluster_stops_it() {
 fn brokers_can_be_paused_killed_and_started_again() {
     let dir = tempfile::tempdir().unwrap();
     let (_, mut cluster) = start_single(dir.path(), 29_900);
-    let bootstrap = cluster.bootstrap_servers().to_owned();
+    let connection = cluster.connection();
     let metadata_lists_broker = || {
-        KafkaAdmin::connect(&bootstrap)
+        KafkaAdmin::connect(&connection)
             .unwrap()
             .with_timeout(Duration::from_secs(2))
             .brokers()

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::copier::{run, CopierConfig, CopierMode};
 
-use super::{bootstrap_servers, print_json};
+use super::{connection, print_json};
 use crate::cli::CopierArgs;
 
 pub fn copier(args: &CopierArgs, json: bool) -> Result<()> {
@@ -19,7 +19,7 @@ pub fn copier(args: &CopierArgs, json: bool) -> Result<()> {
         }
     };
     let config = CopierConfig {
-        bootstrap_servers: bootstrap_servers(&args.cluster)?,
+        connection: connection(&args.cluster)?,
         group: args.group.clone(),
         mode,
         batch: args.batch.max(1),

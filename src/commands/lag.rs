@@ -3,13 +3,13 @@
 use anyhow::Result;
 use streamproof_platform::lag::consumer_lag;
 
-use super::{bootstrap_servers, print_json};
+use super::{connection, print_json};
 use crate::cli::LagArgs;
 
 pub fn lag(args: &LagArgs, json: bool) -> Result<()> {
-    let servers = bootstrap_servers(&args.cluster)?;
+    let connection = connection(&args.cluster)?;
     let topics = (!args.topics.is_empty()).then_some(args.topics.as_slice());
-    let report = consumer_lag(&servers, &args.group, topics)?;
+    let report = consumer_lag(&connection, &args.group, topics)?;
     if json {
         return print_json(&report);
     }

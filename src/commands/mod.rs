@@ -13,18 +13,19 @@ pub mod topics;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::runtime::ClusterState;
 
 use crate::cli::ClusterArgs;
 
-/// The bootstrap servers to talk to: the explicit flag, else the local platform in --dir.
-pub fn bootstrap_servers(cluster: &ClusterArgs) -> Result<String> {
+/// The cluster to talk to: the explicit flag, else the local platform in --dir.
+pub fn connection(cluster: &ClusterArgs) -> Result<KafkaConnection> {
     if let Some(servers) = &cluster.bootstrap_servers {
-        return Ok(servers.clone());
+        return Ok(KafkaConnection::new(servers.as_str()));
     }
     let dir = &cluster.dir.dir;
     match ClusterState::load(dir).context("read the local platform's state")? {
-        Some(state) => Ok(state.bootstrap_servers),
+        Some(state) => Ok(state.connection()),
         None => bail!(
             "no cluster to talk to: start the local platform with `streamproof up` (it records itself in `{}`) or pass --bootstrap-servers",
             dir.display()

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::runtime::{FlinkCluster, LocalCluster};
 use streamproof_reports::result::RunResult;
 use streamproof_reports::{html, junit};
@@ -31,7 +32,7 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
 /// How every run of one invocation is carried out.
 pub struct Runner {
     /// Run against this cluster instead of the embedded platform.
-    pub bootstrap_servers: Option<String>,
+    pub existing: Option<KafkaConnection>,
     /// Leave the embedded platform running.
     pub keep_platform: bool,
     /// Print results as JSON.
@@ -42,11 +43,11 @@ pub struct Runner {
 
 impl Runner {
     /// A runner whose embedded platforms Ctrl-C stops.
-    pub fn new(bootstrap_servers: Option<String>, keep_platform: bool, json: bool) -> Result<Self> {
+    pub fn new(existing: Option<KafkaConnection>, keep_platform: bool, json: bool) -> Result<Self> {
         let started = Arc::new(Mutex::new(Vec::new()));
         stop_started_on_interrupt(started.clone())?;
         Ok(Runner {
-            bootstrap_servers,
+            existing,
             keep_platform,
             json,
             started,
@@ -76,7 +77,7 @@ impl Runner {
     fn run_once(&self, loaded: &LoadedScenario, out: &Path) -> Result<RunResult> {
         let options = RunOptions {
             out: out.to_owned(),
-            bootstrap_servers: self.bootstrap_servers.clone(),
+            existing: self.existing.clone(),
             started: self.started.clone(),
             keep_platform: self.keep_platform,
         };
@@ -97,7 +98,8 @@ impl Runner {
 pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     // Every file is checked before anything starts.
     let scenarios = load_all(&args.scenarios)?;
-    let runner = Runner::new(args.bootstrap_servers.clone(), args.keep_platform, json)?;
+    let existing = args.bootstrap_servers.clone().map(KafkaConnection::new);
+    let runner = Runner::new(existing, args.keep_platform, json)?;
     let several = scenarios.len() > 1;
     let mut results = Vec::new();
     for loaded in &scenarios {

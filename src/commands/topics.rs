@@ -4,12 +4,12 @@ use anyhow::{Context, Result};
 use streamproof_platform::admin::{CreateOutcome, KafkaAdmin, TopicDescription};
 use streamproof_platform::topics::{standard_topics, TopicSetOptions};
 
-use super::{block_on, bootstrap_servers, print_json};
+use super::{block_on, connection, print_json};
 use crate::cli::{ApplyArgs, DescribeArgs};
 
 pub fn apply(args: &ApplyArgs, json: bool) -> Result<()> {
-    let servers = bootstrap_servers(&args.cluster)?;
-    let admin = KafkaAdmin::connect(&servers)?;
+    let connection = connection(&args.cluster)?;
+    let admin = KafkaAdmin::connect(&connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let options = TopicSetOptions {
         partitions: args.partitions,
@@ -55,8 +55,8 @@ pub fn apply(args: &ApplyArgs, json: bool) -> Result<()> {
 }
 
 pub fn describe(args: &DescribeArgs, json: bool) -> Result<()> {
-    let servers = bootstrap_servers(&args.cluster)?;
-    let admin = KafkaAdmin::connect(&servers)?;
+    let connection = connection(&args.cluster)?;
+    let admin = KafkaAdmin::connect(&connection)?;
     let names = match &args.name {
         Some(name) => vec![name.clone()],
         None => admin.list_topics()?,

@@ -10,6 +10,7 @@ use streamproof_chaos::injector::SharedProcess;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::RAW_TOPICS;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::LagProbe;
 use streamproof_platform::runtime::{ManagedProcess, ProcessSpec};
 use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
@@ -31,18 +32,18 @@ impl BronzeStage {
     /// Notes where bronze stands and starts the copier process.
     pub fn start(
         section: &CopierSection,
-        bootstrap: &str,
+        connection: &KafkaConnection,
         run_id: &str,
         out: &Path,
     ) -> Result<Self> {
         let start =
-            StartOffsets::snapshot(bootstrap, &[BRONZE_TOPIC]).context("read bronze's offsets")?;
+            StartOffsets::snapshot(connection, &[BRONZE_TOPIC]).context("read bronze's offsets")?;
         let group = format!("bronze-copier-{}", &run_id[..8]);
         let exe = std::env::current_exe().context("find the streamproof executable")?;
         let args = vec![
             "copier".to_owned(),
             "--bootstrap-servers".to_owned(),
-            bootstrap.to_owned(),
+            connection.bootstrap_servers().to_owned(),
             "--group".to_owned(),
             group.clone(),
             "--mode".to_owned(),
@@ -67,10 +68,10 @@ impl BronzeStage {
 
     /// Waits until the copier has committed everything in the raw topics (or `timeout`),
     /// then stops it.
-    pub fn drain_and_stop(&self, bootstrap: &str, timeout: Duration) {
+    pub fn drain_and_stop(&self, connection: &KafkaConnection, timeout: Duration) {
         let topics: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
         let started = Instant::now();
-        if let Ok(probe) = LagProbe::new(bootstrap, &self.group) {
+        if let Ok(probe) = LagProbe::new(connection, &self.group) {
             while started.elapsed() < timeout {
                 if probe
                     .sample(Some(&topics))
@@ -89,7 +90,7 @@ impl BronzeStage {
     /// Compares bronze with what the raw check found.
     pub fn verify(
         &self,
-        bootstrap: &str,
+        connection: &KafkaConnection,
         run_id: &str,
         ledger: &Ledger,
         raw_copies: &[Vec<u8>],
@@ -97,7 +98,7 @@ impl BronzeStage {
         timeout: Duration,
     ) -> Result<BronzeFindings> {
         check_bronze(&BronzeCheck {
-            bootstrap,
+            connection,
             run_id,
             topic: BRONZE_TOPIC,
             ledger,

@@ -14,6 +14,7 @@ use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::spec::{LoadSpec, Rate};
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::pipeline::{
     self, FlinkRest, Guarantee, PipelineJobs, PipelineSettings, SqlGateway,
 };
@@ -49,6 +50,7 @@ pub struct PipelineStage {
     cluster: FlinkCluster,
     /// Replaced when the jobs are resubmitted after a JobManager restart.
     jobs: SharedJobs,
+    connection: KafkaConnection,
     settings: PipelineSettings,
     warehouse: PathBuf,
     bronze_start: StartOffsets,
@@ -150,7 +152,7 @@ impl PipelineStage {
     /// pipeline's jobs.
     pub fn start(
         section: &PipelineSection,
-        bootstrap: &str,
+        connection: &KafkaConnection,
         run_id: &str,
         out: &Path,
         base_port: u16,
@@ -171,12 +173,12 @@ impl PipelineStage {
         let warehouse = cluster.spec.dir.with_file_name("warehouse");
         std::fs::create_dir_all(&warehouse)
             .with_context(|| format!("create `{}`", warehouse.display()))?;
-        let bronze_start = StartOffsets::snapshot(bootstrap, &[BRONZE_TOPIC])
+        let bronze_start = StartOffsets::snapshot(connection, &[BRONZE_TOPIC])
             .context("read bronze-events' offsets")?;
         let dlq_start =
-            StartOffsets::snapshot(bootstrap, &[DLQ_TOPIC]).context("read dlq-events' offsets")?;
+            StartOffsets::snapshot(connection, &[DLQ_TOPIC]).context("read dlq-events' offsets")?;
         let settings = PipelineSettings {
-            bootstrap: bootstrap.to_owned(),
+            bootstrap: connection.bootstrap_servers().to_owned(),
             warehouse: warehouse.clone(),
             checkpoint_interval: section.checkpoint_interval,
             guarantee: section.guarantee,
@@ -197,6 +199,7 @@ impl PipelineStage {
         Ok(PipelineStage {
             cluster,
             jobs,
+            connection: connection.clone(),
             settings,
             warehouse,
             bronze_start,
@@ -264,7 +267,7 @@ impl PipelineStage {
             Rate::PerSecond(_) => self.close_gold_windows(&rest, rows(SILVER)),
         };
         let bronze_topic = check_bronze(&BronzeCheck {
-            bootstrap: &self.settings.bootstrap,
+            connection: &self.connection,
             run_id,
             topic: BRONZE_TOPIC,
             ledger,
@@ -285,7 +288,7 @@ impl PipelineStage {
             raw_copies,
             removed,
             warehouse: &warehouse,
-            bootstrap: &self.settings.bootstrap,
+            connection: &self.connection,
             dlq_topic: DLQ_TOPIC,
             dlq_start: &self.dlq_start,
             timeout: Duration::from_secs(10),

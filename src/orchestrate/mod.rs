@@ -18,6 +18,7 @@ use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{
     default_cache_root, ClusterSpec, KafkaDistribution, Lifetime, LocalCluster, UpOutcome,
@@ -44,7 +45,7 @@ pub struct RunOptions {
     /// Directory for result.json, summary.md and the embedded platform's logs.
     pub out: PathBuf,
     /// An existing cluster instead of the embedded platform.
-    pub bootstrap_servers: Option<String>,
+    pub existing: Option<KafkaConnection>,
     /// Directories of embedded platforms started so far, stopped on Ctrl-C.
     pub started: Arc<Mutex<Vec<PathBuf>>>,
     /// Leave the embedded platform running after the verdict.
@@ -54,7 +55,7 @@ pub struct RunOptions {
 /// What the run ran against.
 struct Platform {
     kind: &'static str,
-    bootstrap: String,
+    connection: KafkaConnection,
     kafka_version: String,
     /// The embedded cluster; dropping the last reference stops the brokers.
     cluster: Option<SharedCluster>,
@@ -86,7 +87,7 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
 }
 
 fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platform> {
-    if let Some(bootstrap) = &options.bootstrap_servers {
+    if let Some(connection) = &options.existing {
         if !loaded.scenario.faults.is_empty() {
             anyhow::bail!(
                 "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers)",
@@ -101,7 +102,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         }
         return Ok(Platform {
             kind: "existing",
-            bootstrap: bootstrap.clone(),
+            connection: connection.clone(),
             kafka_version: "unknown".to_owned(),
             cluster: None,
             proxies: None,
@@ -136,7 +137,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
     match LocalCluster::up(&spec, &distribution).context("start the embedded platform")? {
         UpOutcome::Started(cluster) => Ok(Platform {
             kind: "embedded",
-            bootstrap: cluster.bootstrap_servers().to_owned(),
+            connection: cluster.connection(),
             kafka_version: distribution.version.to_owned(),
             cluster: Some(Arc::new(Mutex::new(cluster))),
             proxies,
@@ -223,7 +224,7 @@ async fn drive(
     let scenario = &loaded.scenario;
     let out = options.out.as_path();
     let run_id = uuid::Uuid::new_v4().to_string();
-    let admin = KafkaAdmin::connect(&platform.bootstrap)?;
+    let admin = KafkaAdmin::connect(&platform.connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let topics = standard_topics(brokers, &scenario.topics);
     apply_topics(&admin, &topics).await?;
@@ -234,7 +235,7 @@ async fn drive(
         Some(section) => Some(tokio::task::block_in_place(|| {
             PipelineStage::start(
                 section,
-                &platform.bootstrap,
+                &platform.connection,
                 &run_id,
                 out,
                 platform.flink_port,
@@ -247,7 +248,7 @@ async fn drive(
     let plan = LoadPlan {
         run_id: run_id.clone(),
         seed: scenario.seed,
-        bootstrap: platform.bootstrap.clone(),
+        connection: platform.connection.clone(),
         producer: producer.clone(),
         load: scenario.load.clone(),
         consumers: groups.clone(),
@@ -264,7 +265,7 @@ async fn drive(
     let bronze = match &scenario.platform.copier {
         Some(section) => Some(BronzeStage::start(
             section,
-            &platform.bootstrap,
+            &platform.connection,
             &run_id,
             out,
         )?),
@@ -291,7 +292,7 @@ async fn drive(
             };
             injector = Some(Injector::start(
                 targets,
-                platform.bootstrap.clone(),
+                platform.connection.clone(),
                 scenario.faults.clone(),
                 start,
                 scenario.seed,
@@ -313,7 +314,7 @@ async fn drive(
     let topic_names: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
     let findings = tokio::task::block_in_place(|| {
         check_kafka(&KafkaCheck {
-            bootstrap: &platform.bootstrap,
+            connection: &platform.connection,
             run_id: &run_id,
             topics: &topic_names,
             ledger: &outcome.ledger,
@@ -334,9 +335,9 @@ async fn drive(
         Some(stage) => {
             eprintln!("waiting for the copier to catch up, then verifying bronze…");
             tokio::task::block_in_place(|| {
-                stage.drain_and_stop(&platform.bootstrap, scenario.drain_timeout);
+                stage.drain_and_stop(&platform.connection, scenario.drain_timeout);
                 stage.verify(
-                    &platform.bootstrap,
+                    &platform.connection,
                     &run_id,
                     &outcome.ledger,
                     &findings.copies,
@@ -381,7 +382,7 @@ async fn drive(
         loaded,
         run_id,
         platform_kind: platform.kind,
-        bootstrap: &platform.bootstrap,
+        bootstrap: platform.connection.bootstrap_servers(),
         brokers,
         kafka_version: &platform.kafka_version,
         producer: &producer,

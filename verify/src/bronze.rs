@@ -9,14 +9,15 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, RecordDigest, RecordMeta, SendId};
+use streamproof_platform::connection::KafkaConnection;
 
 use crate::kafka::{Example, MAX_EXAMPLES};
 use crate::read::{read_range, Observer, Range, VerifyError};
 
 /// What to check.
 pub struct BronzeCheck<'a> {
-    /// Kafka bootstrap servers.
-    pub bootstrap: &'a str,
+    /// The cluster.
+    pub connection: &'a KafkaConnection,
     /// The run whose records count.
     pub run_id: &'a str,
     /// The bronze topic.
@@ -270,7 +271,7 @@ pub fn check_bronze(check: &BronzeCheck<'_>) -> Result<BronzeFindings, VerifyErr
     };
     let topics = vec![check.topic.to_owned()];
     let range = Range {
-        bootstrap: check.bootstrap,
+        connection: check.connection,
         group: format!("streamproof-verify-bronze-{}", check.run_id),
         topics: &topics,
         start: check.start,

@@ -13,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordMeta, SendId, SendKind};
+use streamproof_platform::connection::KafkaConnection;
 
 /// Examples kept per anomaly.
 pub const MAX_EXAMPLES: usize = 10;
 
 /// What to check.
 pub struct KafkaCheck<'a> {
-    /// Kafka bootstrap servers.
-    pub bootstrap: &'a str,
+    /// The cluster.
+    pub connection: &'a KafkaConnection,
     /// The run whose records count; others are foreign.
     pub run_id: &'a str,
     /// Topic names by the index ledger entries store.
@@ -220,7 +221,7 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         altered: Vec::new(),
     };
     let range = Range {
-        bootstrap: check.bootstrap,
+        connection: check.connection,
         group: format!("streamproof-verify-{}", check.run_id),
         topics: check.topics,
         start: check.start,

@@ -17,6 +17,7 @@ use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, SendId, SendKind};
 use streamproof_loadgen::stats::{latency_histogram, record, LatencySummary};
+use streamproof_platform::connection::KafkaConnection;
 
 use crate::bronze::{BronzeFindings, CopyTally, LayerRecord};
 use crate::kafka::{Example, MAX_EXAMPLES};
@@ -82,8 +83,8 @@ pub struct LakehouseCheck<'a> {
     pub removed: &'a [SendId],
     /// The Iceberg warehouse.
     pub warehouse: &'a Warehouse,
-    /// Kafka bootstrap servers (for the DLQ topic).
-    pub bootstrap: &'a str,
+    /// The cluster (for the DLQ topic).
+    pub connection: &'a KafkaConnection,
     /// The DLQ topic and where it stood when the run started.
     pub dlq_topic: &'a str,
     /// Start offsets of the DLQ topic.
@@ -327,7 +328,7 @@ fn dlq(
     let topics = vec![check.dlq_topic.to_owned()];
     read_range(
         &Range {
-            bootstrap: check.bootstrap,
+            connection: check.connection,
             group: format!("streamproof-verify-dlq-{}", check.run_id),
             topics: &topics,
             start: check.dlq_start,

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::offsets::{list_offsets, End, OffsetMap};
 
 /// Why a check could not read what it needed.
@@ -137,7 +138,7 @@ pub(crate) trait Observer {
 
 /// What to read.
 pub(crate) struct Range<'a> {
-    pub bootstrap: &'a str,
+    pub connection: &'a KafkaConnection,
     pub group: String,
     pub topics: &'a [String],
     pub start: &'a StartOffsets,
@@ -228,8 +229,9 @@ struct PartitionReader {
 
 impl PartitionReader {
     fn open(range: &Range<'_>) -> Result<Self, VerifyError> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", range.bootstrap)
+        let consumer: BaseConsumer = range
+            .connection
+            .client_config()
             .set("group.id", &range.group)
             .set("enable.auto.commit", "false")
             .set("isolation.level", "read_committed")

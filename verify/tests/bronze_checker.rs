@@ -10,6 +10,7 @@ use streamproof_loadgen::ledger::{
     Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
 };
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
 use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck};
 
@@ -25,7 +26,7 @@ async fn topic() -> String {
         "bronze-checker-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    KafkaAdmin::connect(&bootstrap())
+    KafkaAdmin::connect(&KafkaConnection::new(bootstrap()))
         .unwrap()
         .create_topic(&TopicConfig {
             name: name.clone(),
@@ -95,7 +96,7 @@ async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
     let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
     let findings = tokio::task::spawn_blocking(move || {
         check_bronze(&BronzeCheck {
-            bootstrap: &bootstrap(),
+            connection: &KafkaConnection::new(bootstrap()),
             run_id: RUN,
             topic: &topic,
             ledger: &ledger,
@@ -158,7 +159,7 @@ async fn sends_removed_from_raw_may_be_in_bronze_once_or_not_at_all() {
     let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
     let findings = tokio::task::spawn_blocking(move || {
         check_bronze(&BronzeCheck {
-            bootstrap: &bootstrap(),
+            connection: &KafkaConnection::new(bootstrap()),
             run_id: RUN,
             topic: &topic,
             ledger: &ledger,

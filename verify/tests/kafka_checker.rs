@@ -14,6 +14,7 @@ use streamproof_loadgen::ledger::{
     Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
 };
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
 use streamproof_verify::kafka::{check_kafka, KafkaCheck, KafkaFindings};
 
@@ -37,7 +38,7 @@ impl Fixture {
             "raw-checker-{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        KafkaAdmin::connect(&bootstrap())
+        KafkaAdmin::connect(&KafkaConnection::new(bootstrap()))
             .unwrap()
             .create_topic(&TopicConfig {
                 name: topic.clone(),
@@ -131,7 +132,7 @@ impl Fixture {
         let topics = vec![self.topic.clone()];
         let start = StartOffsets(vec![(self.topic.clone(), 0, 0)]);
         check_kafka(&KafkaCheck {
-            bootstrap: &bootstrap(),
+            connection: &KafkaConnection::new(bootstrap()),
             run_id: RUN,
             topics: &topics,
             ledger: &ledger,

@@ -40,6 +40,7 @@ const RUN: &str = "lakehouse-check-test-run";
 const RAW_TOPIC: &str = "raw-events";
 const INTENDED_US: i64 = 1_700_000_000_000_000;
 
+use streamproof_platform::connection::KafkaConnection;
 use SendKind::{Duplicate as D, Fresh as F, Invalid as I};
 
 /// Each task's sends: kind, how far back a duplicate's original is, copies left in raw.
@@ -285,10 +286,12 @@ async fn write_dlq(run: &Run, records: &[Raw]) -> (String, StartOffsets) {
     envelope(&producer, &topic, &earlier).await;
     let start = {
         let (bootstrap, topic) = (bootstrap(), topic.clone());
-        tokio::task::spawn_blocking(move || StartOffsets::snapshot(&bootstrap, &[&topic]))
-            .await
-            .unwrap()
-            .unwrap()
+        tokio::task::spawn_blocking(move || {
+            StartOffsets::snapshot(&KafkaConnection::new(bootstrap), &[&topic])
+        })
+        .await
+        .unwrap()
+        .unwrap()
     };
     assert_eq!(start.0.len(), 2, "{start:?}");
     for record in records {
@@ -339,7 +342,7 @@ async fn check(
             raw_copies: &run.raw_copies,
             removed: &[],
             warehouse: &Warehouse::new(&root),
-            bootstrap: &bootstrap(),
+            connection: &KafkaConnection::new(bootstrap()),
             dlq_topic: &topic,
             dlq_start: &start,
             timeout,

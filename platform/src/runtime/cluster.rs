@@ -18,6 +18,7 @@ use super::process::{runs, signal_if_ours, spawn_detached};
 use super::registry::{register_quietly, Registry};
 use super::{io_error, RuntimeError};
 use crate::admin::{BrokerInfo, KafkaAdmin};
+use crate::connection::KafkaConnection;
 use crate::topics::{min_insync_for, replication_for};
 
 /// The file in the cluster directory that records what is running.
@@ -275,6 +276,11 @@ impl ClusterState {
         std::fs::write(&path, text).map_err(io_error("write", &path))
     }
 
+    /// How clients reach the cluster: the embedded platform needs no client properties.
+    pub fn connection(&self) -> KafkaConnection {
+        KafkaConnection::new(self.bootstrap_servers.as_str())
+    }
+
     fn any_running(&self) -> bool {
         self.brokers.iter().any(BrokerProcess::is_running)
     }
@@ -416,8 +422,7 @@ impl LocalCluster {
 
     fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), RuntimeError> {
         let started = Instant::now();
-        let admin = KafkaAdmin::connect(&self.state.bootstrap_servers)?
-            .with_timeout(Duration::from_secs(2));
+        let admin = KafkaAdmin::connect(&self.connection())?.with_timeout(Duration::from_secs(2));
         let expected = self.state.brokers.len();
         loop {
             for (child, broker) in self.children.iter_mut().zip(&self.state.brokers) {
@@ -454,6 +459,11 @@ impl LocalCluster {
     /// Comma-separated client addresses.
     pub fn bootstrap_servers(&self) -> &str {
         &self.state.bootstrap_servers
+    }
+
+    /// How clients reach the cluster.
+    pub fn connection(&self) -> KafkaConnection {
+        self.state.connection()
     }
 
     /// Leaves the brokers running after this value is gone (for `streamproof up`); they are
@@ -584,7 +594,7 @@ impl LocalCluster {
                 running: broker.is_running(),
             })
             .collect();
-        let metadata = KafkaAdmin::connect(&state.bootstrap_servers)
+        let metadata = KafkaAdmin::connect(&state.connection())
             .map(|admin| admin.with_timeout(Duration::from_secs(5)))
             .and_then(|admin| admin.brokers())
             .map_err(|error| error.to_string());

@@ -7,6 +7,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{ClientConfig, Message};
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
 
 /// Bootstrap servers of the shared three-broker test cluster.
@@ -17,7 +18,7 @@ pub fn bootstrap() -> String {
 }
 
 pub fn admin() -> KafkaAdmin {
-    KafkaAdmin::connect(&bootstrap()).expect("admin client")
+    KafkaAdmin::connect(&KafkaConnection::new(bootstrap())).expect("admin client")
 }
 
 /// A topic name no other test (or earlier run) uses.

@@ -30,6 +30,7 @@ use iceberg::{Catalog, CatalogBuilder, MemoryCatalog, NamespaceIdent, TableCreat
 use rdkafka::message::Headers;
 use streamproof_loadgen::ledger::RecordMeta;
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
 
 pub fn field(id: i32, name: &str, required: bool, ty: Type) -> Arc<NestedField> {
@@ -295,7 +296,8 @@ pub async fn fresh_topic(bootstrap: &str, prefix: &str, partitions: i32) -> Stri
         min_insync_replicas: 1,
         cleanup_policy: CleanupPolicy::Delete,
     };
-    let admin = KafkaAdmin::connect(bootstrap).expect("connect the admin client");
+    let admin =
+        KafkaAdmin::connect(&KafkaConnection::new(bootstrap)).expect("connect the admin client");
     admin.create_topic(&config).await.expect("create the topic");
     name
 }
