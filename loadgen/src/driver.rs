@@ -77,6 +77,27 @@ pub enum Schedule {
     },
 }
 
+impl Schedule {
+    /// The open-loop schedule of producer task `task` of `tasks` sharing `rate` events/s:
+    /// each task sends every `tasks / rate` seconds, the tasks interleaved `1 / rate` apart.
+    pub fn open(rate: f64, tasks: usize, task: usize) -> Self {
+        Schedule::Open {
+            interval: Duration::from_secs_f64(tasks as f64 / rate),
+            phase: Duration::from_secs_f64(task as f64 / rate),
+        }
+    }
+
+    /// How long after the start of the load send `index` is meant to go out; `None` in a
+    /// closed loop, which sends as soon as there is room. The one definition of the schedule:
+    /// the checker replays send times with it.
+    pub fn offset_of(&self, index: usize) -> Option<Duration> {
+        match self {
+            Schedule::Open { interval, phase } => Some(*phase + *interval * index as u32),
+            Schedule::Closed { .. } => None,
+        }
+    }
+}
+
 /// Counters every task updates, read by the progress display.
 #[derive(Debug, Default)]
 pub struct LiveCounters {
@@ -232,8 +253,8 @@ pub async fn run_task(mut config: TaskConfig, producer: FutureProducer) -> TaskR
             continue;
         }
         let intended = match config.schedule {
-            Schedule::Open { interval, phase } => {
-                config.clock.start + phase + interval * index as u32
+            open @ Schedule::Open { .. } => {
+                config.clock.start + open.offset_of(index).unwrap_or_default()
             }
             Schedule::Closed { window } => {
                 while in_flight.len() >= window && !order_pending {

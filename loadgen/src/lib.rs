@@ -303,10 +303,7 @@ pub async fn run(
     let cpu_before = process_cpu_seconds();
     for (task, client) in clients.into_iter().enumerate() {
         let schedule = match plan.load.rate {
-            Rate::PerSecond(rate) => Schedule::Open {
-                interval: Duration::from_secs_f64(tasks as f64 / rate),
-                phase: Duration::from_secs_f64(task as f64 / rate),
-            },
+            Rate::PerSecond(rate) => Schedule::open(rate, tasks, task),
             Rate::Max => Schedule::Closed {
                 window: CLOSED_LOOP_WINDOW,
             },

@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use streamproof_loadgen::driver::Schedule;
 use streamproof_loadgen::generator::{EventFactory, FactoryError};
 use streamproof_loadgen::ledger::{Ledger, RecordMeta, SendId, SendKind};
 use streamproof_loadgen::spec::{LoadSpec, Rate};
@@ -848,9 +849,8 @@ impl IntendedTimes {
     }
 }
 
-/// The intended send time of send `index` of task `task` in an open-loop run, exactly as
-/// `streamproof_loadgen::run` schedules it (`interval = tasks / rate`, `phase = task / rate`,
-/// intended = start + phase + interval · index, converted to wall-clock µs by `RunClock`).
+/// The intended send time of send `index` of task `task` in an open-loop run, in wall-clock
+/// µs: the run clock's start plus the generator's own schedule ([`Schedule::offset_of`]).
 pub fn open_loop_intended_us(
     start_unix_us: i64,
     rate: f64,
@@ -858,9 +858,10 @@ pub fn open_loop_intended_us(
     task: usize,
     index: usize,
 ) -> i64 {
-    let interval = Duration::from_secs_f64(tasks as f64 / rate);
-    let phase = Duration::from_secs_f64(task as f64 / rate);
-    start_unix_us + (phase + interval * index as u32).as_micros() as i64
+    let offset = Schedule::open(rate, tasks, task)
+        .offset_of(index)
+        .unwrap_or_default();
+    start_unix_us + offset.as_micros() as i64
 }
 
 /// Everything the replay needs besides the ledger.
