@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use streamproof_chaos::spec::FaultSpec;
+use streamproof_chaos::spec::{FaultSpec, PlatformProcess, Target};
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
 use streamproof_platform::copier::CopierMode;
 use streamproof_platform::pipeline::Guarantee;
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
-use streamproof_platform::topics::TopicSetOptions;
+use streamproof_platform::topics::{standard_topics, TopicSetOptions};
 use streamproof_verify::expect::Expectations;
 
 /// A scenario file.
@@ -321,6 +321,7 @@ fn fault_problems(scenario: &Scenario) -> Vec<String> {
     let mut problems = Vec::new();
     for (index, fault) in scenario.faults.iter().enumerate() {
         problems.extend(fault.problems(index));
+        problems.extend(target_problem(scenario, index, fault));
         if fault.last_heal() > load_end {
             problems.push(format!(
                 "faults[{index}] ({}) heals at {}, after the load ends at {}; every fault heals before the drain: fire it earlier or lengthen load.duration",
@@ -331,6 +332,45 @@ fn fault_problems(scenario: &Scenario) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Whether the scenario's own platform has what a fault targets: a broker id among its
+/// brokers, a partition of one of its topics, the copier or the Flink processes it starts.
+fn target_problem(scenario: &Scenario, index: usize, fault: &FaultSpec) -> Option<String> {
+    let platform = &scenario.platform;
+    let name = format!("faults[{index}] ({})", fault.kind);
+    match fault.resolved_target() {
+        Target::Broker(id) if id < 1 || id as usize > platform.brokers => Some(format!(
+            "{name} targets broker:{id}, but the platform has {} broker(s) with node ids 1 to {}; name one of them or raise platform.brokers",
+            platform.brokers, platform.brokers
+        )),
+        Target::Leader { topic, partition } => {
+            let topics = standard_topics(platform.brokers, &scenario.topics);
+            match topics.iter().find(|t| t.name == topic) {
+                None => Some(format!(
+                    "{name} targets the leader of `{topic}`, which is not one of the platform's topics ({})",
+                    topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+                Some(found) if partition < 0 || partition >= found.partitions => Some(format!(
+                    "{name} targets partition {partition} of `{topic}`, which has partitions 0 to {}",
+                    found.partitions - 1
+                )),
+                Some(_) => None,
+            }
+        }
+        Target::Process(PlatformProcess::Copier) if platform.copier.is_none() => Some(format!(
+            "{name} targets the copier, but the scenario runs none; add a platform.copier section"
+        )),
+        Target::Process(process @ (PlatformProcess::TaskManager | PlatformProcess::JobManager))
+            if platform.pipeline.is_none() =>
+        {
+            Some(format!(
+                "{name} targets the {}, but the scenario runs no pipeline; add a platform.pipeline section",
+                process.name()
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn pipeline_problems(scenario: &Scenario) -> Vec<String> {
@@ -452,6 +492,35 @@ mod tests {
         assert!(error.contains("exceed 1"), "{error}");
         let error = error_of("name: my scenario\nload:\n  duration: 1s\n  rate: 1\n");
         assert!(error.contains("use letters, digits"), "{error}");
+    }
+
+    #[test]
+    fn faults_on_what_the_platform_does_not_have_are_refused_before_anything_starts() {
+        let scenario = |platform: &str, target: &str| {
+            format!(
+                "name: tiny\nplatform:\n{platform}\nload:\n  duration: 30s\n  rate: 1\nfaults:\n  - kind: kill\n    target: {target}\n    at: 5s\n    restart_after: 5s\n"
+            )
+        };
+        let three = "  brokers: 3";
+        let error = error_of(&scenario(three, "broker:4"));
+        assert!(
+            error.contains(
+                "targets broker:4, but the platform has 3 broker(s) with node ids 1 to 3"
+            ),
+            "{error}"
+        );
+        assert!(parse(&scenario(three, "broker:3")).is_ok());
+        let error = error_of(&scenario(three, "leader:raw-nothing/0"));
+        assert!(
+            error.contains("is not one of the platform's topics"),
+            "{error}"
+        );
+        let error = error_of(&scenario(three, "leader:raw-events/6"));
+        assert!(error.contains("which has partitions 0 to 5"), "{error}");
+        let error = error_of(&scenario(three, "copier"));
+        assert!(error.contains("add a platform.copier section"), "{error}");
+        let error = error_of(&scenario(three, "taskmanager"));
+        assert!(error.contains("add a platform.pipeline section"), "{error}");
     }
 
     #[test]
