@@ -39,6 +39,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use streamproof_loadgen::driver::Schedule;
@@ -738,66 +739,24 @@ pub fn parse_event_time_us(stamp: &str) -> Option<i64> {
                 return None;
             }
             format!("{:0<3}", &digits[..digits.len().min(3)])
-                .parse::<i64>()
+                .parse::<u32>()
                 .ok()?
         }
     };
-    let valid = shape
-        && (1..=12).contains(&month)
-        && day >= 1
-        && day <= days_in_month(year, month)
-        && hour < 24
-        && minute < 60
-        && second < 60;
-    if !valid {
+    if !shape {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Some(seconds * 1_000_000 + millis * 1_000)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    let at = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month as u32, day as u32)?
+        .and_hms_milli_opt(hour as u32, minute as u32, second as u32, millis)?;
+    // chrono takes a leap second (second 60); silver does not.
+    (second < 60).then(|| at.and_utc().timestamp_micros())
 }
 
 /// µs since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn format_us(us: i64) -> String {
-    let days = us.div_euclid(86_400_000_000);
-    let in_day = us.rem_euclid(86_400_000_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let millis = in_day / 1_000;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        millis / 3_600_000,
-        millis / 60_000 % 60,
-        millis / 1_000 % 60,
-        millis % 1_000
-    )
+    DateTime::from_timestamp_micros(us)
+        .map(|at| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_else(|| format!("{us} µs since the epoch"))
 }
 
 // ---------------------------------------------------------------------------------------
