@@ -51,6 +51,11 @@ fn a_short_scenario_passes_and_its_counts_match_an_independent_count() {
     let result = read_result(out.path());
     assert_eq!(result["verdict"], "pass");
     assert_eq!(result["result_version"], 1);
+    let environment = &result["environment"];
+    assert_eq!(environment["command_line"][1], "run");
+    assert!(environment["cores"].as_u64().unwrap() >= 1);
+    assert!(environment["memory_bytes"].as_u64().unwrap() > 0);
+    assert!(!environment["git_revision"].as_str().unwrap().is_empty());
     let counts = &result["counts"];
     let sent = counts["sent"].as_u64().unwrap();
     assert_eq!(sent, 1250, "250 events/s for 5 s, warmup included");

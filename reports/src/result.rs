@@ -18,6 +18,9 @@ pub struct RunResult {
     pub run_id: String,
     /// streamproof version that ran it.
     pub streamproof_version: String,
+    /// Where and how it ran: the command line, the streamproof build, the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<RunEnvironment>,
     /// The scenario.
     pub scenario: ScenarioInfo,
     /// Start time, RFC 3339 UTC.
@@ -61,6 +64,21 @@ pub struct RunResult {
     /// What verifying the run cost, and where each raw partition began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+}
+
+/// Where and how a run ran, so a result file explains itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnvironment {
+    /// The command line, as given.
+    pub command_line: Vec<String>,
+    /// The git revision streamproof was built from (`unknown` outside a checkout).
+    pub git_revision: String,
+    /// Host name.
+    pub host: String,
+    /// CPU cores available to the run.
+    pub cores: usize,
+    /// Memory of the host, bytes (0 when unknown).
+    pub memory_bytes: u64,
 }
 
 /// What the checker read and how long it took.
@@ -638,6 +656,14 @@ pub enum ResultError {
         /// The parse error.
         source: serde_json::Error,
     },
+    /// Written by a newer streamproof, in a format this one does not know.
+    #[error("`{path}` has result format {found}; this streamproof reads format {RESULT_VERSION} and older: use the streamproof that wrote it, or a newer one")]
+    Version {
+        /// Which file.
+        path: String,
+        /// The file's `result_version`.
+        found: u64,
+    },
 }
 
 impl RunResult {
@@ -661,10 +687,18 @@ impl RunResult {
             path: path.display().to_string(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|source| ResultError::Format {
+        let format = |source| ResultError::Format {
             path: path.display().to_string(),
             source,
-        })
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(format)?;
+        match value["result_version"].as_u64() {
+            Some(found) if found > u64::from(RESULT_VERSION) => Err(ResultError::Version {
+                path: path.display().to_string(),
+                found,
+            }),
+            _ => serde_json::from_value(value).map_err(format),
+        }
     }
 
     /// Whether every check held.

@@ -164,3 +164,20 @@ fn run_dir_that_cannot_be_created_is_an_error() {
     let error = html::render_run_dir(&file.join("report"), &common::broker_kill()).unwrap_err();
     assert!(error.to_string().contains("a-file"), "{error}");
 }
+
+#[test]
+fn a_result_of_a_newer_format_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("result.json");
+    let mut result = common::broker_kill();
+    result.result_version = 99;
+    result.write(&path).unwrap();
+    let error = RunResult::read(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("has result format 99; this streamproof reads format 1 and older"),
+        "{error}"
+    );
+    result.result_version = 1;
+    result.write(&path).unwrap();
+    assert_eq!(RunResult::read(&path).unwrap(), result);
+}

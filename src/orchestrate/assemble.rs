@@ -12,8 +12,8 @@ use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
     AnomalyExample, Bronze, ConsumerGroupInfo, FaultThroughput, Generator, Lag, Latencies,
-    LatencyDistributions, PlatformInfo, RunResult, ScenarioInfo, SecondPoint, Throughput,
-    TopicInfo, Verdict, Verification, RESULT_VERSION,
+    LatencyDistributions, PlatformInfo, RunEnvironment, RunResult, ScenarioInfo, SecondPoint,
+    Throughput, TopicInfo, Verdict, Verification, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
 use streamproof_verify::expect::{BronzeCounts, LakehouseCounts};
@@ -125,6 +125,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         result_version: RESULT_VERSION,
         run_id: input.run_id.clone(),
         streamproof_version: env!("CARGO_PKG_VERSION").to_owned(),
+        environment: Some(environment()),
         scenario: ScenarioInfo {
             name: scenario.name.clone(),
             description: scenario.description.clone(),
@@ -181,6 +182,23 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         }),
         lakehouse: input.lakehouse.map(|found| found.section.clone()),
         verification: Some(verification(&input)),
+    }
+}
+
+/// The command line, the build and the host, so a result file explains where it came from.
+fn environment() -> RunEnvironment {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let memory_kib: u64 = read("/proc/meminfo")
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    RunEnvironment {
+        command_line: std::env::args().collect(),
+        git_revision: env!("STREAMPROOF_GIT_REVISION").to_owned(),
+        host: read("/proc/sys/kernel/hostname").trim().to_owned(),
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_bytes: memory_kib * 1024,
     }
 }
 
