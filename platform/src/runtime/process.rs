@@ -127,7 +127,7 @@ pub struct ProcessSpec {
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
     /// Where its pid, marker and owner are written at every start, so another streamproof
-    /// process can find and stop it ([`stop_recorded`]).
+    /// process can find and stop it (`stop_recorded`).
     pub pid_file: Option<std::path::PathBuf>,
     /// Whether it ends with this process or is kept; restarts keep it.
     pub lifetime: Lifetime,
