@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
@@ -78,28 +77,7 @@ impl std::fmt::Display for Victim {
     }
 }
 
-/// What happened to one firing of a fault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultRecord {
-    /// Index in the scenario's `faults:`.
-    pub fault: usize,
-    /// Which repetition (from 0).
-    pub repetition: u32,
-    /// The kind.
-    pub kind: String,
-    /// The target as written.
-    pub target: String,
-    /// The broker(s) it resolved to when it fired.
-    pub brokers: Vec<i32>,
-    /// Seconds from the start of the load when it was injected.
-    pub injected_at_s: f64,
-    /// When it healed; `None` when it never did.
-    pub healed_at_s: Option<f64>,
-    /// What was done, or why it could not be.
-    pub detail: String,
-    /// False when the fault could not be applied.
-    pub applied: bool,
-}
+pub use streamproof_result::FaultRecord;
 
 /// The running injector.
 pub struct Injector {

@@ -41,7 +41,7 @@ use driver::{run_task, Connect, LiveCounters, RunClock, Schedule, TaskConfig};
 use generator::EventFactory;
 use ledger::Ledger;
 use spec::{LoadSpec, Rate};
-use stats::{latency_histogram, LatencySummary, Seconds};
+use stats::{latency_histogram, summarize, Latency, Seconds};
 
 /// The raw topics, in the order of `EventType::ALL`; ledger entries store an index into it.
 pub const RAW_TOPICS: [&str; 5] = [
@@ -131,7 +131,7 @@ pub struct GeneratorHealth {
     /// Cores available.
     pub cores: usize,
     /// Actual minus intended send time.
-    pub schedule_slip: LatencySummary,
+    pub schedule_slip: Latency,
     /// Times the producer's buffer was full (back-pressure from the platform).
     pub queue_full_waits: u64,
     /// Sends per second in the measured part.
@@ -504,7 +504,7 @@ fn generator_health(
 ) -> GeneratorHealth {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu_percent = 100.0 * cpu_seconds / wall.as_secs_f64().max(1e-9);
-    let schedule_slip = LatencySummary::of(slip);
+    let schedule_slip = summarize(slip);
     let saturated = cpu_percent >= 90.0 * cores as f64;
     let (kept_up, note) = match target_eps {
         _ if queue_full_waits > 0 => (

@@ -1,7 +1,8 @@
 //! Latency histograms and one-second time series.
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
+
+pub use streamproof_result::{Latency, PercentilePoint};
 
 /// Latencies up to one hour, three significant digits, in microseconds.
 pub fn latency_histogram() -> Histogram<u64> {
@@ -27,47 +28,19 @@ pub fn quantile(histogram: &Histogram<u64>, q: f64) -> u64 {
     }
 }
 
-/// Percentiles of a latency distribution, microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct LatencySummary {
-    /// Samples.
-    pub count: u64,
-    /// Median.
-    pub p50_us: u64,
-    /// 90th percentile.
-    pub p90_us: u64,
-    /// 99th percentile.
-    pub p99_us: u64,
-    /// 99.9th percentile.
-    pub p999_us: u64,
-    /// Largest.
-    pub max_us: u64,
-}
-
-impl LatencySummary {
-    /// The summary of `histogram` (all zero when it is empty).
-    pub fn of(histogram: &Histogram<u64>) -> Self {
-        if histogram.is_empty() {
-            return LatencySummary::default();
-        }
-        LatencySummary {
-            count: histogram.len(),
-            p50_us: histogram.value_at_quantile(0.50),
-            p90_us: histogram.value_at_quantile(0.90),
-            p99_us: histogram.value_at_quantile(0.99),
-            p999_us: histogram.value_at_quantile(0.999),
-            max_us: histogram.max(),
-        }
+/// The percentiles of `histogram` (all zero when it is empty).
+pub fn summarize(histogram: &Histogram<u64>) -> Latency {
+    if histogram.is_empty() {
+        return Latency::default();
     }
-}
-
-/// A point of a latency distribution plot: the value at a percentile.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PercentilePoint {
-    /// Percentile, 0..=100.
-    pub percentile: f64,
-    /// Latency there, microseconds.
-    pub value_us: u64,
+    Latency {
+        count: histogram.len(),
+        p50_us: histogram.value_at_quantile(0.50),
+        p90_us: histogram.value_at_quantile(0.90),
+        p99_us: histogram.value_at_quantile(0.99),
+        p999_us: histogram.value_at_quantile(0.999),
+        max_us: histogram.max(),
+    }
 }
 
 /// The distribution at log-spaced percentiles (50, 75, 90, 99, 99.9, ... up to the max), as
@@ -167,15 +140,12 @@ mod tests {
         for value in 1..=1000 {
             record(&mut histogram, value);
         }
-        let summary = LatencySummary::of(&histogram);
+        let summary = summarize(&histogram);
         assert_eq!(summary.count, 1000);
         assert_eq!(summary.p50_us, 500);
         assert_eq!(summary.p99_us, 990);
         assert_eq!(summary.max_us, 1000);
-        assert_eq!(
-            LatencySummary::of(&latency_histogram()),
-            LatencySummary::default()
-        );
+        assert_eq!(summarize(&latency_histogram()), Latency::default());
     }
 
     #[test]

@@ -44,7 +44,7 @@ mod format;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod result;
+pub use streamproof_result as result;
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -3,35 +3,24 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use streamproof_chaos::injector::FaultRecord;
-use streamproof_loadgen::stats::{percentile_curve, quantile, LatencySummary};
+use streamproof_loadgen::stats::{percentile_curve, quantile, summarize};
 use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
     AnomalyExample, Bronze, ConsumerGroupInfo, FaultThroughput, Generator, Lag, Latencies,
     LatencyDistributions, PlatformInfo, RunEnvironment, RunResult, ScenarioInfo, SecondPoint,
-    Throughput, TopicInfo, Verdict, Verification, RESULT_VERSION,
+    Throughput, TopicInfo, Verdict, Verification, VerificationStep, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
 use streamproof_verify::expect::{BronzeCounts, LakehouseCounts};
-use streamproof_verify::ReadCost;
 
 use super::lakehouse::PipelineFindings;
 use streamproof_verify::expect::{evaluate, Observed};
 use streamproof_verify::kafka::KafkaFindings;
 
 use crate::scenario::LoadedScenario;
-
-/// The same data in the result schema's type. The schema mirrors the measuring crates'
-/// types field for field and refuses unknown fields, so a drift between them fails here.
-pub(super) fn convert<From: Serialize, To: DeserializeOwned>(value: &From) -> To {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .expect("the result schema mirrors the measured types")
-}
 
 /// Everything a result is made of.
 pub struct Assembly<'a> {
@@ -59,7 +48,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
     let measured_seconds = outcome.measured_duration.as_secs_f64();
     let achieved_eps = outcome.measured_acked as f64 / measured_seconds;
     let has_consumers = !input.groups.is_empty();
-    let end_to_end = has_consumers.then(|| LatencySummary::of(&outcome.end_to_end));
+    let end_to_end = has_consumers.then(|| summarize(&outcome.end_to_end));
     let lag = lag_summary(&outcome.lag, &recovery_window(&input), outcome.undrained);
     let observed = Observed {
         counts: input.findings.counts,
@@ -67,7 +56,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         drain_timeout: scenario.drain_timeout,
         target_eps: outcome.target_eps,
         achieved_eps,
-        produce: LatencySummary::of(&outcome.produce),
+        produce: summarize(&outcome.produce),
         end_to_end,
         max_lag: lag.max_records,
         lag_recovery: has_consumers.then(|| lag.recovery_seconds.map(Duration::from_secs_f64)),
@@ -137,7 +126,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         started_at: String::new(),
         duration_seconds: 0.0,
         platform: platform_info(&input),
-        counts: convert(&input.findings.counts),
+        counts: input.findings.counts,
         throughput: Throughput {
             target_eps: outcome.target_eps,
             sent_eps: outcome.measured_sent as f64 / measured_seconds,
@@ -146,14 +135,14 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             measured_seconds,
         },
         latency: Latencies {
-            produce: convert(&LatencySummary::of(&outcome.produce)),
-            produce_uncorrected: convert(&LatencySummary::of(&outcome.service)),
-            end_to_end: end_to_end.as_ref().map(convert),
+            produce: summarize(&outcome.produce),
+            produce_uncorrected: summarize(&outcome.service),
+            end_to_end,
         },
         latency_distribution: LatencyDistributions {
-            produce: convert(&percentile_curve(&outcome.produce)),
-            produce_uncorrected: convert(&percentile_curve(&outcome.service)),
-            end_to_end: convert(&percentile_curve(&outcome.end_to_end)),
+            produce: percentile_curve(&outcome.produce),
+            produce_uncorrected: percentile_curve(&outcome.service),
+            end_to_end: percentile_curve(&outcome.end_to_end),
         },
         lag,
         generator: Generator {
@@ -165,12 +154,12 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             kept_up: outcome.generator.kept_up,
             note: outcome.generator.note.clone(),
         },
-        checks: convert(&checks),
+        checks,
         anomalies: anomalies(&input),
         verdict,
         timeseries: series,
         fault_throughput,
-        faults: convert(&input.faults),
+        faults: input.faults.to_vec(),
         bronze: input.bronze.map(|(mode, found)| Bronze {
             copier_mode: mode.clone(),
             expected: found.expected,
@@ -212,7 +201,7 @@ fn bronze_counts(found: &BronzeFindings) -> BronzeCounts {
 
 /// What each layer's verification read and cost, in the order the run verified them.
 fn verification(input: &Assembly<'_>) -> Verification {
-    let raw = ReadCost {
+    let raw = VerificationStep {
         layer: "raw".to_owned(),
         seconds: input.findings.read_seconds,
         records_read: input.findings.records_read,
@@ -221,7 +210,7 @@ fn verification(input: &Assembly<'_>) -> Verification {
         .bronze
         .map(|(_, found)| found)
         .or(input.lakehouse.map(|found| &found.bronze_topic))
-        .map(|found| ReadCost {
+        .map(|found| VerificationStep {
             layer: "bronze-events".to_owned(),
             seconds: found.read_seconds,
             records_read: found.records_read,
@@ -234,13 +223,13 @@ fn verification(input: &Assembly<'_>) -> Verification {
             .cloned()
             .chain(found.gold_cost.clone())
     });
-    let steps: Vec<ReadCost> = std::iter::once(raw)
+    let steps: Vec<VerificationStep> = std::iter::once(raw)
         .chain(bronze_topic)
         .chain(lakehouse)
         .collect();
     Verification {
-        steps: convert(&steps),
-        raw_partitions: convert(&input.findings.partitions),
+        steps,
+        raw_partitions: input.findings.partitions.clone(),
     }
 }
 
@@ -296,16 +285,15 @@ fn fault_throughput(
 
 /// Examples of every anomaly, raw and bronze.
 fn anomalies(input: &Assembly<'_>) -> BTreeMap<String, Vec<AnomalyExample>> {
-    let mut all: BTreeMap<String, Vec<AnomalyExample>> = convert(&input.findings.examples);
+    let mut all: BTreeMap<String, Vec<AnomalyExample>> = input.findings.examples.clone();
     if let Some((_, found)) = input.bronze {
-        let bronze: BTreeMap<String, Vec<AnomalyExample>> = convert(&found.examples);
+        let bronze = found.examples.clone();
         all.extend(bronze);
     }
     if let Some(found) = input.lakehouse {
-        let tables: BTreeMap<String, Vec<AnomalyExample>> =
-            convert(&found.lakehouse.bronze.examples);
+        let tables: BTreeMap<String, Vec<AnomalyExample>> = found.lakehouse.bronze.examples.clone();
         all.extend(tables);
-        let silver: BTreeMap<String, Vec<AnomalyExample>> = convert(&found.lakehouse.examples);
+        let silver = found.lakehouse.examples.clone();
         all.extend(silver);
     }
     all
@@ -521,21 +509,5 @@ mod tests {
             fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
             None
         );
-    }
-
-    #[test]
-    fn counts_and_checks_convert_to_the_result_schema() {
-        let counts = streamproof_verify::kafka::Counts {
-            lost: 2,
-            ..Default::default()
-        };
-        let converted: streamproof_reports::result::Counts = convert(&counts);
-        assert_eq!(converted.lost, 2);
-        let summary = LatencySummary {
-            p99_us: 7,
-            ..Default::default()
-        };
-        let latency: streamproof_reports::result::Latency = convert(&summary);
-        assert_eq!(latency.p99_us, 7);
     }
 }

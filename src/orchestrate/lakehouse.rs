@@ -22,15 +22,15 @@ use streamproof_platform::runtime::{
     default_cache_root, FlinkCluster, FlinkDistribution, FlinkSpec, Lifetime, FLINK_VERSION,
 };
 use streamproof_reports::result::{CheckpointPoint, GoldWindows, Lakehouse, PipelineJob};
+use streamproof_result::VerificationStep;
 use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck, BronzeFindings};
+use streamproof_verify::cost;
 use streamproof_verify::gold::{verify_gold, Closed, GoldFindings, GoldReplay, SendTimes};
 use streamproof_verify::lakehouse::{Warehouse, BRONZE, SILVER};
 use streamproof_verify::pipeline::{
     check_lakehouse, expected_silver, LakehouseCheck, LakehouseFindings,
 };
-use streamproof_verify::ReadCost;
 
-use super::assemble::convert;
 use crate::scenario::PipelineSection;
 
 const BRONZE_TOPIC: &str = "bronze-events";
@@ -142,7 +142,7 @@ pub struct PipelineFindings {
     /// Gold's closed windows against the ledger's recomputation (open-loop runs).
     pub gold: Option<GoldFindings>,
     /// What reading and recomputing gold cost (open-loop runs).
-    pub gold_cost: Option<ReadCost>,
+    pub gold_cost: Option<VerificationStep>,
     /// The result section.
     pub section: Lakehouse,
 }
@@ -298,7 +298,7 @@ impl PipelineStage {
         let gold = self.verify_gold(&warehouse, run_id, ledger, raw_copies, run, closed)?;
         let gold_cost = gold
             .as_ref()
-            .map(|found| ReadCost::since("gold.metrics", gold_started, found.gold_rows));
+            .map(|found| cost("gold.metrics", gold_started, found.gold_rows));
         let section = self.section(&lakehouse, gold.as_ref(), drain_seconds, gold_late_dropped);
         Ok(PipelineFindings {
             bronze_topic,
@@ -406,7 +406,7 @@ impl PipelineStage {
                 replay_mismatches: g.replay_mismatches,
             }),
             checkpoint_series: self.checkpoints.finish(),
-            silver_visible: found.silver_visible.as_ref().map(convert),
+            silver_visible: found.silver_visible,
         }
     }
 

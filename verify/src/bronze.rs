@@ -11,7 +11,7 @@ use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, RecordDigest, RecordMeta, SendId};
 use streamproof_platform::connection::KafkaConnection;
 
-use crate::kafka::{Example, MAX_EXAMPLES};
+use crate::kafka::{AnomalyExample, MAX_EXAMPLES};
 use crate::read::{read_range, Observer, Range, VerifyError};
 
 /// What to check.
@@ -53,7 +53,7 @@ pub struct BronzeFindings {
     pub foreign: u64,
     /// Up to ten examples each of `bronze_missing`, `bronze_duplicates` and
     /// `bronze_corrupted`.
-    pub examples: std::collections::BTreeMap<String, Vec<Example>>,
+    pub examples: std::collections::BTreeMap<String, Vec<AnomalyExample>>,
     /// Whether every expected record appeared before the drain timeout.
     pub drained: bool,
     /// How long reading took.
@@ -187,7 +187,7 @@ impl<'a> CopyTally<'a> {
             let examples = self
                 .corrupted_examples
                 .iter()
-                .map(|(id, position)| Example {
+                .map(|(id, position)| AnomalyExample {
                     send_id: id.0,
                     event_id: event_id(salt, ledger.event_send(*id)),
                     topic: topic.to_owned(),
@@ -227,7 +227,7 @@ impl<'a> CopyTally<'a> {
                     .entry(format!("{layer}_{anomaly}"))
                     .or_default();
                 if examples.len() < MAX_EXAMPLES {
-                    examples.push(Example {
+                    examples.push(AnomalyExample {
                         send_id: id.0,
                         event_id: event_id(salt, ledger.event_send(id)),
                         topic: topic.to_owned(),

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::gold::GoldReplay;
+pub use crate::read::VerifyError;
 use crate::read::{log_starts_by_partition, read_range, Observer, PartitionView, Range};
-pub use crate::read::{PartitionRead, VerifyError};
-use crate::sent::{AlteredRecord, ByteDifference};
+use crate::sent::AlteredRecord;
 use rdkafka::message::{BorrowedMessage, Message};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordMeta, SendId, SendKind};
 use streamproof_platform::connection::KafkaConnection;
+pub use streamproof_result::{AnomalyExample, ByteDifference, Counts, RawPartition};
 
 /// Examples kept per anomaly.
 pub const MAX_EXAMPLES: usize = 10;
@@ -37,76 +38,6 @@ pub struct KafkaCheck<'a> {
     pub replay: Option<GoldReplay<'a>>,
 }
 
-/// Counts of every send and of what the topics hold.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Sends made (warmup included).
-    pub sent: u64,
-    /// Acknowledged.
-    pub acked: u64,
-    /// Definitely failed.
-    pub failed: u64,
-    /// Outcome unknown (timed out, connection lost).
-    pub unknown: u64,
-    /// Sends found in the topics at least once.
-    pub present: u64,
-    /// Acknowledged sends not found.
-    pub lost: u64,
-    /// Of those, below their partition's log start when read: removed by the platform
-    /// (retention, DeleteRecords, truncation) rather than lost in flight.
-    #[serde(default)]
-    pub removed_below_log_start: u64,
-    /// Records of the run whose key or value differ from what was sent.
-    #[serde(default)]
-    pub corrupted: u64,
-    /// Extra copies of sends found more than once (not deliberate duplicates: those have
-    /// their own send ids).
-    pub duplicates: u64,
-    /// Definitely failed sends that were found anyway, and records claiming a send this run
-    /// never made.
-    pub phantoms: u64,
-    /// Unknown-outcome sends that were found (allowed either way).
-    pub unknown_present: u64,
-    /// Acknowledged sends found, but not at the partition and offset they were acknowledged at.
-    pub offset_mismatches: u64,
-    /// Records whose per-key sequence went backwards within a partition.
-    pub order_violations: u64,
-    /// Invalid records sent on purpose.
-    pub invalid_sent: u64,
-    /// Of those, found in the topics.
-    pub invalid_present: u64,
-    /// Invalid records acknowledged but not found.
-    pub invalid_missing: u64,
-    /// Deliberate duplicates sent (same event_id as an earlier event).
-    pub deliberate_duplicates_sent: u64,
-    /// Of those, found in the topics.
-    pub deliberate_duplicates_present: u64,
-    /// Deliberate duplicates acknowledged but not found.
-    pub deliberate_duplicates_missing: u64,
-    /// Late events sent.
-    pub late_sent: u64,
-    /// Records in the range that other producers or runs wrote.
-    pub foreign: u64,
-}
-
-/// One example of an anomaly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Example {
-    /// The send id.
-    pub send_id: u64,
-    /// The business event id it carried.
-    pub event_id: String,
-    /// Its topic.
-    pub topic: String,
-    /// Where it was acknowledged or found.
-    pub partition: Option<i32>,
-    /// Offset there.
-    pub offset: Option<i64>,
-    /// For an altered record, where it first differs from what was sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub difference: Option<ByteDifference>,
-}
-
 /// What the Kafka-level check found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KafkaFindings {
@@ -114,13 +45,13 @@ pub struct KafkaFindings {
     pub counts: Counts,
     /// Up to [`MAX_EXAMPLES`] examples per anomaly (`lost`, `removed_below_log_start`,
     /// `corrupted`, `duplicates`, `phantoms`, `offset_mismatches`, `order_violations`).
-    pub examples: std::collections::BTreeMap<String, Vec<Example>>,
+    pub examples: std::collections::BTreeMap<String, Vec<AnomalyExample>>,
     /// Whether every acknowledged record became visible, or was proven gone (below its
     /// partition's log start, or passed by the reader), before the drain timeout.
     pub drained: bool,
     /// Every partition read: where the run began, its log start and the end reached.
     #[serde(default)]
-    pub partitions: Vec<PartitionRead>,
+    pub partitions: Vec<RawPartition>,
     /// How long reading took.
     pub read_seconds: f64,
     /// Records read in the range (own and foreign).
@@ -296,7 +227,7 @@ impl Reader<'_> {
             .entry(anomaly.to_owned())
             .or_default();
         if examples.len() < MAX_EXAMPLES {
-            examples.push(Example {
+            examples.push(AnomalyExample {
                 send_id: send.0,
                 event_id: event_id(self.salt, self.check.ledger.event_send(send)),
                 topic: topic.to_owned(),
@@ -315,9 +246,9 @@ impl Reader<'_> {
             Some(replay) => crate::sent::rebuild(replay, self.check.ledger, &altered),
             None => HashMap::new(),
         };
-        let examples: Vec<Example> = altered
+        let examples: Vec<AnomalyExample> = altered
             .iter()
-            .map(|record| Example {
+            .map(|record| AnomalyExample {
                 send_id: record.send.0,
                 event_id: event_id(self.salt, self.check.ledger.event_send(record.send)),
                 topic: record.topic.clone(),

@@ -30,5 +30,5 @@ pub mod kafka;
 pub mod lakehouse;
 pub mod pipeline;
 mod read;
-pub use read::ReadCost;
+pub use read::cost;
 pub mod sent;

@@ -16,16 +16,17 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, SendId, SendKind};
-use streamproof_loadgen::stats::{latency_histogram, record, LatencySummary};
+use streamproof_loadgen::stats::{latency_histogram, record, summarize, Latency};
 use streamproof_platform::connection::KafkaConnection;
+use streamproof_result::VerificationStep;
 
 use crate::bronze::{BronzeFindings, CopyTally, LayerRecord};
-use crate::kafka::{Example, MAX_EXAMPLES};
+use crate::kafka::{AnomalyExample, MAX_EXAMPLES};
 use crate::lakehouse::{BronzeRead, LakehouseError, Warehouse, SILVER};
 
 /// The silver table, as reports name it.
 const SILVER_TABLE: &str = "silver.events";
-use crate::read::{read_range, Observer, Range, ReadCost, VerifyError};
+use crate::read::{cost, read_range, Observer, Range, VerifyError};
 
 /// What the lakehouse check found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,14 +61,14 @@ pub struct LakehouseFindings {
     pub dlq_unexpected: u64,
     /// Up to ten examples per anomaly (`silver_missing`, `silver_duplicates`,
     /// `silver_unexpected`).
-    pub examples: BTreeMap<String, Vec<Example>>,
+    pub examples: BTreeMap<String, Vec<AnomalyExample>>,
     /// From the intended send time to the Iceberg commit that made the event visible in
     /// silver (late events excluded): the commit is the first silver snapshot committed at
     /// or after the row was processed.
-    pub silver_visible: Option<LatencySummary>,
+    pub silver_visible: Option<Latency>,
     /// What reading `bronze.events`, `silver.events` and `dlq-events` cost.
     #[serde(default)]
-    pub costs: Vec<ReadCost>,
+    pub costs: Vec<VerificationStep>,
 }
 
 /// What the lakehouse check needs.
@@ -169,17 +170,17 @@ pub fn check_lakehouse(
     findings.bronze.read_seconds = started.elapsed().as_secs_f64();
     findings
         .costs
-        .push(ReadCost::since("bronze.events", started, bronze_rows));
+        .push(cost("bronze.events", started, bronze_rows));
     let started = Instant::now();
     silver(check, &mut findings)?;
     findings
         .costs
-        .push(ReadCost::since(SILVER_TABLE, started, findings.silver_rows));
+        .push(cost(SILVER_TABLE, started, findings.silver_rows));
     let started = Instant::now();
     let dlq_read = dlq(check, invalid_sources, &mut findings)?;
     findings
         .costs
-        .push(ReadCost::since(check.dlq_topic, started, dlq_read));
+        .push(cost(check.dlq_topic, started, dlq_read));
     Ok(findings)
 }
 
@@ -209,12 +210,12 @@ fn silver(
         *rows_per_id.entry(row.event_id).or_default() += 1;
     })?;
     findings.silver_rows = rows;
-    findings.silver_visible = (!visible.is_empty()).then(|| LatencySummary::of(&visible));
+    findings.silver_visible = (!visible.is_empty()).then(|| summarize(&visible));
     let example =
         |findings: &mut LakehouseFindings, anomaly: &str, id: Option<SendId>, event: &str| {
             let examples = findings.examples.entry(anomaly.to_owned()).or_default();
             if examples.len() < MAX_EXAMPLES {
-                examples.push(Example {
+                examples.push(AnomalyExample {
                     send_id: id.map_or(0, |id| id.0),
                     event_id: event.to_owned(),
                     topic: SILVER_TABLE.to_owned(),

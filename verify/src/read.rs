@@ -16,10 +16,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{Offset, TopicPartitionList};
-use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::offsets::{list_offsets, End, OffsetMap};
+use streamproof_result::{RawPartition, VerificationStep};
 
 /// Why a check could not read what it needed.
 #[derive(Debug, thiserror::Error)]
@@ -53,48 +53,12 @@ pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> Ve
     move |source| VerifyError::Kafka { context, source }
 }
 
-/// Where the read of one partition began and what the platform had removed from it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionRead {
-    /// The topic.
-    pub topic: String,
-    /// The partition.
-    pub partition: i32,
-    /// The partition's end when the run started: the run's records lie at or above it.
-    pub run_start: i64,
-    /// The partition's log start offset when the read last looked. Records of the run below
-    /// it were removed by the platform (retention, DeleteRecords, truncation).
-    pub log_start: i64,
-    /// The end offset the read reached (the last stable offset).
-    pub end: i64,
-}
-
-impl PartitionRead {
-    /// Offsets of the run removed from the start of the partition.
-    pub fn removed(&self) -> u64 {
-        u64::try_from(self.log_start - self.run_start).unwrap_or(0)
-    }
-}
-
-/// What verifying one layer (a topic or a table) cost the checker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReadCost {
-    /// The layer read (`raw`, `bronze-events`, `bronze.events`, ...).
-    pub layer: String,
-    /// Seconds spent reading and comparing it, drain waits included.
-    pub seconds: f64,
-    /// Records (or rows) read.
-    pub records_read: u64,
-}
-
-impl ReadCost {
-    /// The cost of a read of `layer` that began at `started`.
-    pub fn since(layer: &str, started: std::time::Instant, records_read: u64) -> Self {
-        ReadCost {
-            layer: layer.to_owned(),
-            seconds: started.elapsed().as_secs_f64(),
-            records_read,
-        }
+/// The cost of verifying `layer`, whose reading began at `started`.
+pub fn cost(layer: &str, started: std::time::Instant, records_read: u64) -> VerificationStep {
+    VerificationStep {
+        layer: layer.to_owned(),
+        seconds: started.elapsed().as_secs_f64(),
+        records_read,
     }
 }
 
@@ -151,7 +115,7 @@ pub(crate) struct ReadOutcome {
     /// Whether everything waited for was seen or proven gone before the timeout.
     pub drained: bool,
     /// Every partition read.
-    pub partitions: Vec<PartitionRead>,
+    pub partitions: Vec<RawPartition>,
 }
 
 /// Once the observer is complete, this long without a record also ends the read: transaction
@@ -363,7 +327,7 @@ impl PartitionReader {
         let partitions = self
             .partitions
             .iter()
-            .map(|key| PartitionRead {
+            .map(|key| RawPartition {
                 topic: key.0.clone(),
                 partition: key.1,
                 run_start: self.run_starts.get(key).copied().unwrap_or(0),
@@ -379,7 +343,7 @@ impl PartitionReader {
 }
 
 /// Log starts by (topic, partition), for observers that look them up per record.
-pub(crate) fn log_starts_by_partition(partitions: &[PartitionRead]) -> HashMap<(String, i32), i64> {
+pub(crate) fn log_starts_by_partition(partitions: &[RawPartition]) -> HashMap<(String, i32), i64> {
     partitions
         .iter()
         .map(|p| ((p.topic.clone(), p.partition), p.log_start))

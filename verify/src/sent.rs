@@ -4,25 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
 use streamproof_loadgen::generator::EventFactory;
 use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::spec::Rate;
+use streamproof_result::ByteDifference;
 
 use crate::gold::{open_loop_intended_us, GoldReplay, SendTimes};
-
-/// Where an altered record first differs from what was sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ByteDifference {
-    /// `key` or `value`.
-    pub field: String,
-    /// Byte index of the first difference.
-    pub at: usize,
-    /// The byte sent there (`None`: what was sent ends before it).
-    pub expected: Option<u8>,
-    /// The byte found there (`None`: what was found ends before it).
-    pub found: Option<u8>,
-}
 
 /// A record of the run that arrived altered, kept as found.
 #[derive(Debug, Clone, PartialEq, Eq)]

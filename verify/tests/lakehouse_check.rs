@@ -23,7 +23,7 @@ use streamproof_loadgen::id_salt;
 use streamproof_loadgen::ledger::{
     Ledger, LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId, SendKind,
 };
-use streamproof_verify::kafka::Example;
+use streamproof_verify::kafka::AnomalyExample;
 use streamproof_verify::lakehouse::Warehouse;
 use streamproof_verify::pipeline::{check_lakehouse, LakehouseCheck, LakehouseFindings};
 use support::{
@@ -356,7 +356,7 @@ async fn check(
 }
 
 /// The send ids of an anomaly's examples.
-fn example_sends(examples: &BTreeMap<String, Vec<Example>>, anomaly: &str) -> Vec<SendId> {
+fn example_sends(examples: &BTreeMap<String, Vec<AnomalyExample>>, anomaly: &str) -> Vec<SendId> {
     examples
         .get(anomaly)
         .map(|examples| examples.iter().map(|e| SendId(e.send_id)).collect())

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
-use streamproof_loadgen::stats::LatencySummary;
+use streamproof_loadgen::stats::Latency;
 
 use crate::kafka::Counts;
 
@@ -255,9 +255,9 @@ pub struct Observed {
     /// Acknowledged events per second in the measured part.
     pub achieved_eps: f64,
     /// Produce latency.
-    pub produce: LatencySummary,
+    pub produce: Latency,
     /// End-to-end latency, when consumers ran.
-    pub end_to_end: Option<LatencySummary>,
+    pub end_to_end: Option<Latency>,
     /// Largest lag sample, when consumers ran.
     pub max_lag: Option<i64>,
     /// Time to lag zero after the load, when consumers ran; `Some(None)` when it never got there.
@@ -274,18 +274,7 @@ pub struct Observed {
     pub fault_throughput: Option<(Option<f64>, Option<f64>)>,
 }
 
-/// One expectation compared with what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    /// Stable name, e.g. `lost`.
-    pub name: String,
-    /// What was expected.
-    pub expected: String,
-    /// What happened.
-    pub actual: String,
-    /// Whether it held.
-    pub passed: bool,
-}
+pub use streamproof_result::Check;
 
 fn check(
     name: &str,

@@ -14,11 +14,11 @@ fn observed() -> Observed {
         drain_timeout: Duration::from_secs(60),
         target_eps: Some(100.0),
         achieved_eps: 99.0,
-        produce: LatencySummary {
+        produce: Latency {
             count: 100,
             p99_us: 8_000,
             p999_us: 20_000,
-            ..LatencySummary::default()
+            ..Latency::default()
         },
         end_to_end: None,
         max_lag: None,

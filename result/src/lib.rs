@@ -1,5 +1,10 @@
-//! `result.json`: the product's contract. Documented field by field in `docs/results.md`;
-//! [`RESULT_VERSION`] changes whenever a field changes meaning or disappears.
+//! `result.json`: the product's contract, owned here once. Documented field by field in
+//! `docs/results.md`; [`RESULT_VERSION`] changes whenever a field changes meaning or disappears.
+//!
+//! The crates that measure a run (the load generator, the fault injector, the checker) emit
+//! these types directly and the reports read them; this crate depends on serde alone and
+//! never measures or renders anything.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -586,6 +591,13 @@ impl std::fmt::Display for ByteDifference {
             byte(self.expected),
             byte(self.found)
         )
+    }
+}
+
+impl RawPartition {
+    /// Offsets of the run removed from the start of the partition.
+    pub fn removed(&self) -> u64 {
+        u64::try_from(self.log_start - self.run_start).unwrap_or(0)
     }
 }
 
