@@ -21,3 +21,4 @@ pub mod injector;
 pub mod owner;
 pub mod proxy;
 pub mod spec;
+pub mod windows;

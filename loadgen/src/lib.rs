@@ -20,6 +20,7 @@ pub mod control;
 pub mod driver;
 pub mod generator;
 pub mod ledger;
+pub mod series;
 pub mod spec;
 pub mod stats;
 

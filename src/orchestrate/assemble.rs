@@ -4,14 +4,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use streamproof_chaos::injector::FaultRecord;
-use streamproof_loadgen::stats::{percentile_curve, quantile, summarize};
-use streamproof_loadgen::{GroupPlan, LagSample, LoadOutcome};
+use streamproof_chaos::windows::fault_throughput;
+use streamproof_loadgen::series::{lag_summary, recovery_window, timeseries};
+use streamproof_loadgen::stats::{percentile_curve, summarize};
+use streamproof_loadgen::{GroupPlan, LoadOutcome};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
-    AnomalyExample, Bronze, ConsumerGroupInfo, FaultThroughput, Generator, Lag, Latencies,
-    LatencyDistributions, PlatformInfo, RunEnvironment, RunResult, ScenarioInfo, SecondPoint,
-    Throughput, TopicInfo, Verdict, Verification, VerificationStep, RESULT_VERSION,
+    AnomalyExample, Bronze, ConsumerGroupInfo, Generator, Latencies, LatencyDistributions,
+    PlatformInfo, RunEnvironment, RunResult, ScenarioInfo, Throughput, TopicInfo, Verdict,
+    Verification, VerificationStep, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
 use streamproof_verify::expect::{BronzeCounts, LakehouseCounts};
@@ -49,7 +51,13 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
     let achieved_eps = outcome.measured_acked as f64 / measured_seconds;
     let has_consumers = !input.groups.is_empty();
     let end_to_end = has_consumers.then(|| summarize(&outcome.end_to_end));
-    let lag = lag_summary(&outcome.lag, &recovery_window(&input), outcome.undrained);
+    let window = recovery_window(
+        &outcome.lag,
+        scenario.load.warmup,
+        scenario.load.total(),
+        input.faults,
+    );
+    let lag = lag_summary(&outcome.lag, &window, outcome.undrained);
     let observed = Observed {
         counts: input.findings.counts,
         drained: input.findings.drained,
@@ -233,56 +241,6 @@ fn verification(input: &Assembly<'_>) -> Verification {
     }
 }
 
-/// Mean acknowledged events/s over the measured seconds before the first fault, inside any
-/// fault window, and outside all of them.
-fn fault_throughput(
-    series: &[SecondPoint],
-    faults: &[FaultRecord],
-    warmup: Duration,
-    load_end: Duration,
-) -> Option<FaultThroughput> {
-    if faults.is_empty() {
-        return None;
-    }
-    let windows: Vec<(f64, f64)> = faults
-        .iter()
-        .map(|f| {
-            (
-                f.injected_at_s.floor(),
-                f.healed_at_s.unwrap_or(f64::MAX).ceil(),
-            )
-        })
-        .collect();
-    let first_fault = windows.iter().map(|w| w.0).fold(f64::MAX, f64::min);
-    let measured = series
-        .iter()
-        .filter(|p| p.second >= warmup.as_secs() && p.second < load_end.as_secs());
-    let (mut before, mut during, mut outside) = (Vec::new(), Vec::new(), Vec::new());
-    for point in measured {
-        let second = point.second as f64;
-        let acked = point.acked as f64;
-        if windows
-            .iter()
-            .any(|(from, to)| second >= *from && second <= *to)
-        {
-            during.push(acked);
-        } else {
-            outside.push(acked);
-            if second < first_fault {
-                before.push(acked);
-            }
-        }
-    }
-    let mean = |values: &[f64]| {
-        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
-    };
-    Some(FaultThroughput {
-        before_faults_eps: mean(&before),
-        during_faults_eps: mean(&during),
-        outside_faults_eps: mean(&outside),
-    })
-}
-
 /// Examples of every anomaly, raw and bronze.
 fn anomalies(input: &Assembly<'_>) -> BTreeMap<String, Vec<AnomalyExample>> {
     let mut all: BTreeMap<String, Vec<AnomalyExample>> = input.findings.examples.clone();
@@ -297,47 +255,6 @@ fn anomalies(input: &Assembly<'_>) -> BTreeMap<String, Vec<AnomalyExample>> {
         all.extend(silver);
     }
     all
-}
-
-/// From when lag recovery is measured, and to what level: after the load ends, back to 0;
-/// with faults, after the last one healed, back to the worst lag seen between the warmup and
-/// the first fault.
-struct RecoveryWindow {
-    from_second: u64,
-    baseline: i64,
-}
-
-fn recovery_window(input: &Assembly<'_>) -> RecoveryWindow {
-    let load = &input.loaded.scenario.load;
-    let last_heal = input
-        .faults
-        .iter()
-        .filter_map(|f| f.healed_at_s)
-        .fold(None, |latest: Option<f64>, heal| {
-            Some(latest.map_or(heal, |l| l.max(heal)))
-        });
-    let Some(last_heal) = last_heal else {
-        return RecoveryWindow {
-            from_second: load.total().as_secs(),
-            baseline: 0,
-        };
-    };
-    let first_fault = input
-        .faults
-        .iter()
-        .map(|f| f.injected_at_s)
-        .fold(f64::MAX, f64::min);
-    let warmup_end = load.warmup.as_secs_f64();
-    let baseline = worst_per_second(&input.outcome.lag)
-        .into_iter()
-        .filter(|(second, _)| (*second as f64) >= warmup_end && (*second as f64) < first_fault)
-        .map(|(_, lag)| lag)
-        .max()
-        .unwrap_or(0);
-    RecoveryWindow {
-        from_second: last_heal.ceil() as u64,
-        baseline,
-    }
 }
 
 fn platform_info(input: &Assembly<'_>) -> PlatformInfo {
@@ -375,139 +292,5 @@ fn platform_info(input: &Assembly<'_>) -> PlatformInfo {
                 min_insync_replicas: t.min_insync_replicas,
             })
             .collect(),
-    }
-}
-
-/// Max and final lag (worst group), and how long after the window's start every group was
-/// back at the window's baseline.
-fn lag_summary(samples: &[LagSample], window: &RecoveryWindow, undrained: u64) -> Lag {
-    let worst_by_second = worst_per_second(samples);
-    let recovery_seconds = worst_by_second
-        .iter()
-        .find(|&(&second, &lag)| second >= window.from_second && lag <= window.baseline)
-        .map(|(second, _)| (second - window.from_second) as f64);
-    Lag {
-        max_records: worst_by_second.values().copied().max(),
-        final_records: worst_by_second.values().last().copied(),
-        recovery_seconds,
-        undrained_records: undrained,
-    }
-}
-
-fn worst_per_second(samples: &[LagSample]) -> BTreeMap<u64, i64> {
-    let mut worst = BTreeMap::new();
-    for sample in samples {
-        let entry = worst.entry(sample.second).or_insert(i64::MIN);
-        *entry = (*entry).max(sample.records);
-    }
-    worst
-}
-
-fn timeseries(outcome: &LoadOutcome, warmup: Duration) -> Vec<SecondPoint> {
-    let lag = worst_per_second(&outcome.lag);
-    outcome
-        .seconds
-        .buckets()
-        .iter()
-        .enumerate()
-        .map(|(second, bucket)| SecondPoint {
-            second: second as u64,
-            warmup: (second as u64) < warmup.as_secs(),
-            sent: bucket.sent,
-            acked: bucket.acked,
-            failed: bucket.failed,
-            consumed: bucket.consumed,
-            produce_p50_us: quantile(&bucket.produce, 0.5),
-            produce_p99_us: quantile(&bucket.produce, 0.99),
-            end_to_end_p50_us: quantile(&bucket.end_to_end, 0.5),
-            end_to_end_p99_us: quantile(&bucket.end_to_end, 0.99),
-            lag_records: lag.get(&(second as u64)).copied(),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(second: u64, group: &str, records: i64) -> LagSample {
-        LagSample {
-            second,
-            group: group.to_owned(),
-            records,
-        }
-    }
-
-    #[test]
-    fn lag_recovery_is_the_first_second_after_the_load_with_every_group_at_zero() {
-        let samples = vec![
-            sample(8, "a", 50),
-            sample(10, "a", 30),
-            sample(10, "b", 0),
-            sample(11, "a", 0),
-            sample(11, "b", 5),
-            sample(13, "a", 0),
-            sample(13, "b", 0),
-        ];
-        let after_load = RecoveryWindow {
-            from_second: 10,
-            baseline: 0,
-        };
-        let lag = lag_summary(&samples, &after_load, 0);
-        assert_eq!(lag.max_records, Some(50));
-        assert_eq!(lag.final_records, Some(0));
-        assert_eq!(lag.recovery_seconds, Some(3.0));
-        assert_eq!(
-            lag_summary(&samples[..3], &after_load, 0).recovery_seconds,
-            None
-        );
-        let with_baseline = RecoveryWindow {
-            from_second: 10,
-            baseline: 5,
-        };
-        assert_eq!(
-            lag_summary(&samples, &with_baseline, 0).recovery_seconds,
-            Some(1.0)
-        );
-    }
-
-    fn point(second: u64, acked: u64) -> SecondPoint {
-        SecondPoint {
-            second,
-            acked,
-            ..SecondPoint::default()
-        }
-    }
-
-    #[test]
-    fn throughput_is_split_by_fault_windows() {
-        let series: Vec<SecondPoint> = (0..10)
-            .map(|s| point(s, if (4..=6).contains(&s) { 10 } else { 100 }))
-            .collect();
-        let fault = FaultRecord {
-            fault: 0,
-            repetition: 0,
-            kind: "kill".into(),
-            target: "broker:1".into(),
-            brokers: vec![1],
-            injected_at_s: 4.2,
-            healed_at_s: Some(5.5),
-            detail: String::new(),
-            applied: true,
-        };
-        let split = fault_throughput(
-            &series,
-            &[fault],
-            Duration::from_secs(1),
-            Duration::from_secs(10),
-        )
-        .unwrap();
-        assert_eq!(split.before_faults_eps, Some(100.0), "seconds 1 to 3");
-        assert_eq!(split.during_faults_eps, Some(10.0), "seconds 4 to 6");
-        assert_eq!(split.outside_faults_eps, Some(100.0));
-        assert_eq!(
-            fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
-            None
-        );
     }
 }

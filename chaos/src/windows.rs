@@ -1,0 +1,101 @@
+//! What the faults did to the load: the acknowledged rate before the first fault, inside the
+//! fault windows and outside them, from a run's per-second series and its fault records.
+
+use std::time::Duration;
+
+use streamproof_result::{FaultRecord, FaultThroughput, SecondPoint};
+
+/// Mean acknowledged events/s over the measured seconds before the first fault, inside any
+/// fault window, and outside all of them.
+pub fn fault_throughput(
+    series: &[SecondPoint],
+    faults: &[FaultRecord],
+    warmup: Duration,
+    load_end: Duration,
+) -> Option<FaultThroughput> {
+    if faults.is_empty() {
+        return None;
+    }
+    let windows: Vec<(f64, f64)> = faults
+        .iter()
+        .map(|f| {
+            (
+                f.injected_at_s.floor(),
+                f.healed_at_s.unwrap_or(f64::MAX).ceil(),
+            )
+        })
+        .collect();
+    let first_fault = windows.iter().map(|w| w.0).fold(f64::MAX, f64::min);
+    let measured = series
+        .iter()
+        .filter(|p| p.second >= warmup.as_secs() && p.second < load_end.as_secs());
+    let (mut before, mut during, mut outside) = (Vec::new(), Vec::new(), Vec::new());
+    for point in measured {
+        let second = point.second as f64;
+        let acked = point.acked as f64;
+        if windows
+            .iter()
+            .any(|(from, to)| second >= *from && second <= *to)
+        {
+            during.push(acked);
+        } else {
+            outside.push(acked);
+            if second < first_fault {
+                before.push(acked);
+            }
+        }
+    }
+    let mean = |values: &[f64]| {
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    Some(FaultThroughput {
+        before_faults_eps: mean(&before),
+        during_faults_eps: mean(&during),
+        outside_faults_eps: mean(&outside),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(second: u64, acked: u64) -> SecondPoint {
+        SecondPoint {
+            second,
+            acked,
+            ..SecondPoint::default()
+        }
+    }
+
+    #[test]
+    fn throughput_is_split_by_fault_windows() {
+        let series: Vec<SecondPoint> = (0..10)
+            .map(|s| point(s, if (4..=6).contains(&s) { 10 } else { 100 }))
+            .collect();
+        let fault = FaultRecord {
+            fault: 0,
+            repetition: 0,
+            kind: "kill".into(),
+            target: "broker:1".into(),
+            brokers: vec![1],
+            injected_at_s: 4.2,
+            healed_at_s: Some(5.5),
+            detail: String::new(),
+            applied: true,
+        };
+        let split = fault_throughput(
+            &series,
+            &[fault],
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(split.before_faults_eps, Some(100.0), "seconds 1 to 3");
+        assert_eq!(split.during_faults_eps, Some(10.0), "seconds 4 to 6");
+        assert_eq!(split.outside_faults_eps, Some(100.0));
+        assert_eq!(
+            fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
+            None
+        );
+    }
+}
