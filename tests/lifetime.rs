@@ -207,10 +207,13 @@ fn a_killed_kafka_run_leaves_no_process_behind_even_ones_restarted_by_faults() {
     // Well after the injector's thread has ended, the restarted processes still run: their
     // death signal follows this process, not that thread.
     std::thread::sleep(Duration::from_secs(3));
+    let copier_log = std::fs::read_to_string(out.join("copier.log")).unwrap_or_default();
     assert_eq!(
         running(&restarted).len(),
         4,
-        "a restarted process died with the thread that restarted it: {restarted:?}"
+        "a restarted process died with the thread that restarted it: {restarted:?}\nrunning: {:?}\ncopier log:\n{copier_log}\n{}",
+        running(&restarted),
+        tail(work.path())
     );
     assert!(
         first

@@ -195,7 +195,12 @@ fn next_batch(consumer: &BaseConsumer, size: usize) -> Result<Vec<OwnedMessage>,
     while batch.len() < size && started.elapsed() < Duration::from_millis(200) {
         match consumer.poll(Duration::from_millis(50)) {
             Some(Ok(message)) => batch.push(message.detach()),
-            Some(Err(error)) => return Err(kafka("read the raw topics")(error)),
+            Some(Err(error @ KafkaError::MessageConsumptionFatal(_))) => {
+                return Err(kafka("read the raw topics")(error))
+            }
+            // A broker that goes away (a restart, a lost connection) is reported as a consumer
+            // error that librdkafka recovers from on its own: keep copying once it is back.
+            Some(Err(error)) => eprintln!("copier: {error}; retrying"),
             None if batch.is_empty() => return Ok(batch),
             None => {}
         }
