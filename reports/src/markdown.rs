@@ -317,7 +317,7 @@ fn verification_section(out: &mut String, verification: &Verification) {
             "\n{}/{}: the platform removed {} records of the run from its start (the run began at offset {}, the log starts at {})",
             partition.topic,
             partition.partition,
-            partition.log_start - partition.run_start,
+            partition.removed(),
             partition.run_start,
             partition.log_start
         );

@@ -604,9 +604,7 @@ impl RawPartition {
 impl Verification {
     /// Raw partitions from whose start the platform removed records of the run.
     pub fn partitions_with_removals(&self) -> impl Iterator<Item = &RawPartition> {
-        self.raw_partitions
-            .iter()
-            .filter(|p| p.log_start > p.run_start)
+        self.raw_partitions.iter().filter(|p| p.removed() > 0)
     }
 }
 

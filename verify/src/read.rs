@@ -160,11 +160,13 @@ pub(crate) fn read_range(
             };
         if due || done {
             reader.refresh_positions()?;
-            if !done {
-                reader.refresh_log_starts()?;
-                done = observer.accounted_for(&reader.view());
-            }
             if reader.reached_ends() {
+                // Only a reader at the end can be done, so only then is it worth proving the
+                // missing records gone (a scan of the ledger and a log-start request).
+                if !done {
+                    reader.refresh_log_starts()?;
+                    done = observer.accounted_for(&reader.view());
+                }
                 // Re-read the ends once more: the range is complete when nothing was added.
                 let latest = reader.list(End::Latest)?;
                 if latest == reader.ends && done {

@@ -12,7 +12,7 @@ use streamproof_loadgen::ledger::{
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::topics::{CleanupPolicy, TopicConfig};
-use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck};
+use streamproof_verify::bronze::{check_bronze, copies_downstream, BronzeCheck, BronzeFindings};
 
 const RUN: &str = "bronze-checker-test-run";
 
@@ -70,6 +70,45 @@ async fn copy(producer: &FutureProducer, topic: &str, index: usize, value: &str)
         .unwrap();
 }
 
+/// A ledger of `count` acknowledged sends of task 0, each sent with [`key`] and [`VALUE`].
+fn acked_ledger(count: usize) -> Ledger {
+    let entries = (0..count)
+        .map(|index| {
+            let digest = RecordDigest::of(key(index).as_bytes(), VALUE.as_bytes());
+            let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, digest);
+            entry.complete(Outcome::Acked, Some((0, index as i64)));
+            entry
+        })
+        .collect();
+    Ledger::from_tasks(vec![entries])
+}
+
+/// Checks `topic` (both partitions from offset 0) against the ledger of `count` sends.
+async fn check(
+    topic: String,
+    count: usize,
+    raw_copies: Vec<Vec<u8>>,
+    removed: Vec<SendId>,
+    drain_timeout: Duration,
+) -> BronzeFindings {
+    tokio::task::spawn_blocking(move || {
+        let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
+        check_bronze(&BronzeCheck {
+            connection: &KafkaConnection::new(bootstrap()),
+            run_id: RUN,
+            topic: &topic,
+            ledger: &acked_ledger(count),
+            raw_copies: &raw_copies,
+            removed: &removed,
+            start: &start,
+            drain_timeout,
+        })
+        .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
     let topic = topic().await;
@@ -84,31 +123,7 @@ async fn missing_doubled_and_altered_bronze_records_are_counted_exactly() {
         copy(&producer, &topic, index, VALUE).await;
     }
     copy(&producer, &topic, 1, "{ }").await;
-    let entries = (0..6)
-        .map(|index| {
-            let digest = RecordDigest::of(key(index).as_bytes(), VALUE.as_bytes());
-            let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, digest);
-            entry.complete(Outcome::Acked, Some((0, index as i64)));
-            entry
-        })
-        .collect();
-    let ledger = Ledger::from_tasks(vec![entries]);
-    let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
-    let findings = tokio::task::spawn_blocking(move || {
-        check_bronze(&BronzeCheck {
-            connection: &KafkaConnection::new(bootstrap()),
-            run_id: RUN,
-            topic: &topic,
-            ledger: &ledger,
-            raw_copies: &raw_copies,
-            removed: &[],
-            start: &start,
-            drain_timeout: Duration::from_secs(5),
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let findings = check(topic, 6, raw_copies, Vec::new(), Duration::from_secs(5)).await;
     assert_eq!(findings.expected, 7);
     assert_eq!(findings.present, 4);
     assert_eq!(
@@ -147,31 +162,14 @@ async fn sends_removed_from_raw_may_be_in_bronze_once_or_not_at_all() {
     for index in [0, 1, 2, 4, 4] {
         copy(&producer, &topic, index, VALUE).await;
     }
-    let entries = (0..5)
-        .map(|index| {
-            let digest = RecordDigest::of(key(index).as_bytes(), VALUE.as_bytes());
-            let mut entry = LedgerEntry::pending(0, SendKind::Fresh, 0, false, false, digest);
-            entry.complete(Outcome::Acked, Some((0, index as i64)));
-            entry
-        })
-        .collect();
-    let ledger = Ledger::from_tasks(vec![entries]);
-    let start = StartOffsets(vec![(topic.clone(), 0, 0), (topic.clone(), 1, 0)]);
-    let findings = tokio::task::spawn_blocking(move || {
-        check_bronze(&BronzeCheck {
-            connection: &KafkaConnection::new(bootstrap()),
-            run_id: RUN,
-            topic: &topic,
-            ledger: &ledger,
-            raw_copies: &raw_copies,
-            removed: &removed,
-            start: &start,
-            drain_timeout: Duration::from_secs(20),
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let findings = check(
+        topic,
+        5,
+        raw_copies,
+        removed.to_vec(),
+        Duration::from_secs(20),
+    )
+    .await;
     assert!(findings.drained, "removed sends are not waited for");
     assert_eq!(
         (

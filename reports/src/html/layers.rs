@@ -54,7 +54,7 @@ pub(super) fn verification(out: &mut String, result: &RunResult) {
              (the run began at offset {}, the log starts at {})</p>",
             esc(&partition.topic),
             partition.partition,
-            partition.log_start - partition.run_start,
+            partition.removed(),
             partition.run_start,
             partition.log_start
         );
