@@ -4,7 +4,9 @@
 mod cli;
 mod commands;
 mod orchestrate;
+mod progress;
 mod scenario;
+mod settings;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 //! goes through [`LocalCluster`], which signals its recorded pids and nothing else.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -11,38 +11,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::connection::KafkaConnection;
+pub use streamproof_platform::runtime::{AfterRestart, ProducerSwitch, SharedProcess};
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
 use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
 use crate::spec::{Direction, FaultKind, FaultSpec, PlatformProcess, Target};
 
-/// The shared embedded cluster: the run keeps it alive, the injector signals its brokers.
-pub type SharedCluster = Arc<Mutex<LocalCluster>>;
-
-/// The shared copier process, when the run has one.
-pub type SharedProcess = Arc<Mutex<ManagedProcess>>;
-
-/// The load generator's producer clients, as faults see them. The run provides it; the
-/// injector never creates clients itself.
-pub trait ProducerSwitch: Send + Sync {
-    /// Kills every producer client abruptly: queued sends fail, in-flight ones are abandoned
-    /// with their outcome unknown, nothing is sent until [`ProducerSwitch::start_again`].
-    /// Returns what was done.
-    fn kill(&self) -> Result<String, String>;
-    /// Starts new producer clients after a kill (new producer ids, as a restarted
-    /// application would have).
-    fn start_again(&self) -> Result<String, String>;
-    /// Graceful restart: waits for every in-flight send, then replaces the clients.
-    fn restart(&self) -> Result<String, String>;
-}
-
-/// What must follow a platform process's restart before the platform works again, e.g. the
-/// pipeline's jobs resubmitted from their last checkpoint after a JobManager without high
-/// availability came back empty. The run provides it.
-pub trait AfterRestart: Send + Sync {
-    /// Brings the platform back around the restarted process; returns what was done.
-    fn recover(&self) -> Result<String, String>;
-}
+use streamproof_platform::handle::Platform;
+pub use streamproof_platform::handle::SharedCluster;
 
 /// Everything faults may act on.
 pub struct Targets {
@@ -89,6 +65,33 @@ struct Firing {
     fault: usize,
     repetition: u32,
     at: Duration,
+}
+
+impl Targets {
+    /// What faults may act on in `platform`: its embedded brokers and Flink processes, plus
+    /// `stages` (the copier), `after_restart`, the broker `proxies` and the `producers`.
+    /// None when streamproof did not start the brokers.
+    pub fn on_platform(
+        platform: &Platform,
+        stages: Vec<(PlatformProcess, SharedProcess)>,
+        after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
+        proxies: Option<SharedProxies>,
+        producers: Arc<dyn ProducerSwitch>,
+    ) -> Option<Self> {
+        let flink = platform.flink.iter().flat_map(|flink| {
+            [
+                (PlatformProcess::TaskManager, flink.taskmanager.clone()),
+                (PlatformProcess::JobManager, flink.jobmanager.clone()),
+            ]
+        });
+        Some(Targets {
+            cluster: platform.cluster.clone()?,
+            processes: stages.into_iter().chain(flink).collect(),
+            after_restart,
+            proxies,
+            producers: Some(producers),
+        })
+    }
 }
 
 impl Injector {

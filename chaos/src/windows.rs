@@ -55,6 +55,15 @@ pub fn fault_throughput(
     })
 }
 
+/// How many of `faults` were applied and healed, of how many; None without faults.
+pub fn healed(faults: &[FaultRecord]) -> Option<(usize, usize)> {
+    let healed = faults
+        .iter()
+        .filter(|f| f.applied && f.healed_at_s.is_some())
+        .count();
+    (!faults.is_empty()).then_some((healed, faults.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

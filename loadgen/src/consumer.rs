@@ -9,56 +9,15 @@ use hdrhistogram::Histogram;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::coordinator_not_ready;
-use streamproof_platform::offsets::{list_offsets, End};
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
 
 use crate::driver::{LiveCounters, RunClock};
 use crate::ledger::RecordMeta;
 use crate::stats::{latency_histogram, record, Seconds};
-
-/// Where each raw partition stood when the run started; the run's records all lie after it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StartOffsets(pub Vec<(String, i32, i64)>);
-
-impl StartOffsets {
-    /// Reads the end offset of every partition of `topics` now.
-    pub fn snapshot(connection: &KafkaConnection, topics: &[&str]) -> Result<Self, KafkaError> {
-        let client: BaseConsumer = connection.client_config().create()?;
-        let timeout = Duration::from_secs(10);
-        let mut partitions = Vec::new();
-        for topic in topics {
-            let metadata = client.fetch_metadata(Some(topic), timeout)?;
-            for found in metadata.topics() {
-                for partition in found.partitions() {
-                    partitions.push(((*topic).to_owned(), partition.id()));
-                }
-            }
-        }
-        let ends = list_offsets(&client, &partitions, End::Latest, timeout)?;
-        Ok(StartOffsets(
-            ends.into_iter()
-                .map(|((topic, partition), offset)| (topic, partition, offset))
-                .collect(),
-        ))
-    }
-
-    fn partition_list(
-        &self,
-        pick: impl Fn(usize) -> bool,
-    ) -> Result<TopicPartitionList, KafkaError> {
-        let mut list = TopicPartitionList::new();
-        for (index, (topic, partition, offset)) in self.0.iter().enumerate() {
-            if pick(index) {
-                list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
-            }
-        }
-        Ok(list)
-    }
-}
+pub use streamproof_platform::offsets::StartOffsets;
 
 /// Commits the start offsets for `group`, so its lag counts only this run's records. Retries
 /// while the group's coordinator is still loading (a cluster that just started).

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use streamproof_platform::runtime::ProducerSwitch;
 use tokio::sync::watch;
 
 /// What the producer tasks are told to do.
@@ -69,32 +70,6 @@ impl ProducerControl {
         self.commands.subscribe()
     }
 
-    /// Kills every producer client; returns what happened.
-    pub fn kill(&self) -> Result<String, String> {
-        self.abandoned.store(0, Ordering::Relaxed);
-        self.order(Order::Kill)?;
-        Ok(format!(
-            "killed {} producer client(s) with {} send(s) in flight or queued",
-            self.tasks,
-            self.abandoned.load(Ordering::Relaxed)
-        ))
-    }
-
-    /// Starts new producer clients after a kill.
-    pub fn start_again(&self) -> Result<String, String> {
-        self.order(Order::Run)?;
-        Ok(format!("started {} new producer client(s)", self.tasks))
-    }
-
-    /// Gracefully replaces every producer client.
-    pub fn restart(&self) -> Result<String, String> {
-        self.order(Order::Restart)?;
-        Ok(format!(
-            "restarted {} producer client(s) after their in-flight sends completed",
-            self.tasks
-        ))
-    }
-
     /// Gives an order and waits until every task obeyed it (tasks that already finished
     /// their schedule count as obeying).
     fn order(&self, order: Order) -> Result<(), String> {
@@ -141,5 +116,33 @@ impl ProducerControl {
     /// A task finished its schedule: it obeys every later order trivially.
     pub(crate) fn retire(&self) {
         self.retired.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl ProducerSwitch for ProducerControl {
+    /// Kills every producer client; returns what happened.
+    fn kill(&self) -> Result<String, String> {
+        self.abandoned.store(0, Ordering::Relaxed);
+        self.order(Order::Kill)?;
+        Ok(format!(
+            "killed {} producer client(s) with {} send(s) in flight or queued",
+            self.tasks,
+            self.abandoned.load(Ordering::Relaxed)
+        ))
+    }
+
+    /// Starts new producer clients after a kill.
+    fn start_again(&self) -> Result<String, String> {
+        self.order(Order::Run)?;
+        Ok(format!("started {} new producer client(s)", self.tasks))
+    }
+
+    /// Gracefully replaces every producer client.
+    fn restart(&self) -> Result<String, String> {
+        self.order(Order::Restart)?;
+        Ok(format!(
+            "restarted {} producer client(s) after their in-flight sends completed",
+            self.tasks
+        ))
     }
 }

@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod series;
 pub mod spec;
 pub mod stats;
+mod summary;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -221,6 +221,15 @@ impl KafkaAdmin {
         Ok(names)
     }
 
+    /// Creates every topic of `topics` in order (see [`KafkaAdmin::create_topic`]); the error
+    /// names the topic that failed.
+    pub async fn apply_topics(&self, topics: &[TopicConfig]) -> Result<(), AdminError> {
+        for topic in topics {
+            self.create_topic(topic).await?;
+        }
+        Ok(())
+    }
+
     /// Creates a topic, or accepts an existing one with identical settings; an existing topic
     /// with other settings is [`AdminError::Conflict`] naming each difference. Returns once
     /// every partition has a leader.

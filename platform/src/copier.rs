@@ -7,7 +7,9 @@
 //! each batch and commits the offsets once a second, so a crash copies the last second again.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -19,6 +21,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use crate::connection::KafkaConnection;
+use crate::lag::LagProbe;
+use crate::offsets::StartOffsets;
+use crate::runtime::{ManagedProcess, ProcessSpec, RuntimeError, SharedProcess};
 
 /// Header naming where a bronze record came from: `topic/partition/offset`.
 pub const HEADER_SOURCE: &str = "streamproof.source";
@@ -315,4 +320,94 @@ fn copy_in_transaction(
     producer
         .commit_transaction(TIMEOUT)
         .map_err(kafka("commit a transaction"))
+}
+
+/// The copier as a stage of a run: a process of its own (so faults can kill it), drained
+/// and stopped before bronze is verified.
+pub struct CopierStage {
+    /// The copier's process.
+    pub process: SharedProcess,
+    /// Where the output topic stood before the copier started.
+    pub start: StartOffsets,
+    config: CopierConfig,
+}
+
+/// Why the copier stage could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CopierStageError {
+    /// The output topic's offsets could not be read.
+    #[error("read {topic}'s offsets: {source}")]
+    Offsets {
+        /// The output topic.
+        topic: String,
+        /// Kafka's error.
+        source: KafkaError,
+    },
+    /// The process did not start.
+    #[error("start the copier: {0}")]
+    Process(#[from] RuntimeError),
+}
+
+impl CopierStage {
+    /// Notes where the output topic stands, then starts `executable copier …` with
+    /// `config`, its output in `dir/copier.log` and its pid in `dir/copier.pid`. It ends with
+    /// this process in every case; the pid file tells where it ran should this process be
+    /// killed.
+    pub fn start(
+        config: &CopierConfig,
+        executable: &Path,
+        dir: &Path,
+    ) -> Result<Self, CopierStageError> {
+        let start = StartOffsets::snapshot(&config.connection, &[config.output.as_str()]).map_err(
+            |source| CopierStageError::Offsets {
+                topic: config.output.clone(),
+                source,
+            },
+        )?;
+        let args = vec![
+            "copier".to_owned(),
+            "--bootstrap-servers".to_owned(),
+            config.connection.bootstrap_servers().to_owned(),
+            "--group".to_owned(),
+            config.group.clone(),
+            "--mode".to_owned(),
+            config.mode.as_str().to_owned(),
+            "--batch".to_owned(),
+            config.batch.to_string(),
+        ];
+        let process = ManagedProcess::launch(ProcessSpec {
+            pid_file: Some(dir.join("copier.pid")),
+            ..ProcessSpec::new(executable, args, &config.group, &dir.join("copier.log"))
+        })?;
+        Ok(CopierStage {
+            process: Arc::new(Mutex::new(process)),
+            start,
+            config: config.clone(),
+        })
+    }
+
+    /// The copier's mode, as the result names it.
+    pub fn mode(&self) -> &'static str {
+        self.config.mode.as_str()
+    }
+
+    /// Waits until the copier has committed everything in its input topics (or `timeout`),
+    /// then stops it.
+    pub fn drain_and_stop(&self, timeout: Duration) {
+        let started = Instant::now();
+        if let Ok(probe) = LagProbe::new(&self.config.connection, &self.config.group) {
+            while started.elapsed() < timeout {
+                if probe
+                    .sample(Some(&self.config.inputs))
+                    .is_ok_and(|report| report.total == 0)
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+        if let Ok(mut process) = self.process.lock() {
+            process.stop(Duration::from_secs(30));
+        }
+    }
 }

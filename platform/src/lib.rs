@@ -11,6 +11,9 @@
 //! - [`lag`]: a consumer group's lag per partition; [`offsets`]: partition offsets in bulk.
 //! - [`capacity`]: the partition, replication and retention-storage formulas.
 //! - [`copier`]: the raw → bronze consume-transform-produce stage, exactly-once or at-least-once.
+//! - [`handle`]: [`handle::Platform`], what a run talks to: the Kafka connection, the
+//!   embedded brokers, the Flink session cluster and the lakehouse catalog, started by `up`
+//!   and `run` alike.
 //! - [`runtime`]: the embedded local platform: Kafka brokers and a Flink session cluster
 //!   (JobManager, TaskManager, SQL Gateway) as local processes.
 //! - [`pipeline`]: the lakehouse pipeline as Flink SQL (bronze, silver, gold; Iceberg and
@@ -44,6 +47,7 @@ pub mod connection;
 pub mod copier;
 pub mod duration;
 pub mod events;
+pub mod handle;
 pub mod lag;
 pub mod offsets;
 pub mod pipeline;

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::consumer::Consumer;
+use crate::connection::KafkaConnection;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -51,4 +53,45 @@ pub fn list_offsets<C: Consumer>(
         }
     }
     Ok(offsets)
+}
+
+/// Where each partition stood when a run started; the run's records all lie after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartOffsets(pub Vec<(String, i32, i64)>);
+
+impl StartOffsets {
+    /// Reads the end offset of every partition of `topics` now.
+    pub fn snapshot(connection: &KafkaConnection, topics: &[&str]) -> Result<Self, KafkaError> {
+        let client: BaseConsumer = connection.client_config().create()?;
+        let timeout = Duration::from_secs(10);
+        let mut partitions = Vec::new();
+        for topic in topics {
+            let metadata = client.fetch_metadata(Some(topic), timeout)?;
+            for found in metadata.topics() {
+                for partition in found.partitions() {
+                    partitions.push(((*topic).to_owned(), partition.id()));
+                }
+            }
+        }
+        let ends = list_offsets(&client, &partitions, End::Latest, timeout)?;
+        Ok(StartOffsets(
+            ends.into_iter()
+                .map(|((topic, partition), offset)| (topic, partition, offset))
+                .collect(),
+        ))
+    }
+
+    /// The offsets as a partition list, only those whose index `pick` accepts.
+    pub fn partition_list(
+        &self,
+        pick: impl Fn(usize) -> bool,
+    ) -> Result<TopicPartitionList, KafkaError> {
+        let mut list = TopicPartitionList::new();
+        for (index, (topic, partition, offset)) in self.0.iter().enumerate() {
+            if pick(index) {
+                list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+            }
+        }
+        Ok(list)
+    }
 }

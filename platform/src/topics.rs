@@ -207,6 +207,18 @@ pub struct TopicConfig {
 }
 
 impl TopicConfig {
+    /// The topic as the result describes it.
+    pub fn info(&self) -> streamproof_result::TopicInfo {
+        streamproof_result::TopicInfo {
+            name: self.name.clone(),
+            partitions: self.partitions,
+            replication_factor: self.replication_factor,
+            min_insync_replicas: self.min_insync_replicas,
+        }
+    }
+}
+
+impl TopicConfig {
     /// The topic-level configs Kafka stores for this topic, by Kafka's names.
     pub fn kafka_configs(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([

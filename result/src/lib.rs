@@ -86,6 +86,25 @@ pub struct RunEnvironment {
     pub memory_bytes: u64,
 }
 
+impl RunEnvironment {
+    /// This process's command line and host, for a build of `git_revision`.
+    pub fn of_this_process(git_revision: &str) -> Self {
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let memory_kib: u64 = read("/proc/meminfo")
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        RunEnvironment {
+            command_line: std::env::args().collect(),
+            git_revision: git_revision.to_owned(),
+            host: read("/proc/sys/kernel/hostname").trim().to_owned(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            memory_bytes: memory_kib * 1024,
+        }
+    }
+}
+
 /// What the checker read and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {

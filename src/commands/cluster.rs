@@ -1,44 +1,54 @@
 //! `up`, `status` and `down`: the embedded local platform.
 
-use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec,
-    KafkaDistribution, Lifetime, LocalCluster, Ownership, RecordedPlatform, Registry, StopOutcome,
-    UpOutcome, FLINK_VERSION, PORT_BLOCK,
+    default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkSpec, Lifetime, LocalCluster,
+    Ownership, RecordedPlatform, Registry, StopOutcome, FLINK_VERSION, PORT_BLOCK,
 };
 
-use super::print_json;
+use super::{print_json, stop_on_interrupt};
 use crate::cli::{DownArgs, PipelineEngineArg, StatusArgs, UpArgs};
+use streamproof_platform::handle::{KafkaSource, Platform, PlatformSpec};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
-    let spec = ClusterSpec {
-        brokers: usize::from(args.brokers),
-        dir: args.dir.dir.clone(),
-        base_port: args.base_port,
-        heap_mb: args.heap_mb,
-        // `up` exists to leave the platform running for later commands.
-        lifetime: Lifetime::Kept,
-        ..ClusterSpec::default()
+    let dir = args.dir.dir.clone();
+    let spec = PlatformSpec {
+        kafka: KafkaSource::Embedded(ClusterSpec {
+            brokers: usize::from(args.brokers),
+            dir: dir.clone(),
+            base_port: args.base_port,
+            heap_mb: args.heap_mb,
+            // `up` exists to leave the platform running for later commands.
+            lifetime: Lifetime::Kept,
+            ..ClusterSpec::default()
+        }),
+        flink: args.pipeline.map(|PipelineEngineArg::Flink| FlinkSpec {
+            dir: dir.join("flink"),
+            base_port: args.base_port + PORT_BLOCK,
+            lifetime: Lifetime::Kept,
+            ..FlinkSpec::default()
+        }),
+        reuse_running: true,
     };
-    let distribution = KafkaDistribution::ensure(&default_cache_root())
-        .context("prepare the Kafka distribution")?;
-    stop_on_interrupt(&spec.dir)?;
-    let outcome = LocalCluster::up(&spec, &distribution).context("start the local platform")?;
-    let (state, verb) = match outcome {
-        UpOutcome::Started(cluster) => (cluster.detach(), "started"),
-        UpOutcome::AlreadyRunning(state) => (state, "already running"),
+    stop_on_interrupt(Arc::new(Mutex::new(vec![dir])))?;
+    let platform =
+        Platform::start(&spec, &default_cache_root()).context("start the local platform")?;
+    let verb = if platform.already_running.is_some() {
+        "already running"
+    } else {
+        "started"
     };
-    let flink = match args.pipeline {
-        Some(PipelineEngineArg::Flink) => Some(start_flink(&state.dir, args.base_port)?),
-        None => None,
+    let kept = platform.keep_running();
+    let Some(state) = kept.kafka else {
+        anyhow::bail!("the local platform started no brokers");
     };
     if json {
         return print_json(&state);
     }
-    if let Some(flink) = &flink {
+    if let Some(flink) = &kept.flink {
         println!(
             "Flink {FLINK_VERSION} started: REST {} · SQL Gateway {} · logs {}",
             flink.rest_url(),
@@ -66,35 +76,6 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         state.dir.display()
     );
     Ok(())
-}
-
-/// Starts Flink beside the brokers in `dir/flink` and leaves it running.
-fn start_flink(dir: &Path, base_port: u16) -> Result<FlinkSpec> {
-    let distribution = FlinkDistribution::ensure(&default_cache_root())
-        .context("prepare the Flink distribution")?;
-    let spec = FlinkSpec {
-        dir: dir.join("flink"),
-        base_port: base_port + PORT_BLOCK,
-        lifetime: Lifetime::Kept,
-        ..FlinkSpec::default()
-    };
-    let cluster = FlinkCluster::up(&spec, &distribution).context("start Flink")?;
-    Ok(cluster.detach())
-}
-
-/// A Ctrl-C while brokers are starting stops the ones already recorded, so nothing is left
-/// behind half-started.
-fn stop_on_interrupt(dir: &Path) -> Result<()> {
-    let dir = dir.to_owned();
-    ctrlc::set_handler(move || {
-        eprintln!("interrupted: stopping the brokers started so far");
-        if let Ok(canonical) = std::fs::canonicalize(&dir) {
-            FlinkCluster::down_with_brokers(&canonical, Duration::from_secs(10));
-            let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
-        }
-        std::process::exit(130);
-    })
-    .context("install the Ctrl-C handler")
 }
 
 pub fn status(args: &StatusArgs, json: bool) -> Result<()> {

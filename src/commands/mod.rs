@@ -11,9 +11,14 @@ pub mod report;
 pub mod run;
 pub mod topics;
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use streamproof_platform::connection::KafkaConnection;
+use streamproof_platform::handle::Platform;
 use streamproof_platform::runtime::ClusterState;
 
 use crate::cli::ClusterArgs;
@@ -59,4 +64,19 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
         .build()
         .context("start the async runtime")?;
     Ok(runtime.block_on(future))
+}
+
+/// Ctrl-C (or SIGTERM) stops every platform recorded in `started` so far (Flink, then the
+/// brokers, by their recorded pids), then exits.
+pub fn stop_on_interrupt(started: Arc<Mutex<Vec<PathBuf>>>) -> Result<()> {
+    ctrlc::set_handler(move || {
+        eprintln!("\ninterrupted: stopping the platform started so far");
+        if let Ok(dirs) = started.lock() {
+            for dir in dirs.iter() {
+                Platform::stop_recorded(dir, Duration::from_secs(10));
+            }
+        }
+        std::process::exit(130);
+    })
+    .context("install the Ctrl-C handler")
 }

@@ -2,17 +2,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::connection::KafkaConnection;
-use streamproof_platform::runtime::{FlinkCluster, LocalCluster};
 use streamproof_reports::result::RunResult;
 use streamproof_reports::{html, junit};
 
 use super::print_json;
 use crate::cli::{RunArgs, ValidateArgs};
-use crate::orchestrate::{output_dir, run_scenario, RunOptions};
+use crate::orchestrate::{run_scenario, RunOptions};
 use crate::scenario::{self, LoadedScenario};
 
 fn load_all(files: &[std::path::PathBuf]) -> Result<Vec<LoadedScenario>> {
@@ -45,7 +43,7 @@ impl Runner {
     /// A runner whose embedded platforms Ctrl-C stops.
     pub fn new(existing: Option<KafkaConnection>, keep_platform: bool, json: bool) -> Result<Self> {
         let started = Arc::new(Mutex::new(Vec::new()));
-        stop_started_on_interrupt(started.clone())?;
+        super::stop_on_interrupt(started.clone())?;
         Ok(Runner {
             existing,
             keep_platform,
@@ -139,19 +137,13 @@ fn print_verdict(result: &RunResult, report: &Path) {
     println!("  report: {}", report.display());
 }
 
-/// Ctrl-C (or SIGTERM) stops every embedded platform this run started, then exits.
-fn stop_started_on_interrupt(started: Arc<Mutex<Vec<PathBuf>>>) -> Result<()> {
-    ctrlc::set_handler(move || {
-        eprintln!("\ninterrupted: stopping the embedded platform");
-        if let Ok(dirs) = started.lock() {
-            for dir in dirs.iter() {
-                FlinkCluster::down_with_brokers(dir, Duration::from_secs(10));
-                if let Ok(canonical) = std::fs::canonicalize(dir) {
-                    let _ = LocalCluster::down(&canonical, Duration::from_secs(10));
-                }
-            }
-        }
-        std::process::exit(130);
-    })
-    .context("install the Ctrl-C handler")
+/// The directory a scenario's results go to: `--out` itself for a single scenario, else a
+/// subdirectory per scenario; by default `runs/<name>-<time>`.
+pub fn output_dir(out: Option<&Path>, name: &str, several: bool) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    match out {
+        Some(dir) if several => dir.join(name),
+        Some(dir) => dir.to_owned(),
+        None => PathBuf::from("runs").join(format!("{name}-{stamp}")),
+    }
 }

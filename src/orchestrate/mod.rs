@@ -1,44 +1,31 @@
-//! A run from scenario to verdict: platform up, topics, load and consumers, drain, verify,
-//! result. The only place that knows every crate.
+//! A run from scenario to verdict, as a list of phases: platform, topics, stages, load with
+//! faults, verification, result. The only place that knows every crate; each phase is a call
+//! into the crate that does the work, and whatever a phase started stops when the run ends,
+//! however it ends.
 
 mod assemble;
-mod bronze;
-mod lakehouse;
-pub mod progress;
+mod stages;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use streamproof_chaos::injector::{Injector, ProducerSwitch, SharedCluster, Targets};
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
-use streamproof_chaos::spec::PlatformProcess;
-use streamproof_loadgen::control::ProducerControl;
-use streamproof_loadgen::{GroupPlan, LoadPlan, RAW_TOPICS};
+use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::connection::KafkaConnection;
-use streamproof_platform::profiles::ClientSettings;
-use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, KafkaDistribution, Lifetime, LocalCluster, UpOutcome,
-    FLINK_PORTS, PORT_BLOCK,
-};
-use streamproof_platform::topics::{standard_topics, TopicConfig};
+use streamproof_platform::handle::{KafkaSource, Platform};
+use streamproof_platform::runtime::{default_cache_root, Lifetime};
+use streamproof_platform::topics::standard_topics;
 use streamproof_reports::result::RunResult;
 use streamproof_verify::gold::{GoldReplay, SendTimes};
 use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 
 use crate::scenario::LoadedScenario;
+use crate::settings::platform_spec;
 use assemble::{assemble, Assembly};
-use bronze::BronzeStage;
-use lakehouse::{GoldInputsOfRun, PipelineStage};
-use progress::ProgressView;
-
-/// How long a producer may retry a send before reporting it failed, unless the scenario sets
-/// `message.timeout.ms` itself: long enough to ride out a broker restart, short enough that a
-/// run against a dead cluster ends.
-const DEFAULT_MESSAGE_TIMEOUT_MS: &str = "60000";
+use stages::{Stages, Verified};
 
 /// Where and against what to run.
 pub struct RunOptions {
@@ -52,18 +39,11 @@ pub struct RunOptions {
     pub keep_platform: bool,
 }
 
-/// What the run ran against.
-struct Platform {
-    kind: &'static str,
-    connection: KafkaConnection,
-    kafka_version: String,
-    /// The embedded cluster; dropping the last reference stops the brokers.
-    cluster: Option<SharedCluster>,
-    /// Client proxies in front of the brokers, when network faults are planned; dropped
-    /// after the cluster.
+/// The platform of a run, and the client proxies in front of its brokers when network faults
+/// are planned (dropped after the platform).
+struct RunPlatform {
+    platform: Platform,
     proxies: Option<SharedProxies>,
-    /// Where the embedded Flink cluster may listen, when the pipeline runs.
-    flink_port: u16,
 }
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
@@ -86,383 +66,134 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
     Ok(result)
 }
 
-fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platform> {
-    if let Some(connection) = &options.existing {
-        if !loaded.scenario.faults.is_empty() {
-            anyhow::bail!(
-                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers)",
-                loaded.file.display()
-            );
-        }
-        if loaded.scenario.platform.pipeline.is_some() {
-            // Where Ctrl-C finds the pipeline's Flink cluster (`out/flink`).
-            if let Ok(mut started) = options.started.lock() {
-                started.push(options.out.join("platform"));
-            }
-        }
-        return Ok(Platform {
-            kind: "existing",
-            connection: connection.clone(),
-            kafka_version: "unknown".to_owned(),
-            cluster: None,
-            proxies: None,
-            flink_port: free_base_port()?,
-        });
+/// The platform phase: the embedded brokers (or the existing cluster) and, for a pipeline,
+/// an embedded Flink session cluster.
+fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunPlatform> {
+    if options.existing.is_some() && !loaded.scenario.faults.is_empty() {
+        anyhow::bail!(
+            "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers)",
+            loaded.file.display()
+        );
     }
-    let distribution = KafkaDistribution::ensure(&default_cache_root())
-        .context("prepare the Kafka distribution")?;
-    let base_port = free_base_port()?;
-    let spec = ClusterSpec {
-        brokers: loaded.scenario.platform.brokers,
-        dir: options.out.join("platform"),
-        base_port,
-        broker_properties: loaded.scenario.platform.broker_properties.clone(),
-        proxied: loaded.scenario.faults.iter().any(|f| f.kind.is_network()),
-        lifetime: platform_lifetime(options),
-        ..ClusterSpec::default()
-    };
-    let proxies = if spec.proxied {
-        let set = ProxySet::start(&spec.proxy_routes()).context("start the broker proxies")?;
-        Some(Arc::new(Mutex::new(set)))
-    } else {
-        None
+    let lifetime = Lifetime::kept_if(options.keep_platform);
+    let spec = platform_spec(
+        &loaded.scenario,
+        options.existing.as_ref(),
+        &options.out,
+        lifetime,
+    )?;
+    let proxies = match &spec.kafka {
+        KafkaSource::Embedded(cluster) if cluster.proxied => Some(Arc::new(Mutex::new(
+            ProxySet::start(&cluster.proxy_routes()).context("start the broker proxies")?,
+        ))),
+        _ => None,
     };
     if let Ok(mut started) = options.started.lock() {
-        started.push(spec.dir.clone());
+        // Ctrl-C finds the brokers there and the pipeline's Flink beside them.
+        started.push(options.out.join("platform"));
     }
-    eprintln!(
-        "starting {} Kafka broker(s) on 127.0.0.1:{}…",
-        spec.brokers, spec.base_port
-    );
-    match LocalCluster::up(&spec, &distribution).context("start the embedded platform")? {
-        UpOutcome::Started(cluster) => Ok(Platform {
-            kind: "embedded",
-            connection: cluster.connection(),
-            kafka_version: distribution.version.to_owned(),
-            cluster: Some(Arc::new(Mutex::new(cluster))),
-            proxies,
-            flink_port: base_port + PORT_BLOCK,
-        }),
-        UpOutcome::AlreadyRunning(state) => anyhow::bail!(
-            "a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`",
-            state.dir.display(),
-            state.dir.display()
-        ),
-    }
+    spec.describe().iter().for_each(|line| eprintln!("{line}"));
+    let platform =
+        Platform::start(&spec, &default_cache_root()).context("start the embedded platform")?;
+    Ok(RunPlatform { platform, proxies })
 }
 
-/// A run's platform ends with the run, however the run ends (SIGKILL and the OOM killer
-/// included), unless the user asked to keep it.
-fn platform_lifetime(options: &RunOptions) -> Lifetime {
-    if options.keep_platform {
-        Lifetime::Kept
-    } else {
-        Lifetime::EndsWithThisProcess
-    }
-}
-
-/// Leaves the embedded brokers running for `streamproof down`.
-fn keep_running(platform: Platform) {
-    if platform.proxies.is_some() {
+/// Leaves the embedded platform running for `streamproof down`.
+fn keep_running(run: RunPlatform) {
+    if run.proxies.is_some() {
         eprintln!(
             "note: the client proxies stop with this process; clients of the kept platform reach each broker on its public port + 20"
         );
     }
-    let Some(shared) = platform.cluster else {
-        return;
-    };
-    match Arc::try_unwrap(shared).map(Mutex::into_inner) {
-        Ok(Ok(cluster)) => {
-            let state = cluster.detach();
-            eprintln!(
-                "the platform keeps running at {}; stop it with `streamproof down --dir {}`",
-                state.bootstrap_servers,
-                state.dir.display()
-            );
-        }
-        _ => eprintln!("the platform could not be kept running and was stopped"),
-    }
+    let kept = run.platform.keep_running();
+    kept.describe().iter().for_each(|line| eprintln!("{line}"));
 }
 
-/// The first block of 40 ports (clients, controllers, and behind proxies the brokers' own
-/// client and replication listeners) free on 127.0.0.1 from 19092 up.
-/// The generator's producer clients, for client faults.
-struct Producers(Arc<ProducerControl>);
-
-impl ProducerSwitch for Producers {
-    fn kill(&self) -> Result<String, String> {
-        self.0.kill()
-    }
-
-    fn start_again(&self) -> Result<String, String> {
-        self.0.start_again()
-    }
-
-    fn restart(&self) -> Result<String, String> {
-        self.0.restart()
-    }
-}
-
-fn free_base_port() -> Result<u16> {
-    // Kafka's ports, then Flink's.
-    let block = PORT_BLOCK + FLINK_PORTS;
-    (19_092..60_000)
-        .step_by(usize::from(block))
-        .find(|base| {
-            (0..block).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
-        })
-        .with_context(|| {
-            format!("no free block of {block} ports on 127.0.0.1 between 19092 and 60000")
-        })
-}
-
+/// The phases after the platform: topics, stages, load with faults, verification, result.
 async fn drive(
     loaded: &LoadedScenario,
-    platform: &Platform,
+    run: &RunPlatform,
     options: &RunOptions,
 ) -> Result<RunResult> {
     let scenario = &loaded.scenario;
-    let out = options.out.as_path();
+    let connection = &run.platform.connection;
     let run_id = uuid::Uuid::new_v4().to_string();
-    let admin = KafkaAdmin::connect(&platform.connection)?;
+    let admin = KafkaAdmin::connect(connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let topics = standard_topics(brokers, &scenario.topics);
-    apply_topics(&admin, &topics).await?;
+    admin
+        .apply_topics(&topics)
+        .await
+        .context("apply the standard topics")?;
 
-    let producer = producer_settings(loaded)?;
-    let groups = consumer_groups(loaded, &run_id)?;
-    let pipeline = match &scenario.platform.pipeline {
-        Some(section) => Some(tokio::task::block_in_place(|| {
-            PipelineStage::start(
-                section,
-                &platform.connection,
-                &run_id,
-                out,
-                platform.flink_port,
-                platform_lifetime(options),
-            )
-        })?),
-        None => None,
-    };
-    let control = Arc::new(ProducerControl::new(scenario.load.producers));
-    let plan = LoadPlan {
-        run_id: run_id.clone(),
-        seed: scenario.seed,
-        connection: platform.connection.clone(),
-        producer: producer.clone(),
-        load: scenario.load.clone(),
-        consumers: groups.clone(),
-        drain_timeout: scenario.drain_timeout,
-        control: control.clone(),
-        observed_groups: pipeline.iter().map(PipelineStage::source_group).collect(),
-    };
+    let producer = scenario.platform.producer_settings()?;
+    let groups = scenario.consumer_groups(&run_id)?;
+    let stages = tokio::task::block_in_place(|| {
+        Stages::start(scenario, &run.platform, &run_id, &options.out)
+    })?;
     eprintln!(
         "running `{}`: {} of load after {} of warmup…",
         scenario.name,
         humantime_serde::re::humantime::format_duration(scenario.load.duration),
         humantime_serde::re::humantime::format_duration(scenario.load.warmup)
     );
-    let bronze = match &scenario.platform.copier {
-        Some(section) => Some(BronzeStage::start(
-            section,
-            &platform.connection,
-            &run_id,
-            out,
-        )?),
-        None => None,
-    };
-    let view = ProgressView::new(scenario.load.total());
-    let mut injector: Option<Injector> = None;
-    let mut start_faults = |start: Instant| {
-        if let (Some(cluster), false) = (&platform.cluster, scenario.faults.is_empty()) {
-            let targets = Targets {
-                cluster: cluster.clone(),
-                processes: bronze
-                    .as_ref()
-                    .map(|stage| (PlatformProcess::Copier, stage.process.clone()))
-                    .into_iter()
-                    .chain(pipeline.iter().flat_map(PipelineStage::processes))
-                    .collect(),
-                after_restart: pipeline
-                    .iter()
-                    .flat_map(PipelineStage::after_restart)
-                    .collect(),
-                proxies: platform.proxies.clone(),
-                producers: Some(Arc::new(Producers(control.clone()))),
-            };
-            injector = Some(Injector::start(
-                targets,
-                platform.connection.clone(),
-                scenario.faults.clone(),
-                start,
-                scenario.seed,
-            ));
-        }
-    };
-    let outcome =
-        streamproof_loadgen::run(plan, &|progress| view.update(progress), &mut start_faults)
-            .await
-            .context("run the load")?;
-    view.finish();
-    // Every fault heals before the records are verified.
-    let faults = tokio::task::block_in_place(|| injector.map(Injector::finish).unwrap_or_default());
+    let loaded_run = stages
+        .load_with_faults(scenario, run, &run_id, &producer, &groups)
+        .await?;
+    let outcome = &loaded_run.outcome;
 
     eprintln!(
         "verifying {} sends against the raw topics…",
         outcome.ledger.len()
     );
+    let replay = GoldReplay {
+        load: &scenario.load,
+        seed: scenario.seed,
+        run_id: &run_id,
+        times: SendTimes::OpenLoop {
+            start_unix_us: outcome.clock.start_unix_us,
+        },
+    };
     let topic_names: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
     let findings = tokio::task::block_in_place(|| {
-        check_kafka(&KafkaCheck {
-            connection: &platform.connection,
-            run_id: &run_id,
-            topics: &topic_names,
-            ledger: &outcome.ledger,
-            start: &outcome.start_offsets,
-            drain_timeout: scenario.drain_timeout,
-            replay: Some(GoldReplay {
-                load: &scenario.load,
-                seed: scenario.seed,
-                run_id: &run_id,
-                times: SendTimes::OpenLoop {
-                    start_unix_us: outcome.clock.start_unix_us,
-                },
-            }),
-        })
+        let check = KafkaCheck::of_load(
+            connection,
+            outcome,
+            &topic_names,
+            scenario.drain_timeout,
+            replay,
+        );
+        check_kafka(&check)
     })
     .context("verify the raw topics")?;
-    let bronze_findings = match &bronze {
-        Some(stage) => {
-            eprintln!("waiting for the copier to catch up, then verifying bronze…");
-            tokio::task::block_in_place(|| {
-                stage.drain_and_stop(&platform.connection, scenario.drain_timeout);
-                stage.verify(
-                    &platform.connection,
-                    &run_id,
-                    &outcome.ledger,
-                    &findings.copies,
-                    &findings.removed,
-                    scenario.drain_timeout,
-                )
-            })
-            .map(|found| Some((stage.mode.clone(), found)))?
-        }
-        None => None,
-    };
-    let pipeline_findings = match &pipeline {
-        Some(stage) => {
-            eprintln!("waiting for the pipeline to catch up, then verifying the lakehouse…");
-            Some(tokio::task::block_in_place(|| {
-                stage.drain_and_verify(
-                    &run_id,
-                    &outcome.ledger,
-                    &findings.copies,
-                    &findings.removed,
-                    scenario.drain_timeout,
-                    &GoldInputsOfRun {
-                        load: &scenario.load,
-                        seed: scenario.seed,
-                        start_unix_us: outcome.clock.start_unix_us,
-                    },
-                )
-            })?)
-        }
-        None => None,
-    };
-    let bronze_findings = match (&pipeline, &pipeline_findings) {
-        (Some(stage), Some(found)) => Some((stage.mode(), found.bronze_topic.clone())),
-        _ => bronze_findings,
-    };
-    match pipeline {
-        Some(stage) if options.keep_platform => stage.keep_running(),
-        pipeline => tokio::task::block_in_place(|| drop(pipeline)),
-    }
+    let verified: Verified = tokio::task::block_in_place(|| {
+        stages.verify(
+            &run.platform,
+            &run_id,
+            outcome,
+            &findings,
+            &replay,
+            scenario,
+        )
+    })?;
+    // The pipeline's checkpoint sampler stops here; Flink stops with the platform (or is
+    // kept with it).
+    tokio::task::block_in_place(|| drop(stages));
 
     Ok(assemble(Assembly {
         loaded,
         run_id,
-        platform_kind: platform.kind,
-        bootstrap: platform.connection.bootstrap_servers(),
+        platform_kind: run.platform.kind,
+        bootstrap: connection.bootstrap_servers(),
         brokers,
-        kafka_version: &platform.kafka_version,
+        kafka_version: run.platform.kafka_version.as_deref().unwrap_or("unknown"),
         producer: &producer,
         groups: &groups,
         topics: &topics,
-        outcome: &outcome,
+        outcome,
         findings: &findings,
-        faults: &faults,
-        bronze: bronze_findings.as_ref(),
-        lakehouse: pipeline_findings.as_ref(),
+        faults: &loaded_run.faults,
+        bronze: verified.bronze.as_ref(),
+        lakehouse: verified.lakehouse.as_ref(),
     }))
-}
-
-async fn apply_topics(admin: &KafkaAdmin, topics: &[TopicConfig]) -> Result<()> {
-    for topic in topics {
-        admin
-            .create_topic(topic)
-            .await
-            .with_context(|| format!("apply topic `{}`", topic.name))?;
-    }
-    Ok(())
-}
-
-fn producer_settings(loaded: &LoadedScenario) -> Result<ClientSettings> {
-    let platform = &loaded.scenario.platform;
-    let mut settings = platform
-        .producer_profile
-        .settings_map()
-        .with_overrides(
-            platform
-                .producer_overrides
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .context("platform.producer_overrides")?;
-    if !settings.properties.contains_key("message.timeout.ms") {
-        settings.properties.insert(
-            "message.timeout.ms".to_owned(),
-            DEFAULT_MESSAGE_TIMEOUT_MS.to_owned(),
-        );
-    }
-    Ok(settings)
-}
-
-fn consumer_groups(loaded: &LoadedScenario, run_id: &str) -> Result<Vec<GroupPlan>> {
-    let platform = &loaded.scenario.platform;
-    loaded
-        .scenario
-        .consumers
-        .iter()
-        .map(|spec| {
-            let profile = spec.profile.unwrap_or(platform.consumer_profile);
-            let settings = profile
-                .settings_map()
-                .with_overrides(
-                    platform
-                        .consumer_overrides
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-                .and_then(|s| {
-                    s.with_overrides(spec.overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                })
-                .with_context(|| format!("consumer group `{}` overrides", spec.group))?;
-            Ok(GroupPlan {
-                group_id: format!("{}-{}", spec.group, &run_id[..8]),
-                instances: spec.instances.max(1),
-                settings,
-            })
-        })
-        .collect()
-}
-
-/// The directory a scenario's results go to: `--out` itself for a single scenario, else a
-/// subdirectory per scenario; by default `runs/<name>-<time>`.
-pub fn output_dir(out: Option<&Path>, name: &str, several: bool) -> PathBuf {
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    match out {
-        Some(dir) if several => dir.join(name),
-        Some(dir) => dir.to_owned(),
-        None => PathBuf::from("runs").join(format!("{name}-{stamp}")),
-    }
 }

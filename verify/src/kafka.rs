@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordMeta, SendId, SendKind};
+use streamproof_loadgen::LoadOutcome;
 use streamproof_platform::connection::KafkaConnection;
 pub use streamproof_result::{AnomalyExample, ByteDifference, Counts, RawPartition};
 
@@ -36,6 +37,28 @@ pub struct KafkaCheck<'a> {
     /// How to rebuild what a send carried, to show where an altered record first differs
     /// (`None`: altered records are counted without that detail).
     pub replay: Option<GoldReplay<'a>>,
+}
+
+impl<'a> KafkaCheck<'a> {
+    /// The check of a load's raw topics: every send of `outcome`'s ledger from where the raw
+    /// partitions stood before the load.
+    pub fn of_load(
+        connection: &'a KafkaConnection,
+        outcome: &'a LoadOutcome,
+        topics: &'a [String],
+        drain_timeout: Duration,
+        replay: GoldReplay<'a>,
+    ) -> Self {
+        KafkaCheck {
+            connection,
+            run_id: replay.run_id,
+            topics,
+            ledger: &outcome.ledger,
+            start: &outcome.start_offsets,
+            drain_timeout,
+            replay: Some(replay),
+        }
+    }
 }
 
 /// What the Kafka-level check found.

@@ -32,3 +32,4 @@ pub mod pipeline;
 mod read;
 pub use read::cost;
 pub mod sent;
+pub mod summary;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::distribution::{last_lines, maven_copy, remove_incomplete};
 use super::owner::Lifetime;
-use super::process::{ManagedProcess, ProcessSpec, RecordedProcess};
+use super::process::{ManagedProcess, ProcessSpec, RecordedProcess, SharedProcess};
 use super::registry::{register_quietly, Registry};
 use super::toolchain::{java_command, java_major_version};
 use super::{io_error, RuntimeError};
@@ -246,6 +246,15 @@ impl FlinkSpec {
         format!("http://127.0.0.1:{}", self.base_port)
     }
 
+    /// Where the cluster answers, with its checkpoint directory.
+    pub fn endpoint(&self) -> crate::pipeline::FlinkEndpoint {
+        crate::pipeline::FlinkEndpoint {
+            rest_url: self.rest_url(),
+            gateway_url: self.gateway_url(),
+            checkpoints: Some(self.dir.join("checkpoints")),
+        }
+    }
+
     /// The SQL Gateway's REST address.
     pub fn gateway_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.gateway_port())
@@ -318,17 +327,14 @@ sql-gateway.endpoint.rest.port: {gateway}
     }
 }
 
-/// A Flink process the runtime started, shared with the fault injector.
-pub type SharedFlinkProcess = Arc<Mutex<ManagedProcess>>;
-
 /// A running embedded Flink cluster; dropping it stops every process it started.
 pub struct FlinkCluster {
     /// The JobManager.
-    pub jobmanager: SharedFlinkProcess,
+    pub jobmanager: SharedProcess,
     /// The TaskManager.
-    pub taskmanager: SharedFlinkProcess,
+    pub taskmanager: SharedProcess,
     /// The SQL Gateway, through which the pipeline's SQL is submitted.
-    pub gateway: SharedFlinkProcess,
+    pub gateway: SharedProcess,
     /// The spec it was started with.
     pub spec: FlinkSpec,
     detached: bool,

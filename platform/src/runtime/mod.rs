@@ -20,11 +20,12 @@ pub use cluster::{
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use flink::{
-    get_json, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, SharedFlinkProcess,
-    FLINK_PORTS, FLINK_VERSION,
+    get_json, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_PORTS, FLINK_VERSION,
 };
 pub use owner::{Lifetime, Owner};
-pub use process::{ManagedProcess, ProcessSpec, RecordedProcess};
+pub use process::{
+    AfterRestart, ManagedProcess, ProcessSpec, ProducerSwitch, RecordedProcess, SharedProcess,
+};
 pub use registry::{
     default_state_dir, Ownership, PlatformProcess, PlatformStop, ProcessKind, ProcessStop,
     RecordedPlatform, Registry,
@@ -86,6 +87,18 @@ pub enum RuntimeError {
         port: u16,
         /// What the cluster wanted it for.
         role: String,
+    },
+    /// A platform already runs in the directory a new one should start in.
+    #[error("a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`", dir.display(), dir.display())]
+    AlreadyRunning {
+        /// The platform directory.
+        dir: PathBuf,
+    },
+    /// No block of ports is free for the platform.
+    #[error("no free block of {block} ports on 127.0.0.1 between 19092 and 60000")]
+    NoFreePorts {
+        /// Ports the platform needs side by side.
+        block: u16,
     },
     /// A cluster already runs in the directory with a different shape.
     #[error("a {running}-broker cluster is already running in `{}`; run `streamproof down --dir {}` first to start a {requested}-broker one", dir.display(), dir.display())]

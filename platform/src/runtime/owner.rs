@@ -22,6 +22,15 @@ pub enum Lifetime {
 }
 
 impl Lifetime {
+    /// [`Lifetime::Kept`] when `keep`, else [`Lifetime::EndsWithThisProcess`].
+    pub fn kept_if(keep: bool) -> Self {
+        if keep {
+            Lifetime::Kept
+        } else {
+            Lifetime::EndsWithThisProcess
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Lifetime::EndsWithThisProcess => "ends-with-owner",

@@ -14,6 +14,32 @@ use nix::unistd::Pid;
 use super::owner::{Lifetime, Owner};
 use super::{io_error, RuntimeError};
 
+/// A process of the platform shared between the run that started it and the faults that
+/// act on it.
+pub type SharedProcess = std::sync::Arc<std::sync::Mutex<ManagedProcess>>;
+
+/// What must follow a platform process's restart before the platform works again, e.g. the
+/// pipeline's jobs resubmitted from their last checkpoint after a JobManager without high
+/// availability came back empty. The run provides it.
+pub trait AfterRestart: Send + Sync {
+    /// Brings the platform back around the restarted process; returns what was done.
+    fn recover(&self) -> Result<String, String>;
+}
+
+/// The load generator's producer clients, as faults see them. The load generator provides
+/// it; faults never create clients themselves.
+pub trait ProducerSwitch: Send + Sync {
+    /// Kills every producer client abruptly: queued sends fail, in-flight ones are abandoned
+    /// with their outcome unknown, nothing is sent until [`ProducerSwitch::start_again`].
+    /// Returns what was done.
+    fn kill(&self) -> Result<String, String>;
+    /// Starts new producer clients after a kill (new producer ids, as a restarted
+    /// application would have).
+    fn start_again(&self) -> Result<String, String>;
+    /// Graceful restart: waits for every in-flight send, then replaces the clients.
+    fn restart(&self) -> Result<String, String>;
+}
+
 /// Starts `command` in its own process group (so a Ctrl-C at the terminal reaches only the
 /// streamproof process, which then stops it in order), output appended to `output_log`.
 pub(crate) fn spawn_detached(

@@ -8,6 +8,10 @@
 //!   nothing invalid; the seed's duplicate query (`event_id` having count > 1) is counted;
 //! - DLQ (`dlq-events`): every invalid record present in raw, once.
 
+mod run;
+
+pub use run::{verify_pipeline, PipelineFindings, PipelineRun};
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -100,9 +104,12 @@ pub enum LakehouseCheckError {
     /// An Iceberg table could not be read.
     #[error(transparent)]
     Table(#[from] LakehouseError),
-    /// The DLQ topic could not be read.
+    /// The DLQ or the `bronze-events` topic could not be read.
     #[error(transparent)]
     Kafka(#[from] VerifyError),
+    /// Gold could not be recomputed from the ledger.
+    #[error("recompute gold from the ledger: {0}")]
+    Gold(#[from] crate::gold::GoldError),
 }
 
 /// Event ids silver must hold, and the send that first carried each.

@@ -1,0 +1,214 @@
+//! One value describing what a run talks to: the Kafka connection every client is built
+//! from, the embedded brokers when streamproof started them, the Flink session cluster the
+//! pipeline's jobs run on, and the lakehouse catalog they write to. `streamproof up` and
+//! `streamproof run` start it through [`Platform::start`].
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::connection::KafkaConnection;
+use crate::pipeline::FlinkEndpoint;
+use crate::runtime::{
+    ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec, KafkaDistribution,
+    LocalCluster, RuntimeError, UpOutcome, FLINK_PORTS, FLINK_VERSION, PORT_BLOCK,
+};
+
+/// The embedded brokers, shared by the run that keeps them alive and the faults that act on
+/// them.
+pub type SharedCluster = Arc<Mutex<LocalCluster>>;
+
+/// Where the Kafka cluster comes from.
+#[derive(Debug, Clone)]
+pub enum KafkaSource {
+    /// Brokers streamproof starts as local processes.
+    Embedded(ClusterSpec),
+    /// A cluster that already runs.
+    Existing(KafkaConnection),
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct PlatformSpec {
+    /// The Kafka cluster.
+    pub kafka: KafkaSource,
+    /// An embedded Flink session cluster for the pipeline, when it runs.
+    pub flink: Option<FlinkSpec>,
+    /// Whether embedded brokers already running in the spec's directory may be used as they
+    /// are (`up` reports them) instead of being an error (a run wants a platform of its own).
+    pub reuse_running: bool,
+}
+
+/// The lakehouse catalog the pipeline's jobs write and the checker reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Catalog {
+    /// Iceberg's Hadoop catalog on a local warehouse directory.
+    HadoopWarehouse(PathBuf),
+}
+
+/// A running platform. Dropping it stops whatever it started, unless it was kept.
+pub struct Platform {
+    /// The connection every Kafka client of the run is built from.
+    pub connection: KafkaConnection,
+    /// `embedded` or `existing`.
+    pub kind: &'static str,
+    /// The Kafka version, when streamproof started the brokers.
+    pub kafka_version: Option<String>,
+    /// The embedded Flink session cluster, when one was started. Declared before the
+    /// brokers so that it stops first: its jobs read from them.
+    pub flink: Option<FlinkCluster>,
+    /// The embedded brokers, when streamproof started them in this call.
+    pub cluster: Option<SharedCluster>,
+    /// Embedded brokers found already running (`reuse_running`).
+    pub already_running: Option<ClusterState>,
+}
+
+/// What a kept platform leaves running.
+pub struct KeptPlatform {
+    /// The brokers, when streamproof started them.
+    pub kafka: Option<ClusterState>,
+    /// The Flink session cluster, when one was started.
+    pub flink: Option<FlinkSpec>,
+}
+
+impl PlatformSpec {
+    /// What starting it will do, one line each, for the user.
+    pub fn describe(&self) -> Vec<String> {
+        let kafka = match &self.kafka {
+            KafkaSource::Embedded(spec) => Some(format!(
+                "starting {} Kafka broker(s) on 127.0.0.1:{}…",
+                spec.brokers, spec.base_port
+            )),
+            KafkaSource::Existing(_) => None,
+        };
+        let flink = self.flink.as_ref().map(|flink| {
+            format!(
+                "starting Flink {FLINK_VERSION} (JobManager, TaskManager, SQL Gateway) on 127.0.0.1:{}…",
+                flink.base_port
+            )
+        });
+        kafka.into_iter().chain(flink).collect()
+    }
+}
+
+impl KeptPlatform {
+    /// What keeps running and how to stop it, one line each, for the user.
+    pub fn describe(&self) -> Vec<String> {
+        let flink = self.flink.as_ref().map(|flink| {
+            format!(
+                "Flink keeps running: web UI and REST API at {}, SQL Gateway at {}",
+                flink.rest_url(),
+                flink.gateway_url()
+            )
+        });
+        let kafka = self.kafka.as_ref().map(|state| {
+            format!(
+                "the platform keeps running at {}; stop it with `streamproof down --dir {}`",
+                state.bootstrap_servers,
+                state.dir.display()
+            )
+        });
+        flink.into_iter().chain(kafka).collect()
+    }
+}
+
+impl Platform {
+    /// Starts the brokers (or connects to the existing cluster), then Flink when asked,
+    /// with distributions from `cache_root`.
+    pub fn start(spec: &PlatformSpec, cache_root: &Path) -> Result<Self, RuntimeError> {
+        let mut platform = match &spec.kafka {
+            KafkaSource::Existing(connection) => Platform {
+                connection: connection.clone(),
+                kind: "existing",
+                kafka_version: None,
+                cluster: None,
+                already_running: None,
+                flink: None,
+            },
+            KafkaSource::Embedded(cluster) => start_brokers(cluster, cache_root, spec)?,
+        };
+        if let Some(flink) = &spec.flink {
+            let distribution = FlinkDistribution::ensure(cache_root)?;
+            platform.flink = Some(FlinkCluster::up(flink, &distribution)?);
+        }
+        Ok(platform)
+    }
+
+    /// Where the embedded Flink cluster answers, when there is one.
+    pub fn flink_endpoint(&self) -> Option<FlinkEndpoint> {
+        self.flink.as_ref().map(|flink| flink.spec.endpoint())
+    }
+
+    /// The catalog the pipeline writes to: a warehouse directory beside Flink's.
+    pub fn catalog(&self) -> Option<Catalog> {
+        self.flink
+            .as_ref()
+            .map(|flink| Catalog::HadoopWarehouse(flink.spec.dir.with_file_name("warehouse")))
+    }
+
+    /// Leaves every process streamproof started running for `streamproof down`; those
+    /// started to end with this process still do.
+    pub fn keep_running(self) -> KeptPlatform {
+        let flink = self.flink.map(FlinkCluster::detach);
+        let kafka = self.cluster.and_then(|shared| {
+            Arc::try_unwrap(shared)
+                .ok()
+                .and_then(|mutex| mutex.into_inner().ok())
+                .map(LocalCluster::detach)
+        });
+        KeptPlatform {
+            kafka: kafka.or(self.already_running),
+            flink,
+        }
+    }
+
+    /// Stops what a platform recorded in `dir` (its Flink cluster, then its brokers), by
+    /// recorded pid: what Ctrl-C does for every platform started so far.
+    pub fn stop_recorded(dir: &Path, grace: Duration) {
+        FlinkCluster::down_with_brokers(dir, grace);
+        if let Ok(canonical) = std::fs::canonicalize(dir) {
+            let _ = LocalCluster::down(&canonical, grace);
+        }
+    }
+}
+
+fn start_brokers(
+    cluster: &ClusterSpec,
+    cache_root: &Path,
+    spec: &PlatformSpec,
+) -> Result<Platform, RuntimeError> {
+    let distribution = KafkaDistribution::ensure(cache_root)?;
+    let kafka_version = Some(distribution.version.to_owned());
+    match LocalCluster::up(cluster, &distribution)? {
+        UpOutcome::Started(started) => Ok(Platform {
+            connection: started.connection(),
+            kind: "embedded",
+            kafka_version,
+            cluster: Some(Arc::new(Mutex::new(started))),
+            already_running: None,
+            flink: None,
+        }),
+        UpOutcome::AlreadyRunning(state) if spec.reuse_running => Ok(Platform {
+            connection: state.connection(),
+            kind: "embedded",
+            kafka_version,
+            cluster: None,
+            already_running: Some(state),
+            flink: None,
+        }),
+        UpOutcome::AlreadyRunning(state) => Err(RuntimeError::AlreadyRunning { dir: state.dir }),
+    }
+}
+
+/// The first block of ports (Kafka's clients, controllers and proxied listeners, then
+/// Flink's) free on 127.0.0.1 from 19092 up.
+pub fn free_port_block() -> Result<u16, RuntimeError> {
+    let block = PORT_BLOCK + FLINK_PORTS;
+    (19_092..60_000)
+        .step_by(usize::from(block))
+        .find(|base| {
+            (0..block).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        })
+        .ok_or(RuntimeError::NoFreePorts { block })
+}
