@@ -386,6 +386,16 @@ impl CopierStage {
         })
     }
 
+    /// The cluster it copies in.
+    pub fn connection(&self) -> &KafkaConnection {
+        &self.config.connection
+    }
+
+    /// The topic it writes.
+    pub fn output(&self) -> &str {
+        &self.config.output
+    }
+
     /// The copier's mode, as the result names it.
     pub fn mode(&self) -> &'static str {
         self.config.mode.as_str()

@@ -12,9 +12,9 @@ use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadOutcome, LoadPlan};
 use streamproof_platform::copier::CopierStage;
 use streamproof_platform::handle::{Catalog, Platform};
-use streamproof_platform::pipeline::{PipelineStage, PipelineStart, BRONZE_TOPIC};
+use streamproof_platform::pipeline::{PipelineStage, PipelineStart};
 use streamproof_platform::profiles::ClientSettings;
-use streamproof_verify::bronze::{check_bronze, BronzeCheck, BronzeFindings};
+use streamproof_verify::bronze::{check_copier, BronzeFindings};
 use streamproof_verify::gold::GoldReplay;
 use streamproof_verify::kafka::KafkaFindings;
 use streamproof_verify::pipeline::{verify_pipeline, PipelineFindings, PipelineRun};
@@ -170,17 +170,8 @@ impl Stages {
         if let Some(copier) = &self.copier {
             eprintln!("waiting for the copier to catch up, then verifying bronze…");
             copier.drain_and_stop(scenario.drain_timeout);
-            let found = check_bronze(&BronzeCheck {
-                connection: &platform.connection,
-                run_id,
-                topic: BRONZE_TOPIC,
-                ledger: &outcome.ledger,
-                raw_copies: &raw.copies,
-                removed: &raw.removed,
-                start: &copier.start,
-                drain_timeout: scenario.drain_timeout,
-            })
-            .context("verify bronze")?;
+            let found = check_copier(copier, run_id, &outcome.ledger, raw, scenario.drain_timeout)
+                .context("verify bronze")?;
             verified.bronze = Some((copier.mode().to_owned(), found));
         }
         if let Some((stage, warehouse)) = &self.pipeline {

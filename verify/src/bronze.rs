@@ -10,8 +10,9 @@ use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
 use streamproof_loadgen::ledger::{Ledger, RecordDigest, RecordMeta, SendId};
 use streamproof_platform::connection::KafkaConnection;
+use streamproof_platform::copier::CopierStage;
 
-use crate::kafka::{AnomalyExample, MAX_EXAMPLES};
+use crate::kafka::{AnomalyExample, KafkaFindings, MAX_EXAMPLES};
 use crate::read::{read_range, Observer, Range, VerifyError};
 
 /// What to check.
@@ -261,6 +262,27 @@ impl Observer for BronzeReader<'_> {
     fn complete(&self) -> bool {
         self.tally.complete()
     }
+}
+
+/// The copier's output against raw, once the copier has drained and stopped: each raw record
+/// of the run in `bronze-events` exactly once. Blocking.
+pub fn check_copier(
+    copier: &CopierStage,
+    run_id: &str,
+    ledger: &Ledger,
+    raw: &KafkaFindings,
+    drain_timeout: Duration,
+) -> Result<BronzeFindings, VerifyError> {
+    check_bronze(&BronzeCheck {
+        connection: copier.connection(),
+        run_id,
+        topic: copier.output(),
+        ledger,
+        raw_copies: &raw.copies,
+        removed: &raw.removed,
+        start: &copier.start,
+        drain_timeout,
+    })
 }
 
 /// Reads bronze from the run's start offsets and compares it with the raw layer. Blocking.
