@@ -28,8 +28,13 @@ pub(crate) fn markup(text: &str) -> String {
 /// Makes text safe in Markdown prose and table cells: a `|` would start a new cell, a line
 /// break would end the row, and `<…>` would be taken for HTML and dropped by the renderer.
 pub(crate) fn markdown_cell(text: &str) -> String {
+    markdown_inline(text.trim())
+}
+
+/// [`markdown_cell`] without trimming, for a piece of a line whose spaces around it count.
+pub(crate) fn markdown_inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.trim().chars() {
+    for c in text.chars() {
         match c {
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),

@@ -2,6 +2,7 @@
 //! the same thing the same way.
 
 use crate::compare::{Change, Comparison, Spread, Tolerances, Unit};
+use crate::result::{Limit, Value};
 
 /// Microseconds as milliseconds with two decimals: `13.40 ms`.
 pub(crate) fn ms(micros: u64) -> String {
@@ -24,6 +25,55 @@ pub(crate) fn seconds(seconds: f64) -> String {
         format!("{seconds:.1} s")
     } else {
         format!("{seconds:.0} s")
+    }
+}
+
+/// A whole number with thousands separators: `1,234,567`.
+pub(crate) fn grouped(number: u64) -> String {
+    let digits = number.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A typed value of a check in its unit: `1,234`, `5,000 records`, `13.4 ms`, `9.0 s`,
+/// `1,200 events/s`, `95%`, `yes`.
+pub(crate) fn value(value: &Value) -> String {
+    match *value {
+        Value::Count(count) => grouped(count),
+        Value::Records(records) => format!("{} records", grouped(records)),
+        // Latencies are below a second and read in milliseconds; recoveries in seconds.
+        Value::Seconds(s) if s.abs() < 1.0 => format!("{:.1} ms", s * 1000.0),
+        Value::Seconds(s) => seconds(s),
+        Value::EventsPerSecond(eps) => rounded_rate(eps),
+        Value::Fraction(fraction) => format!("{}%", trim_decimals(fraction * 100.0)),
+        Value::Bool(true) => "yes".to_owned(),
+        Value::Bool(false) => "no".to_owned(),
+    }
+}
+
+fn rounded_rate(events_per_second: f64) -> String {
+    // Rates are never negative; a NaN or a negative rate reads as 0.
+    format!(
+        "{} events/s",
+        grouped(events_per_second.round().max(0.0) as u64)
+    )
+}
+
+/// A typed expectation: `0` for none allowed (how scenarios write it), `≤ 5.0 ms`,
+/// `≥ 90%`, `= 3`, `any`.
+pub(crate) fn limit(limit: &Limit) -> String {
+    match limit {
+        Limit::AtMost(Value::Count(0)) => "0".to_owned(),
+        Limit::AtMost(v) => format!("≤ {}", value(v)),
+        Limit::AtLeast(v) => format!("≥ {}", value(v)),
+        Limit::Equals(v) => format!("= {}", value(v)),
+        Limit::Any => "any".to_owned(),
     }
 }
 
@@ -193,5 +243,23 @@ mod tests {
         assert_eq!(percent_change(-3.0), "−3.0%");
         assert_eq!(percent_change(0.01), "0.0%");
         assert_eq!(percent_change(f64::INFINITY), "+∞");
+    }
+
+    #[test]
+    fn typed_check_values_read_with_their_unit() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(value(&Value::Records(5000)), "5,000 records");
+        assert_eq!(value(&Value::Seconds(0.0134)), "13.4 ms");
+        assert_eq!(value(&Value::Seconds(9.04)), "9.0 s");
+        assert_eq!(value(&Value::EventsPerSecond(1199.6)), "1,200 events/s");
+        assert_eq!(value(&Value::Fraction(0.95)), "95%");
+        assert_eq!(value(&Value::Fraction(0.987)), "98.7%");
+        assert_eq!(limit(&Limit::AtMost(Value::Count(0))), "0");
+        assert_eq!(limit(&Limit::AtMost(Value::Count(5))), "≤ 5");
+        assert_eq!(limit(&Limit::AtLeast(Value::Fraction(0.9))), "≥ 90%");
+        assert_eq!(limit(&Limit::Equals(Value::Count(3))), "= 3");
+        assert_eq!(limit(&Limit::Any), "any");
     }
 }

@@ -44,6 +44,7 @@ mod format;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+mod view;
 pub use streamproof_result as result;
 
 /// Why a report could not be written.

@@ -4,23 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::compare::{Change, Comparison, Matrix};
-use crate::escape::{markdown_cell as cell, markdown_code as code};
-use crate::format::{self, ms};
-use crate::result::{Latency, RunResult, Verdict, Verification};
-
-fn latency_row(out: &mut String, name: &str, latency: &Latency) {
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} | {} |",
-        cell(name),
-        latency.count,
-        ms(latency.p50_us),
-        ms(latency.p90_us),
-        ms(latency.p99_us),
-        ms(latency.p999_us),
-        ms(latency.max_us)
-    );
-}
+use crate::escape::{markdown_cell as cell, markdown_code as code, markdown_inline as inline};
+use crate::format;
+use crate::result::{RunResult, Verdict};
+use crate::view::{self, Block, Document, Format, Span, Text};
 
 /// Renders the Markdown summary of a run.
 pub fn summary(result: &RunResult) -> String {
@@ -59,280 +46,125 @@ pub fn summary(result: &RunResult) -> String {
         .iter()
         .filter(|c| !c.passed)
         .map(|c| {
+            let (expected, actual) = view::check_texts(c);
             format!(
                 "**{}** (expected {}, actual {})",
                 cell(&c.name),
-                cell(&c.expected),
-                cell(&c.actual)
+                cell(&expected),
+                cell(&actual)
             )
         })
         .collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "Failed: {}\n", failing.join(" · "));
     }
+    document(&mut out, &view::run_document(result));
+    out
+}
 
-    out.push_str("## Checks\n\n| check | expected | actual | |\n| --- | --- | --- | --- |\n");
-    for check in &result.checks {
-        let mark = if check.passed { "✅" } else { "❌" };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {mark} |",
-            cell(&check.name),
-            cell(&check.expected),
-            cell(&check.actual)
-        );
-    }
-
-    let c = &result.counts;
-    out.push_str("\n## Counts\n\n| sent | acked | failed | unknown | present | lost | duplicates | phantoms |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} | {} | {} |",
-        c.sent, c.acked, c.failed, c.unknown, c.present, c.lost, c.duplicates, c.phantoms
-    );
-    let _ = writeln!(
-        out,
-        "\nRemoved below the log start by the platform {} · altered {} · deliberate duplicates {} sent / {} present · invalid {} sent / {} present · late {} · offset mismatches {} · order violations {} · foreign records {}",
-        c.removed_below_log_start,
-        c.corrupted,
-        c.deliberate_duplicates_sent,
-        c.deliberate_duplicates_present,
-        c.invalid_sent,
-        c.invalid_present,
-        c.late_sent,
-        c.offset_mismatches,
-        c.order_violations,
-        c.foreign
-    );
-
-    let t = &result.throughput;
-    let target = t.target_eps.map_or_else(
-        || "max (closed loop)".to_owned(),
-        |eps| format!("{eps:.0} events/s"),
-    );
-    let _ = writeln!(
-        out,
-        "\n## Throughput and latency\n\nTarget {target} · achieved {:.0} events/s · {:.2} MB/s over {:.0} s (warmup excluded)\n",
-        t.achieved_eps,
-        t.bytes_per_s / 1e6,
-        t.measured_seconds
-    );
-    out.push_str("| latency | samples | p50 | p90 | p99 | p99.9 | max |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-    latency_row(
-        &mut out,
-        "produce (from intended send)",
-        &result.latency.produce,
-    );
-    latency_row(
-        &mut out,
-        "produce (service time, uncorrected)",
-        &result.latency.produce_uncorrected,
-    );
-    if let Some(e2e) = &result.latency.end_to_end {
-        latency_row(&mut out, "end to end", e2e);
-    }
-    if let Some(ft) = &result.fault_throughput {
-        let rate = |eps: Option<f64>| eps.map_or_else(|| "–".to_owned(), format::eps);
-        let _ = writeln!(
-            out,
-            "\nAcknowledged before faults {} · during faults {} · outside faults {}",
-            rate(ft.before_faults_eps),
-            rate(ft.during_faults_eps),
-            rate(ft.outside_faults_eps)
-        );
-    }
-    if let Some(max) = result.lag.max_records {
-        let recovery = result
-            .lag
-            .recovery_seconds
-            .map_or_else(|| "never".to_owned(), |s| format!("{s:.0} s"));
-        let _ = writeln!(
-            out,
-            "\nLag: max {max} records · final {} · back to 0 after {recovery}",
-            result.lag.final_records.unwrap_or(0)
-        );
-    }
-    if result.lag.undrained_records > 0 {
-        let _ = writeln!(
-            out,
-            "\nUndrained: {} records were still unread when the drain ended",
-            result.lag.undrained_records
-        );
-    }
-    let _ = writeln!(out, "\nGenerator: {}", result.generator.note);
-
-    if !result.faults.is_empty() {
-        out.push_str("\n## Faults\n\n| # | kind | target | brokers | injected | healed | what was done |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-        for fault in &result.faults {
-            let brokers: Vec<String> = fault.brokers.iter().map(i32::to_string).collect();
-            let healed = fault
-                .healed_at_s
-                .map_or_else(|| "never".to_owned(), format::seconds);
-            let detail = if fault.applied {
-                cell(&fault.detail)
-            } else {
-                format!("not applied: {}", cell(&fault.detail))
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {detail} |",
-                fault.fault,
-                cell(&fault.kind),
-                code(&fault.target),
-                brokers.join(", "),
-                format::seconds(fault.injected_at_s),
-                healed
-            );
+/// The sections of a run's document that the summary shows; a section left with nothing to
+/// show (the charts) is left out whole.
+fn document(out: &mut String, document: &Document) {
+    let mut first = true;
+    for section in &document.sections {
+        let blocks: Vec<String> = section.blocks.iter().filter_map(block).collect();
+        if blocks.is_empty() {
+            continue;
         }
-    }
-
-    if let Some(lake) = &result.lakehouse {
-        let _ = writeln!(
-            out,
-            "\n## Lakehouse\n\n{} · {} · checkpoints every {} ms\n\n| table | rows | missing | duplicates | altered |\n| --- | ---: | ---: | ---: | ---: |\n| bronze.events | {} | {} | {} | {} |\n| silver.events | {} | {} | {} | - |\n| dlq-events | {} | {} | {} | - |",
-            lake.engine,
-            lake.guarantee,
-            lake.checkpoint_interval_ms,
-            lake.bronze_rows,
-            lake.bronze_missing,
-            lake.bronze_duplicates,
-            lake.bronze_corrupted,
-            lake.silver_rows,
-            lake.silver_missing,
-            lake.silver_duplicates,
-            lake.dlq_present,
-            lake.dlq_missing,
-            lake.dlq_duplicates
-        );
-        if let Some(gold) = &lake.gold {
-            let _ = writeln!(
-                out,
-                "\nGold: {} closed windows checked against the ledger, {} matching; {} records dropped as late.",
-                gold.windows_checked, gold.windows_matching, gold.late_dropped
-            );
+        if !first {
+            out.push('\n');
         }
+        first = false;
+        let _ = writeln!(out, "## {}\n", section.title);
+        out.push_str(&blocks.join("\n"));
     }
-    if let Some(b) = &result.bronze {
-        let _ = writeln!(
-            out,
-            "\n## Bronze\n\nCopier {} · expected {} · present {} · missing {} · duplicates {} · altered {} · foreign {}",
-            code(&b.copier_mode),
-            b.expected,
-            b.present,
-            b.missing,
-            b.duplicates,
-            b.corrupted,
-            b.foreign
-        );
-    }
-    if let Some(verification) = &result.verification {
-        verification_section(&mut out, verification);
-    }
+}
 
-    if !result.anomalies.is_empty() {
-        out.push_str("\n## Anomalies (examples)\n\n| anomaly | send id | event id | topic | partition | offset | first difference |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-        for (anomaly, examples) in &result.anomalies {
-            for example in examples {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    cell(anomaly),
-                    example.send_id,
-                    code(&example.event_id),
-                    cell(&example.topic),
-                    example
-                        .partition
-                        .map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                    example
-                        .offset
-                        .map_or_else(|| "-".to_owned(), |o| o.to_string()),
-                    example
-                        .difference
-                        .as_ref()
-                        .map_or_else(|| "-".to_owned(), |d| cell(&d.to_string())),
-                );
-            }
+/// A block as Markdown, ending in a line break; `None` for what only the page shows.
+fn block(block: &Block) -> Option<String> {
+    Some(match block {
+        Block::Paragraph(text) | Block::Note(text) => format!("{}\n", text_markdown(text)),
+        Block::Heading(text) => format!("### {}\n", text_markdown(text)),
+        Block::Stats(stats) => {
+            let stats: Vec<String> = stats
+                .iter()
+                .map(|stat| format!("{} {}", inline(stat.label), text_markdown(&stat.value)))
+                .collect();
+            format!("{}\n", stats.join(" · "))
         }
-    }
-
-    let p = &result.platform;
-    let _ = writeln!(
-        out,
-        "\n## Platform\n\nKafka {} · producer profile {}",
-        p.kafka_version,
-        code(&p.producer_profile)
-    );
-    let _ = writeln!(out, "\nProducer: {}", properties(&p.producer_properties));
-    for group in &p.consumer_groups {
-        let _ = writeln!(
-            out,
-            "\nConsumer group {} ({} × {}), consumed {}: {}",
-            code(&group.group),
-            group.instances,
-            code(&group.profile),
-            group.consumed,
-            properties(&group.properties)
-        );
-    }
-    if !p.topics.is_empty() {
-        let topics: Vec<String> = p
-            .topics
+        Block::StatRow(stats) => table_markdown(
+            stats.iter().map(|stat| (stat.label, false)),
+            false,
+            [stats.iter().map(|stat| &stat.value).collect()],
+        ),
+        Block::Table(table) => table_markdown(
+            table.columns.iter().map(|c| (c.title, c.numeric)),
+            table.aligned_in_markdown,
+            table.rows.iter().map(|row| row.cells.iter().collect()),
+        ),
+        Block::Facts(facts) => facts
             .iter()
-            .map(|t| {
-                format!(
-                    "{} {}×RF{} min ISR {}",
-                    code(&t.name),
-                    t.partitions,
-                    t.replication_factor,
-                    t.min_insync_replicas
-                )
-            })
+            .map(|(label, value)| format!("- {}: {}\n", inline(label), text_markdown(value)))
+            .collect(),
+        Block::Preformatted(text) => fenced(text),
+        Block::Chart { .. } | Block::Only(Format::Html, _) => return None,
+        Block::Only(Format::Markdown, only) => return self::block(only),
+    })
+}
+
+fn table_markdown<'a>(
+    columns: impl Iterator<Item = (&'static str, bool)>,
+    aligned: bool,
+    rows: impl IntoIterator<Item = Vec<&'a Text>>,
+) -> String {
+    let (titles, rules): (Vec<String>, Vec<String>) = columns
+        .map(|(title, numeric)| {
+            let rule = if aligned && numeric { "---:" } else { "---" };
+            (cell(title), rule.to_owned())
+        })
+        .unzip();
+    let mut out = table_line(&titles) + &table_line(&rules);
+    for row in rows {
+        let cells: Vec<String> = row
+            .into_iter()
+            .map(|text| text_markdown(text).trim().to_owned())
             .collect();
-        let _ = writeln!(
-            out,
-            "\nTopics (partitions×replication): {}",
-            topics.join(" · ")
-        );
+        out.push_str(&table_line(&cells));
     }
     out
 }
 
-/// What the verification read and how long it took, and the raw partitions the platform
-/// removed records from.
-fn verification_section(out: &mut String, verification: &Verification) {
-    out.push_str("\n## Verification\n\n| layer | seconds | records read | records/s |\n| --- | ---: | ---: | ---: |\n");
-    for step in &verification.steps {
-        let _ = writeln!(
-            out,
-            "| {} | {:.2} | {} | {:.0} |",
-            cell(&step.layer),
-            step.seconds,
-            step.records_read,
-            step.records_read as f64 / step.seconds.max(1e-9)
-        );
+/// `| a | b |`, an empty cell as `| |`.
+fn table_line(cells: &[String]) -> String {
+    let mut line = "|".to_owned();
+    for cell in cells {
+        if !cell.is_empty() {
+            line.push(' ');
+            line.push_str(cell);
+        }
+        line.push_str(" |");
     }
-    for partition in verification.partitions_with_removals() {
-        let _ = writeln!(
-            out,
-            "\n{}/{}: the platform removed {} records of the run from its start (the run began at offset {}, the log starts at {})",
-            partition.topic,
-            partition.partition,
-            partition.removed(),
-            partition.run_start,
-            partition.log_start
-        );
-    }
+    line.push('\n');
+    line
 }
 
-fn properties(properties: &std::collections::BTreeMap<String, String>) -> String {
-    if properties.is_empty() {
-        return "defaults".to_owned();
-    }
-    properties
+/// A fenced block: the fence is longer than any run of backticks in the text.
+fn fenced(text: &str) -> String {
+    let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    format!("{fence}\n{text}\n{fence}\n")
+}
+
+fn text_markdown(text: &Text) -> String {
+    text.0
         .iter()
-        .map(|(k, v)| code(&format!("{k}={v}")))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .map(|span| match span {
+            Span::Plain(text) | Span::Name(text) | Span::Bad(text) => inline(text),
+            Span::Code(text) => code(text),
+            Span::Verdict(true) => "✅".to_owned(),
+            Span::Verdict(false) => "❌".to_owned(),
+        })
+        .collect()
 }
 
 /// The first 12 hex digits identify a scenario file well enough in a pull request.

@@ -181,3 +181,59 @@ fn a_result_of_a_newer_format_is_refused_with_the_reason() {
     result.write(&path).unwrap();
     assert_eq!(RunResult::read(&path).unwrap(), result);
 }
+
+#[test]
+fn typed_check_values_are_formatted_with_their_units() {
+    use streamproof_reports::result::{CheckNote, Limit, Value};
+    let mut result = common::broker_kill();
+    for check in &mut result.checks {
+        match check.name.as_str() {
+            "lost" => {
+                check.expected_value = Some(Limit::AtMost(Value::Count(0)));
+                check.actual_value = Some(Value::Count(12_345));
+                check.note = Some(CheckNote::RemovedBelowLogStart {
+                    records: 12_000,
+                    counted: true,
+                });
+                check.passed = false;
+            }
+            "lag_recovery" => {
+                check.expected_value = Some(Limit::AtMost(Value::Seconds(30.0)));
+                check.actual_value = Some(Value::Seconds(9.04));
+            }
+            _ => {}
+        }
+    }
+    let summary = markdown::summary(&result);
+    assert!(
+        summary.contains(
+            "| lost | 0 | 12,345 (12,000 of them removed below their partition's log start by the platform) | ❌ |"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| lag_recovery | ≤ 30.0 s | 9.0 s | ✅ |"),
+        "{summary}"
+    );
+    let page = html::render_html(&result);
+    assert!(
+        page.contains("<td>12,345 (12,000 of them removed"),
+        "{page}"
+    );
+}
+
+#[test]
+fn the_pipeline_sections_render_in_both_formats() {
+    let result = common::pipeline_smoke();
+    let summary = markdown::summary(&result);
+    let page = html::render_html(&result);
+    for title in ["Lakehouse", "Bronze"] {
+        assert!(summary.contains(&format!("## {title}\n")), "{summary}");
+        assert!(page.contains(&format!("<h2>{title}</h2>")), "{title}");
+    }
+    assert!(summary.contains("| bronze.events |"), "{summary}");
+    assert!(
+        !summary.contains("## Charts"),
+        "charts are on the page only"
+    );
+}

@@ -11,6 +11,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod check;
+pub use check::{Check, CheckNote, Limit, Value};
+
 /// Version of the result format.
 pub const RESULT_VERSION: u32 = 1;
 
@@ -546,20 +549,6 @@ pub struct Generator {
     pub kept_up: bool,
     /// Why.
     pub note: String,
-}
-
-/// An expectation against what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    /// Stable name.
-    pub name: String,
-    /// Expected.
-    pub expected: String,
-    /// Actual.
-    pub actual: String,
-    /// Whether it held.
-    pub passed: bool,
 }
 
 /// An example of an anomaly.

@@ -11,15 +11,13 @@ use crate::charts::{self, ChartKind, CHART_SIZE};
 use crate::compare::{Change, Comparison, Matrix};
 use crate::escape::markup as esc;
 use crate::format;
-use crate::result::{Latency, RunResult, Verdict};
-use crate::{markdown, ReportError};
+use crate::result::{RunResult, Verdict};
+use crate::{markdown, view, ReportError};
 
 mod comparison;
-mod layers;
 mod run;
 
 pub use comparison::*;
-use layers::*;
 use run::*;
 
 /// Files a `render_*_dir` function wrote.
@@ -82,17 +80,7 @@ pub fn render_html(result: &RunResult) -> String {
     let title = format!("{verdict} · {} · streamproof", result.scenario.name);
     let mut body = String::new();
     header(&mut body, result, verdict);
-    checks(&mut body, result);
-    headline(&mut body, result);
-    faults(&mut body, result);
-    chart_section(&mut body, result);
-    counts(&mut body, result);
-    anomalies(&mut body, result);
-    bronze(&mut body, result);
-    lakehouse(&mut body, result);
-    verification(&mut body, result);
-    platform(&mut body, result);
-    scenario(&mut body, result);
+    document(&mut body, &view::run_document(result), result);
     let _ = write!(
         body,
         "<footer>Report of streamproof {} · result format {}</footer>",

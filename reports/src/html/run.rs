@@ -1,7 +1,7 @@
-//! The run page's first sections: the verdict, the checks, the headline figures, faults,
-//! charts, counts and anomaly examples.
+//! The run page: its verdict header, then the document of [`crate::view`] as HTML.
 
 use super::*;
+use crate::view::{Block, Column, Document, Format, Row, Span, Stat, Table, Text};
 
 pub(super) fn header(out: &mut String, result: &RunResult, verdict: &str) {
     let class = verdict.to_lowercase();
@@ -53,195 +53,94 @@ pub(super) fn header(out: &mut String, result: &RunResult, verdict: &str) {
     out.push_str("</dl>\n");
 }
 
-pub(super) fn checks(out: &mut String, result: &RunResult) {
-    out.push_str("<section><h2>Checks</h2>");
-    if result.checks.is_empty() {
-        out.push_str("<p class=\"sub\">No checks were configured.</p></section>\n");
-        return;
+/// The sections of a run's document, as HTML.
+pub(super) fn document(out: &mut String, document: &Document, result: &RunResult) {
+    for section in &document.sections {
+        let _ = write!(out, "<section><h2>{}</h2>", esc(section.title));
+        for block in &section.blocks {
+            block_html(out, block, result);
+        }
+        out.push_str("</section>\n");
     }
-    out.push_str(
-        "<table><thead><tr><th>check</th><th>expected</th><th>actual</th><th>result</th></tr></thead><tbody>",
-    );
-    for check in &result.checks {
-        let (row, mark) = if check.passed {
-            ("", "<span class=\"ok\">✓&nbsp;pass</span>")
-        } else {
-            (
-                " class=\"failed\"",
-                "<span class=\"bad\">✗&nbsp;fail</span>",
-            )
-        };
-        let _ = write!(
-            out,
-            "<tr{row}><td><code>{}</code></td><td>{}</td><td>{}</td><td>{mark}</td></tr>",
-            esc(&check.name),
-            esc(&check.expected),
-            esc(&check.actual)
-        );
-    }
-    out.push_str("</tbody></table></section>\n");
 }
 
-pub(super) fn stat(out: &mut String, label: &str, value: &str, bad: bool) {
-    let class = if bad { "stat bad" } else { "stat" };
+fn block_html(out: &mut String, block: &Block, result: &RunResult) {
+    match block {
+        Block::Paragraph(text) => {
+            let _ = write!(out, "<p>{}</p>", text_html(text));
+        }
+        Block::Note(text) => {
+            let _ = write!(out, "<p class=\"sub\">{}</p>", text_html(text));
+        }
+        Block::Heading(text) => {
+            let _ = write!(out, "<h3>{}</h3>", text_html(text));
+        }
+        Block::Stats(stats) | Block::StatRow(stats) => {
+            out.push_str("<div class=\"grid\">");
+            for stat in stats {
+                stat_html(out, stat);
+            }
+            out.push_str("</div>");
+        }
+        Block::Table(table) => table_html(out, table),
+        Block::Facts(facts) => {
+            out.push_str("<dl class=\"facts\">");
+            for (label, value) in facts {
+                let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(label), text_html(value));
+            }
+            out.push_str("</dl>");
+        }
+        Block::Preformatted(text) => {
+            let _ = write!(out, "<pre>{}</pre>", esc(text));
+        }
+        Block::Chart { kind, caption } => chart_html(out, result, *kind, caption),
+        Block::Only(Format::Html, block) => block_html(out, block, result),
+        Block::Only(Format::Markdown, _) => {}
+    }
+}
+
+fn text_html(text: &Text) -> String {
+    text.0
+        .iter()
+        .map(|span| match span {
+            Span::Plain(text) => esc(text),
+            Span::Code(text) | Span::Name(text) => format!("<code>{}</code>", esc(text)),
+            Span::Bad(text) => format!("<span class=\"bad\">{}</span>", esc(text)),
+            Span::Verdict(true) => "<span class=\"ok\">✓&nbsp;pass</span>".to_owned(),
+            Span::Verdict(false) => "<span class=\"bad\">✗&nbsp;fail</span>".to_owned(),
+        })
+        .collect()
+}
+
+fn stat_html(out: &mut String, stat: &Stat) {
+    let class = if stat.bad { "stat bad" } else { "stat" };
     let _ = write!(
         out,
         "<div class=\"{class}\"><div class=\"label\">{}</div><div class=\"value\">{}</div></div>",
-        esc(label),
-        esc(value)
+        esc(stat.label),
+        text_html(&stat.value)
     );
 }
 
-pub(super) fn latency_row(out: &mut String, name: &str, latency: &Latency) {
-    let _ = write!(
-        out,
-        "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-         <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-        esc(name),
-        latency.count,
-        format::ms(latency.p50_us),
-        format::ms(latency.p90_us),
-        format::ms(latency.p99_us),
-        format::ms(latency.p999_us),
-        format::ms(latency.max_us)
-    );
-}
-
-pub(super) fn headline(out: &mut String, result: &RunResult) {
-    let t = &result.throughput;
-    out.push_str("<section><h2>Throughput, latency and lag</h2><div class=\"grid\">");
-    stat(
-        out,
-        "target",
-        &t.target_eps
-            .map_or_else(|| "max (closed loop)".to_owned(), format::eps),
-        false,
-    );
-    stat(out, "sent", &format::eps(t.sent_eps), false);
-    let short = t
-        .target_eps
-        .is_some_and(|target| t.achieved_eps < target * 0.99);
-    stat(out, "acknowledged", &format::eps(t.achieved_eps), short);
-    stat(
-        out,
-        "acknowledged bytes",
-        &format::megabytes_per_second(t.bytes_per_s),
-        false,
-    );
-    stat(
-        out,
-        "measured (warmup excluded)",
-        &format::seconds(t.measured_seconds),
-        false,
-    );
-    if let Some(ft) = &result.fault_throughput {
-        let rate = |eps: Option<f64>| eps.map_or_else(|| "–".to_owned(), format::eps);
-        stat(out, "before faults", &rate(ft.before_faults_eps), false);
-        stat(out, "during faults", &rate(ft.during_faults_eps), false);
-        stat(out, "outside faults", &rate(ft.outside_faults_eps), false);
+fn table_html(out: &mut String, table: &Table) {
+    let class = |column: &Column| if column.numeric { " class=\"num\"" } else { "" };
+    out.push_str("<table><thead><tr>");
+    for column in &table.columns {
+        let _ = write!(out, "<th{}>{}</th>", class(column), esc(column.title));
     }
-    let lag = &result.lag;
-    if let Some(max) = lag.max_records {
-        stat(out, "max lag", &format!("{max} records"), false);
-        stat(
-            out,
-            "final lag",
-            &format!("{} records", lag.final_records.unwrap_or(0)),
-            lag.final_records.unwrap_or(0) > 0,
-        );
-        stat(
-            out,
-            "lag back to 0 after",
-            &lag.recovery_seconds
-                .map_or_else(|| "never".to_owned(), format::seconds),
-            lag.recovery_seconds.is_none(),
-        );
-    }
-    stat(
-        out,
-        "undrained",
-        &format!("{} records", lag.undrained_records),
-        lag.undrained_records > 0,
-    );
-    out.push_str("</div>");
-
-    out.push_str(
-        "<h3>Latency</h3><table><thead><tr><th>latency</th><th class=\"num\">samples</th>\
-         <th class=\"num\">p50</th><th class=\"num\">p90</th><th class=\"num\">p99</th>\
-         <th class=\"num\">p99.9</th><th class=\"num\">max</th></tr></thead><tbody>",
-    );
-    latency_row(out, "produce (from intended send)", &result.latency.produce);
-    latency_row(
-        out,
-        "produce (service time, uncorrected)",
-        &result.latency.produce_uncorrected,
-    );
-    if let Some(e2e) = &result.latency.end_to_end {
-        latency_row(out, "end to end", e2e);
+    out.push_str("</tr></thead><tbody>");
+    for Row { cells, failed } in &table.rows {
+        out.push_str(if *failed {
+            "<tr class=\"failed\">"
+        } else {
+            "<tr>"
+        });
+        for (cell, column) in cells.iter().zip(&table.columns) {
+            let _ = write!(out, "<td{}>{}</td>", class(column), text_html(cell));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
-
-    let g = &result.generator;
-    let _ = writeln!(
-        out,
-        "<h3>Load generator</h3><p class=\"{}\">{}</p><p class=\"sub\">CPU {:.0}% of one core \
-         ({} cores) · schedule slip p99 {} / max {} · producer buffer full {} time(s)</p></section>",
-        if g.kept_up { "ok" } else { "bad" },
-        esc(&g.note),
-        g.cpu_percent,
-        g.cores,
-        format::ms(g.schedule_slip_p99_us),
-        format::ms(g.schedule_slip_max_us),
-        g.queue_full_waits
-    );
-}
-
-pub(super) fn faults(out: &mut String, result: &RunResult) {
-    if result.faults.is_empty() {
-        return;
-    }
-    out.push_str(
-        "<section><h2>Faults</h2><table><thead><tr><th>#</th><th>kind</th><th>target</th>\
-         <th>brokers</th><th class=\"num\">injected</th><th class=\"num\">healed</th>\
-         <th>what was done</th></tr></thead><tbody>",
-    );
-    for fault in &result.faults {
-        let brokers: Vec<String> = fault.brokers.iter().map(i32::to_string).collect();
-        let healed = fault
-            .healed_at_s
-            .map_or_else(|| "never".to_owned(), format::seconds);
-        let row = if fault.applied {
-            ""
-        } else {
-            " class=\"failed\""
-        };
-        let _ = writeln!(
-            out,
-            "<tr{row}><td class=\"num\">{}{}</td><td>{}</td><td><code>{}</code></td><td>{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}{}</td></tr>",
-            fault.fault,
-            if fault.repetition > 0 {
-                format!(" (repeat {})", fault.repetition)
-            } else {
-                String::new()
-            },
-            esc(&fault.kind),
-            esc(&fault.target),
-            esc(&brokers.join(", ")),
-            format::seconds(fault.injected_at_s),
-            esc(&healed),
-            if fault.applied {
-                ""
-            } else {
-                "<span class=\"bad\">not applied:</span> "
-            },
-            esc(&fault.detail)
-        );
-    }
-    out.push_str(
-        "</tbody></table><p class=\"sub\">Times are seconds from the start of the load; the \
-         charts shade each fault window.</p></section>",
-    );
 }
 
 /// An SVG from [`charts::svg`] made fit for inlining: the namespace is implied in HTML, and a
@@ -255,129 +154,23 @@ pub(super) fn inline_svg(svg: &str, title: &str) -> String {
     )
 }
 
-pub(super) fn chart_section(out: &mut String, result: &RunResult) {
-    out.push_str("<section><h2>Charts</h2>");
-    for kind in ChartKind::ALL {
-        match charts::svg(result, kind) {
-            Ok(svg) => {
-                let caption = match kind {
-                    ChartKind::Throughput => "Events per second; shaded: warmup and fault windows.",
-                    ChartKind::Latency => {
-                        "Per-second p50 and p99 of the sends acknowledged and records consumed \
-                         in that second; gaps are seconds without samples."
-                    }
-                    ChartKind::LatencyDistribution => {
-                        "Latency at each percentile of the measured part. Corrected latency \
-                         counts from the intended send time, so stalls of the platform show \
-                         in full; uncorrected latency is the service time of each send."
-                    }
-                    ChartKind::Lag => {
-                        "Records the slowest consumer group had not read, sampled each second; \
-                         gaps are seconds without a sample."
-                    }
-                };
-                let _ = write!(
-                    out,
-                    "<figure>{}<figcaption>{caption}</figcaption></figure>",
-                    inline_svg(&svg, kind.title())
-                );
-            }
-            Err(error) => {
-                let _ = writeln!(
-                    out,
-                    "<p class=\"chart-error\">{}: {}</p>",
-                    esc(kind.title()),
-                    esc(&error.to_string())
-                );
-            }
-        }
-    }
-    out.push_str("</section>\n");
-}
-
-pub(super) fn counts(out: &mut String, result: &RunResult) {
-    let c = &result.counts;
-    // Counts that mean something went wrong when they are not 0.
-    let rows: [(&str, u64, bool); 21] = [
-        ("sent", c.sent, false),
-        ("acknowledged", c.acked, false),
-        ("failed", c.failed, false),
-        ("outcome unknown", c.unknown, false),
-        ("present", c.present, false),
-        ("lost", c.lost, true),
-        (
-            "removed below the log start",
-            c.removed_below_log_start,
-            true,
-        ),
-        ("altered", c.corrupted, true),
-        ("duplicates", c.duplicates, true),
-        ("phantoms", c.phantoms, true),
-        ("unknown outcome, present", c.unknown_present, false),
-        ("offset mismatches", c.offset_mismatches, true),
-        ("order violations", c.order_violations, true),
-        ("invalid sent", c.invalid_sent, false),
-        ("invalid present", c.invalid_present, false),
-        ("invalid missing", c.invalid_missing, true),
-        (
-            "deliberate duplicates sent",
-            c.deliberate_duplicates_sent,
-            false,
-        ),
-        (
-            "deliberate duplicates present",
-            c.deliberate_duplicates_present,
-            false,
-        ),
-        (
-            "deliberate duplicates missing",
-            c.deliberate_duplicates_missing,
-            true,
-        ),
-        ("late events sent", c.late_sent, false),
-        ("foreign records", c.foreign, false),
-    ];
-    out.push_str("<section><h2>Counts</h2><div class=\"grid\">");
-    for (label, value, anomaly) in rows {
-        stat(out, label, &value.to_string(), anomaly && value > 0);
-    }
-    out.push_str(
-        "</div><p class=\"sub\">Counts cover every send, warmup included, so they reconcile \
-         record for record with the topics.</p></section>",
-    );
-}
-
-pub(super) fn anomalies(out: &mut String, result: &RunResult) {
-    if result.anomalies.values().all(Vec::is_empty) {
-        return;
-    }
-    out.push_str(
-        "<section><h2>Anomalies (examples)</h2><table><thead><tr><th>anomaly</th>\
-         <th class=\"num\">send id</th><th>event id</th><th>topic</th><th class=\"num\">partition</th>\
-         <th class=\"num\">offset</th><th>first difference</th></tr></thead><tbody>",
-    );
-    for (anomaly, examples) in &result.anomalies {
-        for example in examples {
+fn chart_html(out: &mut String, result: &RunResult, kind: ChartKind, caption: &str) {
+    match charts::svg(result, kind) {
+        Ok(svg) => {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td class=\"num\">{}</td><td><code>{}</code></td><td>{}</td>\
-                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                esc(anomaly),
-                example.send_id,
-                esc(&example.event_id),
-                esc(&example.topic),
-                example
-                    .partition
-                    .map_or_else(|| "–".to_owned(), |p| p.to_string()),
-                example
-                    .offset
-                    .map_or_else(|| "–".to_owned(), |o| o.to_string()),
-                example
-                    .difference
-                    .as_ref()
-                    .map_or_else(|| "–".to_owned(), |d| esc(&d.to_string())),
+                "<figure>{}<figcaption>{}</figcaption></figure>",
+                inline_svg(&svg, kind.title()),
+                esc(caption)
+            );
+        }
+        Err(error) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"chart-error\">{}: {}</p>",
+                esc(kind.title()),
+                esc(&error.to_string())
             );
         }
     }
-    out.push_str("</tbody></table></section>\n");
 }

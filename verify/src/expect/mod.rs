@@ -23,6 +23,15 @@ pub enum Bound {
 }
 
 impl Bound {
+    /// The bound as the typed limit result.json carries beside its text.
+    fn limit(self) -> Limit {
+        match self {
+            Bound::AtMost(limit) => Limit::AtMost(Value::Count(limit)),
+            Bound::AtLeast(floor) => Limit::AtLeast(Value::Count(floor)),
+            Bound::Any => Limit::Any,
+        }
+    }
+
     fn holds(self, actual: u64) -> bool {
         match self {
             Bound::AtMost(limit) => actual <= limit,
@@ -275,11 +284,14 @@ pub struct Observed {
 }
 
 pub use streamproof_result::Check;
+use streamproof_result::{CheckNote, Limit, Value};
 
+/// A check with its expectation and measurement twice: typed, for reports and tools, and as
+/// the sentences result.json has always carried, which older tools read.
 fn check(
     name: &str,
-    expected: impl fmt::Display,
-    actual: impl fmt::Display,
+    (expected, expected_value): (impl fmt::Display, Limit),
+    (actual, actual_value): (impl fmt::Display, Option<Value>),
     passed: bool,
 ) -> Check {
     Check {
@@ -287,28 +299,42 @@ fn check(
         expected: expected.to_string(),
         actual: actual.to_string(),
         passed,
+        expected_value: Some(expected_value),
+        actual_value,
+        note: None,
     }
+}
+
+/// A count against its bound.
+fn count_check(name: &str, bound: Bound, actual: u64) -> Check {
+    check(
+        name,
+        (bound, bound.limit()),
+        (actual, Some(Value::Count(actual))),
+        bound.holds(actual),
+    )
 }
 
 fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
+const NOT_MEASURED: &str = "not measured (no consumers)";
+
 fn latency_check(name: &str, limit: Option<Duration>, actual_us: Option<u64>) -> Option<Check> {
     let limit = limit?;
-    Some(match actual_us {
-        Some(us) => check(
+    let expected = (
+        format!("≤ {}", millis(limit)),
+        Limit::AtMost(Value::Seconds(limit.as_secs_f64())),
+    );
+    Some(match actual_us.map(Duration::from_micros) {
+        Some(took) => check(
             name,
-            format!("≤ {}", millis(limit)),
-            millis(Duration::from_micros(us)),
-            Duration::from_micros(us) <= limit,
+            expected,
+            (millis(took), Some(Value::Seconds(took.as_secs_f64()))),
+            took <= limit,
         ),
-        None => check(
-            name,
-            format!("≤ {}", millis(limit)),
-            "not measured (no consumers)",
-            false,
-        ),
+        None => check(name, expected, (NOT_MEASURED, None), false),
     })
 }
 
@@ -326,25 +352,35 @@ fn lost_check(expect: &Expectations, counts: &Counts, lost_in_flight: u64) -> Ch
             "{lost_in_flight} (besides {removed} removed below their partition's log start by the platform, as allowed)"
         ),
     };
-    check(
-        "lost",
-        expect.lost,
-        actual,
-        expect.lost.holds(lost_in_flight),
-    )
+    Check {
+        note: (removed > 0).then_some(CheckNote::RemovedBelowLogStart {
+            records: removed,
+            counted: lost_in_flight == counts.lost,
+        }),
+        ..check(
+            "lost",
+            (expect.lost, expect.lost.limit()),
+            (actual, Some(Value::Count(lost_in_flight))),
+            expect.lost.holds(lost_in_flight),
+        )
+    }
 }
 
 /// Gold's windows against the recomputation; when gold's window operator dropped records as
 /// late, the actual value says so, since that is the usual cause of wrong windows.
 fn gold_check(bound: Bound, lakehouse: &LakehouseCounts) -> Check {
     let wrong = lakehouse.gold_windows_wrong;
-    let actual = match lakehouse.gold_late_dropped {
-        late if late > 0 && wrong > 0 => format!(
-            "{wrong} ({late} records dropped as late by gold's windows: the pipeline reordered events by more than the watermark delay)"
-        ),
-        _ => wrong.to_string(),
-    };
-    check("gold_windows_wrong", bound, actual, bound.holds(wrong))
+    let check = count_check("gold_windows_wrong", bound, wrong);
+    match lakehouse.gold_late_dropped {
+        late if late > 0 && wrong > 0 => Check {
+            actual: format!(
+                "{wrong} ({late} records dropped as late by gold's windows: the pipeline reordered events by more than the watermark delay)"
+            ),
+            note: Some(CheckNote::DroppedAsLate { records: late }),
+            ..check
+        },
+        _ => check,
+    }
 }
 
 /// A layer copied from raw (the `bronze-events` topic, the `bronze.events` table) against raw.
@@ -366,12 +402,7 @@ impl BronzeCounts {
             .zip(bounds)
             .zip([self.missing, self.duplicates, self.corrupted])
             .map(move |((anomaly, bound), actual)| {
-                check(
-                    &format!("{layer}_{anomaly}"),
-                    bound,
-                    actual,
-                    bound.holds(actual),
-                )
+                count_check(&format!("{layer}_{anomaly}"), bound, actual)
             })
     }
 }
@@ -415,33 +446,38 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             && expect
                 .removed_below_log_start
                 .holds(counts.removed_below_log_start));
+    // Where loss is expected, a condition that also fails on loss is reported, not judged.
+    let unless_loss_expected = |limit: Limit| if loss_expected { Limit::Any } else { limit };
     let mut checks = vec![check(
         "drain",
-        format!(
-            "every acknowledged record visible within {}s",
-            observed.drain_timeout.as_secs()
-        ),
-        if observed.drained && counts.lost == 0 {
-            "all visible".to_owned()
-        } else if observed.drained {
+        (
             format!(
-                "all accounted for: {} proven gone (below their partition's log start, or passed by the reader)",
-                counts.lost
-            )
-        } else {
-            format!("{} never seen", counts.lost)
-        },
+                "every acknowledged record visible within {}s",
+                observed.drain_timeout.as_secs()
+            ),
+            unless_loss_expected(Limit::Equals(Value::Bool(true))),
+        ),
+        (
+            if observed.drained && counts.lost == 0 {
+                "all visible".to_owned()
+            } else if observed.drained {
+                format!(
+                    "all accounted for: {} proven gone (below their partition's log start, or passed by the reader)",
+                    counts.lost
+                )
+            } else {
+                format!("{} never seen", counts.lost)
+            },
+            Some(Value::Bool(observed.drained)),
+        ),
         observed.drained || loss_expected,
     )];
     checks.push(lost_check(expect, counts, lost_in_flight));
     if removal_allowed || counts.removed_below_log_start > 0 {
-        let bound = expect.removed_below_log_start;
-        let removed = counts.removed_below_log_start;
-        checks.push(check(
+        checks.push(count_check(
             "removed_below_log_start",
-            bound,
-            removed,
-            bound.holds(removed),
+            expect.removed_below_log_start,
+            counts.removed_below_log_start,
         ));
     }
     for (name, bound, actual) in [
@@ -459,7 +495,7 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             counts.order_violations,
         ),
     ] {
-        checks.push(check(name, bound, actual, bound.holds(actual)));
+        checks.push(count_check(name, bound, actual));
     }
     if let Some(lakehouse) = &observed.lakehouse {
         checks.extend(lakehouse.bronze.checks(
@@ -498,7 +534,7 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
                 lakehouse.dlq_unexpected,
             ),
         ] {
-            checks.push(check(name, bound, actual, bound.holds(actual)));
+            checks.push(count_check(name, bound, actual));
         }
         checks.push(gold_check(expect.gold_windows_wrong, lakehouse));
     }
@@ -528,25 +564,46 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             counts.invalid_missing,
         ),
     ] {
-        checks.push(check(
-            name,
-            format!("every acknowledged {what} present as sent"),
-            format!("{present} of {sent} sent present, {missing} acknowledged missing"),
-            missing == 0 || loss_expected,
-        ));
+        checks.push(Check {
+            note: Some(CheckNote::Present { present, sent }),
+            ..check(
+                name,
+                (
+                    format!("every acknowledged {what} present as sent"),
+                    unless_loss_expected(Limit::AtMost(Value::Count(0))),
+                ),
+                (
+                    format!("{present} of {sent} sent present, {missing} acknowledged missing"),
+                    Some(Value::Count(missing)),
+                ),
+                missing == 0 || loss_expected,
+            )
+        });
     }
     if let (Some(fraction), Some(target)) = (expect.min_throughput, observed.target_eps) {
         let achieved = observed.achieved_eps / target;
-        checks.push(check(
-            "min_throughput",
-            format!("≥ {:.0}% of {target:.0} events/s", fraction * 100.0),
-            format!(
-                "{:.1}% ({:.0} events/s)",
-                achieved * 100.0,
-                observed.achieved_eps
-            ),
-            achieved >= fraction,
-        ));
+        checks.push(Check {
+            note: Some(CheckNote::Rates {
+                measured_eps: observed.achieved_eps,
+                reference_eps: target,
+            }),
+            ..check(
+                "min_throughput",
+                (
+                    format!("≥ {:.0}% of {target:.0} events/s", fraction * 100.0),
+                    Limit::AtLeast(Value::Fraction(fraction)),
+                ),
+                (
+                    format!(
+                        "{:.1}% ({:.0} events/s)",
+                        achieved * 100.0,
+                        observed.achieved_eps
+                    ),
+                    Some(Value::Fraction(achieved)),
+                ),
+                achieved >= fraction,
+            )
+        });
     }
     let e2e_p99 = observed.end_to_end.map(|l| l.p99_us);
     checks.extend(latency_check(
@@ -565,70 +622,91 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
         e2e_p99,
     ));
     if let Some(limit) = expect.max_lag {
+        let expected = (
+            format!("≤ {limit} records"),
+            Limit::AtMost(Value::Records(limit)),
+        );
         checks.push(match observed.max_lag {
             Some(lag) => check(
                 "max_lag",
-                format!("≤ {limit} records"),
-                format!("{lag} records"),
+                expected,
+                (
+                    format!("{lag} records"),
+                    // A lag below 0 (offsets read a moment apart) is none.
+                    Some(Value::Records(u64::try_from(lag).unwrap_or(0))),
+                ),
                 lag <= limit as i64,
             ),
-            None => check(
-                "max_lag",
-                format!("≤ {limit} records"),
-                "not measured (no consumers)",
-                false,
-            ),
+            None => check("max_lag", expected, (NOT_MEASURED, None), false),
         });
     }
     if let Some(limit) = expect.lag_recovery {
-        let expected = format!(
-            "lag 0 within {} after the load",
-            humantime_serde::re::humantime::format_duration(limit)
+        let expected = (
+            format!(
+                "lag 0 within {} after the load",
+                humantime_serde::re::humantime::format_duration(limit)
+            ),
+            Limit::AtMost(Value::Seconds(limit.as_secs_f64())),
         );
         checks.push(match observed.lag_recovery {
             Some(Some(took)) => check(
                 "lag_recovery",
                 expected,
-                format!("{:.1} s", took.as_secs_f64()),
+                (
+                    format!("{:.1} s", took.as_secs_f64()),
+                    Some(Value::Seconds(took.as_secs_f64())),
+                ),
                 took <= limit,
             ),
-            Some(None) => check("lag_recovery", expected, "never recovered", false),
-            None => check(
-                "lag_recovery",
-                expected,
-                "not measured (no consumers)",
-                false,
-            ),
+            Some(None) => check("lag_recovery", expected, ("never recovered", None), false),
+            None => check("lag_recovery", expected, (NOT_MEASURED, None), false),
         });
     }
     if let Some(fraction) = expect.throughput_outside_faults {
-        let expected = format!(
-            "≥ {:.0}% of the throughput before the first fault",
-            fraction * 100.0
+        let expected = (
+            format!(
+                "≥ {:.0}% of the throughput before the first fault",
+                fraction * 100.0
+            ),
+            Limit::AtLeast(Value::Fraction(fraction)),
         );
         checks.push(match observed.fault_throughput {
-            Some((Some(before), Some(outside))) if before > 0.0 => check(
-                "throughput_outside_faults",
-                expected,
-                format!(
-                    "{:.1}% ({outside:.0} of {before:.0} events/s)",
-                    outside / before * 100.0
-                ),
-                outside / before >= fraction,
-            ),
+            Some((Some(before), Some(outside))) if before > 0.0 => Check {
+                note: Some(CheckNote::Rates {
+                    measured_eps: outside,
+                    reference_eps: before,
+                }),
+                ..check(
+                    "throughput_outside_faults",
+                    expected,
+                    (
+                        format!(
+                            "{:.1}% ({outside:.0} of {before:.0} events/s)",
+                            outside / before * 100.0
+                        ),
+                        Some(Value::Fraction(outside / before)),
+                    ),
+                    outside / before >= fraction,
+                )
+            },
             _ => check(
                 "throughput_outside_faults",
                 expected,
-                "not measured (no fault-free seconds)",
+                ("not measured (no fault-free seconds)", None),
                 false,
             ),
         });
     }
     if let Some((healed, fired)) = observed.faults_healed {
+        // Fault counts are small; a count beyond u64 cannot occur.
+        let count = |faults: usize| Value::Count(u64::try_from(faults).unwrap_or(u64::MAX));
         checks.push(check(
             "faults_healed",
-            format!("all {fired} faults applied and healed before verification"),
-            format!("{healed} of {fired}"),
+            (
+                format!("all {fired} faults applied and healed before verification"),
+                Limit::Equals(count(fired)),
+            ),
+            (format!("{healed} of {fired}"), Some(count(healed))),
             healed == fired,
         ));
     }
@@ -636,11 +714,14 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
     checks.push(check(
         "generator_kept_up",
         if expect.generator_kept_up {
-            "the generator offered the intended load"
+            (
+                "the generator offered the intended load",
+                Limit::Equals(Value::Bool(true)),
+            )
         } else {
-            "not required"
+            ("not required", Limit::Any)
         },
-        note,
+        (note, Some(Value::Bool(*kept_up))),
         *kept_up || !expect.generator_kept_up,
     ));
     checks

@@ -260,3 +260,91 @@ fn bounds_parse_with_a_helpful_error() {
         .to_string();
     assert!(error.contains("{at_least: 1}"), "{error}");
 }
+
+#[test]
+fn every_check_carries_its_typed_limit() {
+    let expect: Expectations = serde_json::from_str(
+        r#"{"min_throughput": 0.9, "produce_p99": "5ms", "max_lag": 10, "lag_recovery": "30s"}"#,
+    )
+    .unwrap();
+    let mut run = observed();
+    run.max_lag = Some(4);
+    run.lag_recovery = Some(None);
+    run.faults_healed = Some((1, 2));
+    let checks = evaluate(&expect, &run);
+    assert!(
+        checks.iter().all(|c| c.expected_value.is_some()),
+        "{checks:?}"
+    );
+    let typed = |name: &str| {
+        let check = checks.iter().find(|c| c.name == name).unwrap();
+        (check.expected_value.unwrap(), check.actual_value)
+    };
+    assert_eq!(
+        typed("lost"),
+        (Limit::AtMost(Value::Count(0)), Some(Value::Count(0)))
+    );
+    assert_eq!(
+        typed("produce_p99"),
+        (
+            Limit::AtMost(Value::Seconds(0.005)),
+            Some(Value::Seconds(0.008))
+        )
+    );
+    assert_eq!(
+        typed("min_throughput"),
+        (
+            Limit::AtLeast(Value::Fraction(0.9)),
+            Some(Value::Fraction(0.99))
+        )
+    );
+    assert_eq!(
+        typed("max_lag"),
+        (Limit::AtMost(Value::Records(10)), Some(Value::Records(4)))
+    );
+    assert_eq!(
+        typed("lag_recovery"),
+        (Limit::AtMost(Value::Seconds(30.0)), None),
+        "never recovered: nothing measured"
+    );
+    assert_eq!(
+        typed("faults_healed"),
+        (Limit::Equals(Value::Count(2)), Some(Value::Count(1)))
+    );
+    assert_eq!(
+        typed("generator_kept_up"),
+        (Limit::Equals(Value::Bool(true)), Some(Value::Bool(true)))
+    );
+}
+
+#[test]
+fn what_explains_an_actual_value_is_typed_too() {
+    let mut run = observed();
+    run.counts.lost = 15;
+    run.counts.removed_below_log_start = 12;
+    let allowing: Expectations =
+        serde_json::from_str(r#"{"removed_below_log_start": "any"}"#).unwrap();
+    let checks = evaluate(&allowing, &run);
+    let lost = checks.iter().find(|c| c.name == "lost").unwrap();
+    assert_eq!(lost.actual_value, Some(Value::Count(3)));
+    assert_eq!(
+        lost.note,
+        Some(CheckNote::RemovedBelowLogStart {
+            records: 12,
+            counted: false
+        })
+    );
+
+    run.lakehouse = Some(LakehouseCounts {
+        gold_windows_wrong: 26,
+        gold_late_dropped: 41,
+        ..LakehouseCounts::default()
+    });
+    let checks = evaluate(&Expectations::default(), &run);
+    let gold = checks
+        .iter()
+        .find(|c| c.name == "gold_windows_wrong")
+        .unwrap();
+    assert_eq!(gold.actual_value, Some(Value::Count(26)));
+    assert_eq!(gold.note, Some(CheckNote::DroppedAsLate { records: 41 }));
+}
