@@ -117,7 +117,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<Platf
         dir: options.out.join("platform"),
         base_port,
         broker_properties: loaded.scenario.platform.broker_properties.clone(),
-        proxied: loaded.scenario.faults.iter().any(|f| f.kind.is_network()),
+        proxied: loaded.scenario.faults.iter().any(|f| f.kind().is_network()),
         lifetime: platform_lifetime(options),
         ..ClusterSpec::default()
     };
