@@ -1,5 +1,8 @@
-//! Scenario files: YAML parsed into typed sections, every error located at file:line:column
+//! Scenario files: YAML parsed into typed sections, then checked across fields and against
+//! the scenario's own platform; every error, from either stage, located at file:line:column
 //! with the field's path and how to fix it.
+
+mod locate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +16,8 @@ use streamproof_chaos::spec::{FaultSpec, PlatformProcess, Target};
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
 use streamproof_platform::copier::CopierMode;
 use streamproof_platform::pipeline::Guarantee;
+use streamproof_platform::problem::PathStep::{Index, Key};
+use streamproof_platform::problem::Problem;
 use streamproof_platform::profiles::{ConsumerProfile, ProducerProfile};
 use streamproof_platform::topics::{standard_topics, TopicSetOptions};
 use streamproof_verify::expect::Expectations;
@@ -207,6 +212,48 @@ pub struct ScenarioError {
     pub message: String,
     /// The offending lines with a caret under the spot, when known.
     pub snippet: String,
+    /// The other problems the checks after parsing found, further down the file, each
+    /// located the same way (a parse error comes alone: the parser stops at the first).
+    pub others: Vec<ScenarioError>,
+}
+
+impl ScenarioError {
+    /// An error about the file as a whole.
+    fn unlocated(message: String) -> Self {
+        ScenarioError {
+            file: PathBuf::new(),
+            location: None,
+            message,
+            snippet: String::new(),
+            others: Vec::new(),
+        }
+    }
+
+    /// The parser's error (its own, or one [`locate`] placed), with its location and snippet.
+    fn from_parser(error: &serde_saphyr::Error) -> Self {
+        let location = error
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .filter(|(line, _)| *line > 0);
+        let rendered = error.to_string();
+        ScenarioError {
+            location,
+            message: strip_location(&error.without_snippet().to_string()),
+            // The offending lines with a caret, without the parser's own header lines.
+            snippet: rendered.lines().skip(2).collect::<Vec<_>>().join("\n"),
+            ..ScenarioError::unlocated(String::new())
+        }
+    }
+
+    fn in_file(mut self, file: &Path) -> Self {
+        self.file = file.to_owned();
+        self.others = self
+            .others
+            .into_iter()
+            .map(|other| other.in_file(file))
+            .collect();
+        self
+    }
 }
 
 impl fmt::Display for ScenarioError {
@@ -218,6 +265,9 @@ impl fmt::Display for ScenarioError {
         write!(f, ": {}", self.message)?;
         if !self.snippet.is_empty() {
             write!(f, "\n{}", self.snippet)?;
+        }
+        for other in &self.others {
+            write!(f, "\n{other}")?;
         }
         Ok(())
     }
@@ -238,22 +288,13 @@ pub struct LoadedScenario {
 
 /// Reads, parses and checks a scenario file.
 pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
-    let bytes = std::fs::read(file).map_err(|error| ScenarioError {
-        file: file.to_owned(),
-        location: None,
-        message: format!("cannot read the file: {error}"),
-        snippet: String::new(),
+    let bytes = std::fs::read(file).map_err(|error| {
+        ScenarioError::unlocated(format!("cannot read the file: {error}")).in_file(file)
     })?;
-    let text = String::from_utf8(bytes.clone()).map_err(|_| ScenarioError {
-        file: file.to_owned(),
-        location: None,
-        message: "is not UTF-8 text; save it as UTF-8".to_owned(),
-        snippet: String::new(),
+    let text = String::from_utf8(bytes.clone()).map_err(|_| {
+        ScenarioError::unlocated("is not UTF-8 text; save it as UTF-8".to_owned()).in_file(file)
     })?;
-    let scenario = parse(&text).map_err(|mut error| {
-        error.file = file.to_owned();
-        error
-    })?;
+    let scenario = parse(&text).map_err(|error| error.in_file(file))?;
     Ok(LoadedScenario {
         scenario,
         file: file.to_owned(),
@@ -264,23 +305,12 @@ pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
     })
 }
 
-/// Parses scenario text (the file name is filled in by [`load`]).
+/// Parses scenario text (the file name is filled in by [`load`]), then checks what no single
+/// field shows; every problem of the second stage is located at the value it is about.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
-        let location = error
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .filter(|(line, _)| *line > 0);
-        let rendered = error.to_string();
-        ScenarioError {
-            file: PathBuf::new(),
-            location,
-            message: strip_location(&error.without_snippet().to_string()),
-            // The offending lines with a caret, without the parser's own header lines.
-            snippet: rendered.lines().skip(2).collect::<Vec<_>>().join("\n"),
-        }
-    })?;
-    let problems: Vec<String> = [
+    let scenario: Scenario =
+        serde_saphyr::from_str(text).map_err(|error| ScenarioError::from_parser(&error))?;
+    let problems: Vec<Problem> = [
         scenario.load.problems(),
         scenario.expect.problems(),
         name_problems(&scenario),
@@ -288,15 +318,21 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         pipeline_problems(&scenario),
     ]
     .concat();
-    if !problems.is_empty() {
-        return Err(ScenarioError {
-            file: PathBuf::new(),
-            location: None,
-            message: problems.join("; "),
-            snippet: String::new(),
-        });
+    let mut errors: Vec<ScenarioError> = problems
+        .into_iter()
+        .map(|problem| match locate::locate(text, &problem) {
+            Some(error) => ScenarioError::from_parser(&error),
+            None => ScenarioError::unlocated(problem.message),
+        })
+        .collect();
+    // In the order of the file, as its reader goes through them.
+    errors.sort_by_key(|error| error.location);
+    if errors.is_empty() {
+        return Ok(scenario);
     }
-    Ok(scenario)
+    let mut first = errors.remove(0);
+    first.others = errors;
+    Err(first)
 }
 
 /// The parser writes "error: line L column C: message" (custom errors also end in "at line
@@ -316,18 +352,21 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-fn fault_problems(scenario: &Scenario) -> Vec<String> {
+fn fault_problems(scenario: &Scenario) -> Vec<Problem> {
     let load_end = scenario.load.total();
     let mut problems = Vec::new();
     for (index, fault) in scenario.faults.iter().enumerate() {
         problems.extend(fault.problems(index));
         problems.extend(target_problem(scenario, index, fault));
         if fault.last_heal() > load_end {
-            problems.push(format!(
-                "faults[{index}] ({}) heals at {}, after the load ends at {}; every fault heals before the drain: fire it earlier or lengthen load.duration",
-                fault.kind,
-                humantime_serde::re::humantime::format_duration(fault.last_heal()),
-                humantime_serde::re::humantime::format_duration(load_end)
+            problems.push(Problem::at(
+                [Key("faults"), Index(index), Key("at")],
+                format!(
+                    "faults[{index}] ({}) heals at {}, after the load ends at {}; every fault heals before the drain: fire it earlier or lengthen load.duration",
+                    fault.kind(),
+                    humantime_serde::re::humantime::format_duration(fault.last_heal()),
+                    humantime_serde::re::humantime::format_duration(load_end)
+                ),
             ));
         }
     }
@@ -336,10 +375,10 @@ fn fault_problems(scenario: &Scenario) -> Vec<String> {
 
 /// Whether the scenario's own platform has what a fault targets: a broker id among its
 /// brokers, a partition of one of its topics, the copier or the Flink processes it starts.
-fn target_problem(scenario: &Scenario, index: usize, fault: &FaultSpec) -> Option<String> {
+fn target_problem(scenario: &Scenario, index: usize, fault: &FaultSpec) -> Option<Problem> {
     let platform = &scenario.platform;
-    let name = format!("faults[{index}] ({})", fault.kind);
-    match fault.resolved_target() {
+    let name = format!("faults[{index}] ({})", fault.kind());
+    let message = match fault.resolved_target() {
         Target::Broker(id) if id < 1 || id as usize > platform.brokers => Some(format!(
             "{name} targets broker:{id}, but the platform has {} broker(s) with node ids 1 to {}; name one of them or raise platform.brokers",
             platform.brokers, platform.brokers
@@ -370,33 +409,40 @@ fn target_problem(scenario: &Scenario, index: usize, fault: &FaultSpec) -> Optio
             ))
         }
         _ => None,
-    }
+    }?;
+    Some(Problem::at(
+        [Key("faults"), Index(index), Key("target")],
+        message,
+    ))
 }
 
-fn pipeline_problems(scenario: &Scenario) -> Vec<String> {
+fn pipeline_problems(scenario: &Scenario) -> Vec<Problem> {
     let platform = &scenario.platform;
     let mut problems = Vec::new();
     if platform.pipeline.is_some() && platform.copier.is_some() {
-        problems.push(
-            "platform.copier and platform.pipeline both write bronze-events; keep one of them"
-                .to_owned(),
-        );
+        problems.push(Problem::at(
+            [Key("platform"), Key("pipeline")],
+            "platform.copier and platform.pipeline both write bronze-events; keep one of them",
+        ));
     }
     if let Some(pipeline) = &platform.pipeline {
         if pipeline.checkpoint_interval < Duration::from_millis(100) {
-            problems.push(
-                "platform.pipeline.checkpoint_interval must be at least 100ms (e.g. `5s`)"
-                    .to_owned(),
-            );
+            problems.push(Problem::at(
+                [Key("platform"), Key("pipeline"), Key("checkpoint_interval")],
+                "platform.pipeline.checkpoint_interval must be at least 100ms (e.g. `5s`)",
+            ));
         }
         if pipeline.window < Duration::from_secs(1) {
-            problems.push("platform.pipeline.window must be at least 1s (e.g. `10s`)".to_owned());
+            problems.push(Problem::at(
+                [Key("platform"), Key("pipeline"), Key("window")],
+                "platform.pipeline.window must be at least 1s (e.g. `10s`)",
+            ));
         }
     }
     problems
 }
 
-fn name_problems(scenario: &Scenario) -> Vec<String> {
+fn name_problems(scenario: &Scenario) -> Vec<Problem> {
     let valid = !scenario.name.is_empty()
         && scenario
             .name
@@ -405,9 +451,12 @@ fn name_problems(scenario: &Scenario) -> Vec<String> {
     if valid {
         Vec::new()
     } else {
-        vec![format!(
-            "name `{}` is used in file names; use letters, digits, `-` and `_`, e.g. `smoke`",
-            scenario.name
+        vec![Problem::at(
+            [Key("name")],
+            format!(
+                "name `{}` is used in file names; use letters, digits, `-` and `_`, e.g. `smoke`",
+                scenario.name
+            ),
         )]
     }
 }
@@ -521,6 +570,134 @@ mod tests {
         assert!(error.contains("add a platform.copier section"), "{error}");
         let error = error_of(&scenario(three, "taskmanager"));
         assert!(error.contains("add a platform.pipeline section"), "{error}");
+    }
+
+    /// A three-broker scenario whose load lasts 30s, with `faults` as written.
+    fn with_faults(faults: &str) -> String {
+        format!("name: tiny\nplatform:\n  brokers: 3\nload:\n  duration: 30s\n  rate: 1\nfaults:\n{faults}")
+    }
+
+    #[test]
+    fn a_fault_on_a_broker_the_platform_lacks_names_the_line_and_column_of_its_target() {
+        let error = parse(&with_faults(
+            "  - kind: kill\n    target: broker:4\n    at: 5s\n    restart_after: 5s\n",
+        ))
+        .unwrap_err();
+        assert_eq!(error.location, Some((9, 5)), "{error}");
+        assert!(
+            error
+                .message
+                .starts_with("faults[0] (kill) targets broker:4, but the platform has 3 broker(s)"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.snippet.contains("9 |     target: broker:4"),
+            "{}",
+            error.snippet
+        );
+        assert!(
+            error.snippet.contains("  |     ^ faults[0]"),
+            "{}",
+            error.snippet
+        );
+        assert!(error.others.is_empty());
+    }
+
+    #[test]
+    fn an_option_of_another_kind_is_a_parse_error_at_its_line_and_column() {
+        let error = parse(&with_faults(
+            "  - kind: kill\n    target: broker:1\n    at: 5s\n    restart_after: 5s\n    bytes_per_second: 1000\n",
+        ))
+        .unwrap_err();
+        assert_eq!(error.location, Some((12, 5)), "{error}");
+        assert_eq!(
+            error.message,
+            "unknown field `bytes_per_second` for `kind: kill`, expected one of kind, target, at, restart_after, repeat, every"
+        );
+        assert!(
+            error.snippet.contains("12 |     bytes_per_second: 1000"),
+            "{}",
+            error.snippet
+        );
+        let error = parse(&with_faults(
+            "  - kind: explode\n    target: broker:1\n    at: 5s\n",
+        ))
+        .unwrap_err();
+        assert_eq!(error.location, Some((8, 11)), "{error}");
+        assert!(
+            error
+                .message
+                .starts_with("unknown variant `explode`, expected one of kill, pause"),
+            "{}",
+            error.message
+        );
+        let error = parse(&with_faults(
+            "  - kind: latency\n    target: broker:1\n    at: 5s\n    duration: 5s\n    latency: soon\n",
+        ))
+        .unwrap_err();
+        assert_eq!(error.location, Some((12, 14)), "{error}");
+        assert!(
+            error.message.starts_with("`soon` is not a duration"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_fault_that_heals_after_the_load_names_the_line_and_column_of_its_at() {
+        let error = parse(&with_faults(
+            "  - kind: pause\n    target: broker:2\n    at: 25s\n    duration: 10s\n",
+        ))
+        .unwrap_err();
+        assert_eq!(error.location, Some((10, 5)), "{error}");
+        assert!(
+            error
+                .message
+                .starts_with("faults[0] (pause) heals at 35s, after the load ends at 30s"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.snippet.contains("10 |     at: 25s"),
+            "{}",
+            error.snippet
+        );
+    }
+
+    #[test]
+    fn every_problem_after_parsing_is_located_in_the_order_of_the_file() {
+        let text = format!(
+            "{}expect:\n  min_throughput: 2\n",
+            with_faults(concat!(
+                "  - kind: kill\n    target: copier\n    at: 5s\n    restart_after: 5s\n",
+                "  - kind: pause\n    target: broker:1\n    at: 5s\n",
+            ))
+        )
+        .replacen("name: tiny", "name: my scenario", 1);
+        let error = parse(&text).unwrap_err();
+        let located: Vec<(Option<(usize, usize)>, &str)> = std::iter::once(&error)
+            .chain(&error.others)
+            .map(|e| (e.location, e.message.split(';').next().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            located,
+            vec![
+                (Some((1, 1)), "name `my scenario` is used in file names"),
+                (Some((9, 5)), "faults[0] (kill) targets the copier, but the scenario runs none"),
+                // An option left out: the fault's entry.
+                (Some((12, 5)), "faults[1] (pause) needs `duration` (e.g. `duration: 10s`): every fault heals before the drain"),
+                (Some((16, 3)), "expect.min_throughput 2 is a fraction of the target rate"),
+            ]
+        );
+        let shown = error.to_string();
+        for spot in [
+            ":1:1: name",
+            "\n:9:5: faults[0]",
+            "\n:12:5: faults[1]",
+            "\n:16:3: expect",
+        ] {
+            assert!(shown.contains(spot), "{spot} in {shown}");
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn platform_spec(
             dir: out.join("platform"),
             base_port,
             broker_properties: scenario.platform.broker_properties.clone(),
-            proxied: scenario.faults.iter().any(|f| f.kind.is_network()),
+            proxied: scenario.faults.iter().any(|f| f.kind().is_network()),
             lifetime,
             ..ClusterSpec::default()
         }),

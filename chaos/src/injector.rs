@@ -15,7 +15,7 @@ pub use streamproof_platform::runtime::{AfterRestart, ProducerSwitch, SharedProc
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
 use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
-use crate::spec::{Direction, FaultKind, FaultSpec, PlatformProcess, Target};
+use crate::spec::{Direction, FaultAction, FaultSpec, PlatformProcess, Target};
 
 use streamproof_platform::handle::Platform;
 pub use streamproof_platform::handle::SharedCluster;
@@ -263,7 +263,7 @@ impl Context {
         let mut record = FaultRecord {
             fault: firing.fault,
             repetition: firing.repetition,
-            kind: spec.kind.to_string(),
+            kind: spec.kind().to_string(),
             target: target.to_string(),
             brokers: Vec::new(),
             injected_at_s: self.now_s(),
@@ -285,26 +285,28 @@ impl Context {
                 Victim::Process(_) | Victim::Producers => None,
             })
             .collect();
-        let outcome = match spec.kind {
-            FaultKind::Latency
-            | FaultKind::Bandwidth
-            | FaultKind::Blackhole
-            | FaultKind::Reset
-            | FaultKind::Cut => self.network(victims[0], spec),
-            FaultKind::Isolate => self.isolate(victims[0], spec.length()),
-            FaultKind::Kill if victims[0] == Victim::Producers => {
+        let outcome = match spec.action {
+            FaultAction::Latency { .. }
+            | FaultAction::Bandwidth { .. }
+            | FaultAction::Blackhole { .. }
+            | FaultAction::Reset
+            | FaultAction::Cut { .. } => self.network(victims[0], spec),
+            FaultAction::Isolate { .. } => self.isolate(victims[0], spec.length()),
+            FaultAction::Kill { .. } if victims[0] == Victim::Producers => {
                 self.kill_producers(spec.length())
             }
-            FaultKind::Restart if victims[0] == Victim::Producers => {
+            FaultAction::Restart if victims[0] == Victim::Producers => {
                 self.producer_switch().and_then(|switch| switch.restart())
             }
-            FaultKind::Kill => self.kill(victims[0], spec.length()),
-            FaultKind::Pause => self.pause(victims[0], spec.length()),
-            FaultKind::Restart => self.restart(victims[0]),
-            FaultKind::RollingRestart => victims.iter().try_fold(String::new(), |done, victim| {
-                self.restart(*victim)
-                    .map(|detail| format!("{done}{detail}; "))
-            }),
+            FaultAction::Kill { .. } => self.kill(victims[0], spec.length()),
+            FaultAction::Pause { .. } => self.pause(victims[0], spec.length()),
+            FaultAction::Restart => self.restart(victims[0]),
+            FaultAction::RollingRestart => {
+                victims.iter().try_fold(String::new(), |done, victim| {
+                    self.restart(*victim)
+                        .map(|detail| format!("{done}{detail}; "))
+                })
+            }
         };
         match outcome {
             Ok(detail) => {
@@ -413,19 +415,19 @@ impl Context {
                 action(&proxies);
             }
         };
-        if spec.kind == FaultKind::Reset {
+        if spec.action == FaultAction::Reset {
             with_proxies(&|p| p.reset(index));
             return Ok(format!("reset every client connection of broker {broker}"));
         }
-        let faults = proxy_faults(spec);
+        let faults = proxy_faults(&spec.action);
         with_proxies(&|p| p.set(index, faults));
         // Heal even when told to stop: a proxy must never be left broken.
         let _ = self.sleep_until(self.start.elapsed() + spec.length());
         with_proxies(&|p| p.clear(index));
         Ok(format!(
             "{} between clients and broker {broker} ({:?}) for {:.1}s",
-            spec.kind,
-            spec.direction,
+            spec.kind(),
+            spec.action.direction(),
             spec.length().as_secs_f64()
         ))
     }
@@ -535,24 +537,28 @@ impl Context {
 }
 
 /// The proxy state a network fault asks for.
-fn proxy_faults(spec: &FaultSpec) -> ProxyFaults {
-    let shaping = Shaping {
-        latency: if spec.kind == FaultKind::Latency {
-            spec.latency.unwrap_or_default()
-        } else {
-            Duration::ZERO
+fn proxy_faults(action: &FaultAction) -> ProxyFaults {
+    let shaping = match *action {
+        FaultAction::Latency {
+            latency, jitter, ..
+        } => Shaping {
+            latency: latency.unwrap_or_default(),
+            jitter: jitter.unwrap_or_default(),
+            ..Shaping::default()
         },
-        jitter: if spec.kind == FaultKind::Latency {
-            spec.jitter.unwrap_or_default()
-        } else {
-            Duration::ZERO
+        FaultAction::Bandwidth {
+            bytes_per_second, ..
+        } => Shaping {
+            bandwidth: bytes_per_second,
+            ..Shaping::default()
         },
-        bandwidth: (spec.kind == FaultKind::Bandwidth)
-            .then_some(spec.bytes_per_second)
-            .flatten(),
-        blackhole: spec.kind == FaultKind::Blackhole,
+        FaultAction::Blackhole { .. } => Shaping {
+            blackhole: true,
+            ..Shaping::default()
+        },
+        _ => Shaping::default(),
     };
-    let (to_broker, to_client) = match spec.direction {
+    let (to_broker, to_client) = match action.direction() {
         Direction::Both => (shaping, shaping),
         Direction::ToBroker => (shaping, Shaping::default()),
         Direction::ToClient => (Shaping::default(), shaping),
@@ -560,6 +566,6 @@ fn proxy_faults(spec: &FaultSpec) -> ProxyFaults {
     ProxyFaults {
         to_broker,
         to_client,
-        cut: spec.kind == FaultKind::Cut,
+        cut: matches!(action, FaultAction::Cut { .. }),
     }
 }

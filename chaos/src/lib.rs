@@ -3,7 +3,8 @@
 //! - [`spec`]: a scenario's `faults:` entries: kill (SIGKILL, restart after a delay), pause
 //!   (SIGSTOP/SIGCONT), graceful restart, rolling restart; targets `broker:N`,
 //!   `leader:TOPIC/PARTITION` (resolved when the fault fires), `controller`, `random` (from the
-//!   scenario seed) and `all`; `repeat` and `every`.
+//!   scenario seed) and `all`; `repeat` and `every`. Each kind ([`spec::FaultAction`]) carries
+//!   only its own options, so an option of another kind is a parse error.
 //!   Other targets: `copier`, `taskmanager`, `jobmanager` (processes of the platform) and
 //!   `producers` (the load generator's clients, through [`injector::ProducerSwitch`]).
 //! - [`injector`]: fires the faults on schedule from a thread of its own and records every

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use streamproof_platform::events::EventType;
+use streamproof_platform::problem::{PathStep::Key, Problem};
 use streamproof_platform::profiles::ConsumerProfile;
 
 pub use streamproof_platform::duration as human_duration;
@@ -266,23 +267,29 @@ impl LoadSpec {
         self.warmup + self.duration
     }
 
-    /// Problems no single field shows (checked after parsing).
-    pub fn problems(&self) -> Vec<String> {
+    /// Problems no single field shows (checked after parsing), each at the field to fix.
+    pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         if self.duration.is_zero() {
-            problems.push("load.duration must be longer than 0s, e.g. `30s`".to_owned());
+            problems.push(Problem::at(
+                [Key("load"), Key("duration")],
+                "load.duration must be longer than 0s, e.g. `30s`",
+            ));
         }
         if self.mix.values().all(|weight| *weight == 0) {
-            problems.push(
-                "load.mix needs at least one event type with a weight above 0, e.g. `user_action: 1`"
-                    .to_owned(),
-            );
+            problems.push(Problem::at(
+                [Key("load"), Key("mix")],
+                "load.mix needs at least one event type with a weight above 0, e.g. `user_action: 1`",
+            ));
         }
         if self.duplicates.get() + self.invalid.get() > 1.0 {
-            problems.push(format!(
-                "load.duplicates ({}) plus load.invalid ({}) exceed 1; together they must leave room for ordinary events",
-                self.duplicates.get(),
-                self.invalid.get()
+            problems.push(Problem::at(
+                [Key("load"), Key("duplicates")],
+                format!(
+                    "load.duplicates ({}) plus load.invalid ({}) exceed 1; together they must leave room for ordinary events",
+                    self.duplicates.get(),
+                    self.invalid.get()
+                ),
             ));
         }
         problems

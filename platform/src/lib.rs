@@ -18,6 +18,9 @@
 //!   (JobManager, TaskManager, SQL Gateway) as local processes.
 //! - [`pipeline`]: the lakehouse pipeline as Flink SQL (bronze, silver, gold; Iceberg and
 //!   Kafka sinks), submitted through the SQL Gateway and watched through Flink's REST API.
+//! - [`duration`] and [`problem`]: what every input file shares: durations as humans write
+//!   them, and [`problem::Problem`], a value that parsed but cannot be used, with the path to
+//!   point at.
 //!
 //! ```
 //! use streamproof_platform::events::{EventHeader, EventSchema, TransactionEvent};
@@ -51,6 +54,7 @@ pub mod handle;
 pub mod lag;
 pub mod offsets;
 pub mod pipeline;
+pub mod problem;
 pub mod producer;
 pub mod profiles;
 pub mod routing;

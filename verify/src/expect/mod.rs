@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::stats::Latency;
+use streamproof_platform::problem::{PathStep::Key, Problem};
 
 use crate::kafka::Counts;
 
@@ -239,11 +240,14 @@ impl Default for Expectations {
 }
 
 impl Expectations {
-    /// Problems no single field shows.
-    pub fn problems(&self) -> Vec<String> {
+    /// Problems no single field shows, each at the field to fix.
+    pub fn problems(&self) -> Vec<Problem> {
         match self.min_throughput {
-            Some(fraction) if !(0.0..=1.0).contains(&fraction) => vec![format!(
-                "expect.min_throughput {fraction} is a fraction of the target rate; write a number from 0 to 1, e.g. 0.95"
+            Some(fraction) if !(0.0..=1.0).contains(&fraction) => vec![Problem::at(
+                [Key("expect"), Key("min_throughput")],
+                format!(
+                    "expect.min_throughput {fraction} is a fraction of the target rate; write a number from 0 to 1, e.g. 0.95"
+                ),
             )],
             _ => Vec::new(),
         }
