@@ -286,6 +286,21 @@ pub struct LoadedScenario {
     pub sha256: String,
 }
 
+impl LoadedScenario {
+    /// The scenario as the result describes it, with the file it came from.
+    pub fn info(&self) -> streamproof_result::ScenarioInfo {
+        let scenario = &self.scenario;
+        streamproof_result::ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: self.file.display().to_string(),
+            sha256: self.sha256.clone(),
+            seed: scenario.seed,
+            as_run: serde_json::to_value(scenario).unwrap_or_default(),
+        }
+    }
+}
+
 /// Reads, parses and checks a scenario file.
 pub fn load(file: &Path) -> Result<LoadedScenario, ScenarioError> {
     let bytes = std::fs::read(file).map_err(|error| {

@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use crate::connection::KafkaConnection;
 use crate::pipeline::FlinkEndpoint;
+use crate::profiles::ClientSettings;
 use crate::runtime::{
     ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec, KafkaDistribution,
     LocalCluster, RuntimeError, UpOutcome, FLINK_PORTS, FLINK_VERSION, PORT_BLOCK,
 };
+use crate::topics::TopicConfig;
+use streamproof_result::PlatformInfo;
 
 /// The embedded brokers, shared by the run that keeps them alive and the faults that act on
 /// them.
@@ -133,6 +136,30 @@ impl Platform {
             platform.flink = Some(FlinkCluster::up(flink, &distribution)?);
         }
         Ok(platform)
+    }
+
+    /// The platform as the result describes it: `brokers` in the cluster's metadata, the
+    /// producers' settings and the topics as applied (consumer groups are the load's).
+    pub fn info(
+        &self,
+        brokers: usize,
+        producer: &ClientSettings,
+        topics: &[TopicConfig],
+    ) -> PlatformInfo {
+        PlatformInfo {
+            kind: self.kind.to_owned(),
+            bootstrap_servers: self.connection.bootstrap_servers().to_owned(),
+            brokers,
+            kafka_version: self
+                .kafka_version
+                .as_deref()
+                .unwrap_or("unknown")
+                .to_owned(),
+            producer_profile: producer.profile.clone(),
+            producer_properties: producer.redacted(),
+            consumer_groups: Vec::new(),
+            topics: topics.iter().map(TopicConfig::info).collect(),
+        }
     }
 
     /// Where the embedded Flink cluster answers, when there is one.

@@ -626,6 +626,17 @@ pub enum Verdict {
     Fail,
 }
 
+impl Verdict {
+    /// Pass when every one of `checks` held.
+    pub fn of(checks: &[Check]) -> Self {
+        if checks.iter().all(|c| c.passed) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
+    }
+}
+
 /// One second of the time series.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecondPoint {

@@ -6,10 +6,8 @@ use streamproof_chaos::injector::FaultRecord;
 use streamproof_chaos::windows::{fault_throughput, healed};
 use streamproof_loadgen::series::{lag_summary, recovery_window, timeseries};
 use streamproof_loadgen::{GroupPlan, LoadOutcome};
-use streamproof_platform::profiles::ClientSettings;
-use streamproof_platform::topics::TopicConfig;
 use streamproof_reports::result::{
-    PlatformInfo, RunEnvironment, RunResult, ScenarioInfo, Verdict, RESULT_VERSION,
+    PlatformInfo, RunEnvironment, RunResult, Verdict, RESULT_VERSION,
 };
 use streamproof_verify::bronze::BronzeFindings;
 
@@ -24,13 +22,9 @@ use crate::scenario::LoadedScenario;
 pub struct Assembly<'a> {
     pub loaded: &'a LoadedScenario,
     pub run_id: String,
-    pub platform_kind: &'a str,
-    pub bootstrap: &'a str,
-    pub brokers: usize,
-    pub kafka_version: &'a str,
-    pub producer: &'a ClientSettings,
+    /// The platform, but for the consumer groups, which the load adds.
+    pub platform: PlatformInfo,
     pub groups: &'a [GroupPlan],
-    pub topics: &'a [TopicConfig],
     pub outcome: &'a LoadOutcome,
     pub findings: &'a KafkaFindings,
     pub faults: &'a [FaultRecord],
@@ -80,11 +74,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         faults_healed: healed(input.faults),
     };
     let checks = evaluate(&scenario.expect, &observed);
-    let verdict = if checks.iter().all(|c| c.passed) {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
+    let verdict = Verdict::of(&checks);
     RunResult {
         result_version: RESULT_VERSION,
         run_id: input.run_id.clone(),
@@ -92,17 +82,13 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         environment: Some(RunEnvironment::of_this_process(env!(
             "STREAMPROOF_GIT_REVISION"
         ))),
-        scenario: ScenarioInfo {
-            name: scenario.name.clone(),
-            description: scenario.description.clone(),
-            file: input.loaded.file.display().to_string(),
-            sha256: input.loaded.sha256.clone(),
-            seed: scenario.seed,
-            as_run: serde_json::to_value(scenario).unwrap_or_default(),
-        },
+        scenario: input.loaded.info(),
         started_at: String::new(),
         duration_seconds: 0.0,
-        platform: platform_info(&input),
+        platform: PlatformInfo {
+            consumer_groups: input.groups.iter().map(|g| g.info(outcome)).collect(),
+            ..input.platform
+        },
         counts: input.findings.counts,
         throughput,
         latency,
@@ -118,22 +104,5 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         bronze: input.bronze.map(|(mode, found)| found.section(mode)),
         lakehouse: input.lakehouse.map(|found| found.section.clone()),
         verification: Some(verification(input.findings, bronze_topic, input.lakehouse)),
-    }
-}
-
-fn platform_info(input: &Assembly<'_>) -> PlatformInfo {
-    PlatformInfo {
-        kind: input.platform_kind.to_owned(),
-        bootstrap_servers: input.bootstrap.to_owned(),
-        brokers: input.brokers,
-        kafka_version: input.kafka_version.to_owned(),
-        producer_profile: input.producer.profile.clone(),
-        producer_properties: input.producer.redacted(),
-        consumer_groups: input
-            .groups
-            .iter()
-            .map(|group| group.info(input.outcome))
-            .collect(),
-        topics: input.topics.iter().map(TopicConfig::info).collect(),
     }
 }
