@@ -79,6 +79,20 @@ pub struct UpArgs {
     /// Gateway on base-port + 69.
     #[arg(long, value_name = "ENGINE")]
     pub pipeline: Option<PipelineEngineArg>,
+    /// How clients reach the brokers: `plaintext`, or `sasl-ssl` (TLS with a throwaway CA
+    /// made now, SASL/SCRAM with a generated password). Either way `up` writes DIR/platform.yaml,
+    /// the platform file that reaches it (`run --platform DIR/platform.yaml`).
+    #[arg(long, value_enum, default_value_t = SecurityArg::Plaintext)]
+    pub security: SecurityArg,
+}
+
+/// How `up`'s brokers are secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecurityArg {
+    /// No TLS, no authentication.
+    Plaintext,
+    /// TLS and SASL/SCRAM-SHA-256 and -512.
+    SaslSsl,
 }
 
 /// Stream processors `up --pipeline` can start.
@@ -112,9 +126,19 @@ pub struct DownArgs {
     pub grace_secs: u64,
 }
 
-/// Where the cluster is: explicit servers, or the local platform recorded in a directory.
+/// Where the cluster is: a platform file, explicit servers, or the local platform recorded in
+/// a directory.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
+    /// A platform file describing an existing platform: its Kafka cluster with the client
+    /// settings every client needs (see docs/platform-file.md).
+    #[arg(
+        long,
+        env = "STREAMPROOF_PLATFORM",
+        value_name = "FILE",
+        conflicts_with = "bootstrap_servers"
+    )]
+    pub platform: Option<PathBuf>,
     /// Kafka bootstrap servers of an existing cluster (default: the local platform in --dir).
     #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
@@ -226,6 +250,16 @@ pub struct RunArgs {
     /// several scenarios, one subdirectory each).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run against an existing platform described by this file (its Kafka cluster and client
+    /// settings, its Flink session cluster and catalog; see docs/platform-file.md) instead of
+    /// starting the embedded platform.
+    #[arg(
+        long,
+        env = "STREAMPROOF_PLATFORM",
+        value_name = "FILE",
+        conflicts_with = "bootstrap_servers"
+    )]
+    pub platform: Option<PathBuf>,
     /// Run against an existing cluster instead of starting the embedded platform.
     #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod orchestrate;
+mod platform_file;
 mod progress;
 mod scenario;
 mod settings;

@@ -219,7 +219,7 @@ pub struct ScenarioError {
 
 impl ScenarioError {
     /// An error about the file as a whole.
-    fn unlocated(message: String) -> Self {
+    pub(crate) fn unlocated(message: String) -> Self {
         ScenarioError {
             file: PathBuf::new(),
             location: None,
@@ -230,7 +230,7 @@ impl ScenarioError {
     }
 
     /// The parser's error (its own, or one [`locate`] placed), with its location and snippet.
-    fn from_parser(error: &serde_saphyr::Error) -> Self {
+    pub(crate) fn from_parser(error: &serde_saphyr::Error) -> Self {
         let location = error
             .location()
             .map(|l| (l.line() as usize, l.column() as usize))
@@ -245,7 +245,7 @@ impl ScenarioError {
         }
     }
 
-    fn in_file(mut self, file: &Path) -> Self {
+    pub(crate) fn in_file(mut self, file: &Path) -> Self {
         self.file = file.to_owned();
         self.others = self
             .others

@@ -13,6 +13,7 @@ use streamproof_platform::pipeline::{PipelineSettings, BRONZE_TOPIC};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{ClusterSpec, FlinkSpec, Lifetime, PORT_BLOCK};
 
+use crate::orchestrate::ExistingPlatform;
 use crate::scenario::{CopierSection, PipelineSection, PlatformSection, Scenario};
 
 /// How long a producer may retry a send before reporting it failed, unless the scenario sets
@@ -68,13 +69,20 @@ impl Scenario {
 /// pipeline; from one block of free ports, every process living as `lifetime` says.
 pub fn platform_spec(
     scenario: &Scenario,
-    existing: Option<&KafkaConnection>,
+    existing: Option<&ExistingPlatform>,
     out: &Path,
     lifetime: Lifetime,
 ) -> Result<PlatformSpec> {
     let base_port = free_port_block()?;
+    let described = existing.and_then(|e| e.described.as_ref()).map(|d| &d.file);
+    let remote_flink = described
+        .and_then(|file| file.flink.as_ref())
+        .map(|f| f.endpoint());
+    let catalog = described
+        .and_then(|file| file.lakehouse.as_ref())
+        .map(|lakehouse| lakehouse.catalog());
     let kafka = match existing {
-        Some(connection) => KafkaSource::Existing(connection.clone()),
+        Some(existing) => KafkaSource::Existing(existing.connection.clone()),
         None => KafkaSource::Embedded(ClusterSpec {
             brokers: scenario.platform.brokers,
             dir: out.join("platform"),
@@ -89,7 +97,8 @@ pub fn platform_spec(
         KafkaSource::Embedded(_) => base_port + PORT_BLOCK,
         KafkaSource::Existing(_) => base_port,
     };
-    let flink = scenario.platform.pipeline.as_ref().map(|_| FlinkSpec {
+    let embedded_flink = scenario.platform.pipeline.is_some() && remote_flink.is_none();
+    let flink = embedded_flink.then(|| FlinkSpec {
         dir: out.join("flink"),
         base_port: flink_port,
         lifetime,
@@ -99,6 +108,8 @@ pub fn platform_spec(
         kafka,
         flink,
         reuse_running: false,
+        remote_flink,
+        catalog,
     })
 }
 

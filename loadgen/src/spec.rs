@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
+pub use streamproof_platform::profiles::property_map;
 
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -315,36 +316,6 @@ pub struct ConsumerGroupSpec {
 
 fn default_instances() -> usize {
     1
-}
-
-/// Reads a map of client properties whose values may be written as strings, numbers or
-/// booleans (`linger.ms: 5`, `enable.idempotence: true`).
-pub fn property_map<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Scalar {
-        Text(String),
-        Integer(i64),
-        Float(f64),
-        Flag(bool),
-    }
-    let raw = BTreeMap::<String, Scalar>::deserialize(deserializer).map_err(|_| {
-        de::Error::custom("properties are `name: value` pairs with a string, number or true/false value, e.g. `linger.ms: 5`")
-    })?;
-    Ok(raw
-        .into_iter()
-        .map(|(name, value)| {
-            let text = match value {
-                Scalar::Text(text) => text,
-                Scalar::Integer(number) => number.to_string(),
-                Scalar::Float(number) => number.to_string(),
-                Scalar::Flag(flag) => flag.to_string(),
-            };
-            (name, text)
-        })
-        .collect())
 }
 
 #[cfg(test)]

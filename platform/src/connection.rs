@@ -5,17 +5,50 @@
 //! every client.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
 
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
 use crate::profiles::{is_secret, ClientSettings, REDACTED};
+use crate::secrets::{is_reference, resolve, SecretError};
 
 /// The bootstrap servers of a Kafka cluster and the client properties every client needs to
 /// reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct KafkaConnection {
     bootstrap_servers: String,
+    /// As given, secret references (`${env:…}`, `${file:…}`) unresolved.
+    written: BTreeMap<String, String>,
+    /// As clients get them.
     properties: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for KafkaConnection {
+    // Never the resolved secrets, even in a debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConnection")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("properties", &self.redacted())
+            .finish()
+    }
+}
+
+/// Why a cluster could not be reached. Names the listener and the mechanism, never a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach Kafka at {bootstrap_servers} ({security}): {cause}")]
+pub struct UnreachableError {
+    /// The bootstrap servers tried.
+    pub bootstrap_servers: String,
+    /// The security protocol and SASL mechanism used, e.g. `SASL_SSL, SCRAM-SHA-512`.
+    pub security: String,
+    /// What the client reported first (authentication, TLS, transport), or the timeout.
+    pub cause: String,
 }
 
 impl KafkaConnection {
@@ -24,14 +57,92 @@ impl KafkaConnection {
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         KafkaConnection {
             bootstrap_servers: bootstrap_servers.into(),
+            written: BTreeMap::new(),
             properties: BTreeMap::new(),
         }
     }
 
-    /// Adds a librdkafka property every client carries (e.g. `security.protocol`).
+    /// A connection with librdkafka `properties` every client carries (e.g.
+    /// `security.protocol`), secret references resolved now.
+    pub fn with_properties(
+        bootstrap_servers: impl Into<String>,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<Self, SecretError> {
+        let mut connection = KafkaConnection::new(bootstrap_servers);
+        for (name, value) in properties {
+            connection
+                .properties
+                .insert(name.clone(), resolve(name, value)?);
+            connection.written.insert(name.clone(), value.clone());
+        }
+        Ok(connection)
+    }
+
+    /// Adds a literal librdkafka property every client carries.
     pub fn with_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.properties.insert(name.into(), value.into());
+        let (name, value) = (name.into(), value.into());
+        self.written.insert(name.clone(), value.clone());
+        self.properties.insert(name, value);
         self
+    }
+
+    /// The client properties as given, secret references unresolved: what another
+    /// streamproof process needs to build the same connection (it resolves them itself).
+    pub fn written_properties(&self) -> &BTreeMap<String, String> {
+        &self.written
+    }
+
+    /// The client properties as clients get them, secrets resolved: only for handing to a
+    /// client of another kind (the pipeline's Java clients).
+    pub fn client_properties(&self) -> &BTreeMap<String, String> {
+        &self.properties
+    }
+
+    /// The security protocol and SASL mechanism, as error messages name them.
+    pub fn security(&self) -> String {
+        let protocol = self
+            .properties
+            .get("security.protocol")
+            .map_or("PLAINTEXT", String::as_str)
+            .to_uppercase();
+        match self
+            .properties
+            .get("sasl.mechanisms")
+            .or_else(|| self.properties.get("sasl.mechanism"))
+        {
+            Some(mechanism) if protocol.starts_with("SASL") => format!("{protocol}, {mechanism}"),
+            _ => protocol,
+        }
+    }
+
+    /// Asks the cluster for its metadata, failing within `timeout` with what the client
+    /// reported first (a refused password, an untrusted certificate, nothing listening)
+    /// instead of retrying in the background.
+    pub fn check_reachable(&self, timeout: Duration) -> Result<usize, UnreachableError> {
+        let unreachable = |cause: String| UnreachableError {
+            bootstrap_servers: self.bootstrap_servers.clone(),
+            security: self.security(),
+            cause,
+        };
+        let client: BaseConsumer<FirstError> = self
+            .client_config()
+            .create_with_context(FirstError::default())
+            .map_err(|error| unreachable(error.to_string()))?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let attempt = client.fetch_metadata(None, PROBE_ATTEMPT);
+            // Serves the error events (authentication, TLS) that only polling delivers.
+            let _ = client.poll(Duration::ZERO);
+            let first = client.context().first.lock().ok().and_then(|f| f.clone());
+            match (attempt, first) {
+                (Ok(metadata), _) => return Ok(metadata.brokers().len()),
+                (Err(_), Some(cause)) => return Err(unreachable(cause)),
+                (Err(error), None) if std::time::Instant::now() >= deadline => {
+                    return Err(unreachable(error.to_string()))
+                }
+                (Err(_), None) => {}
+            }
+        }
     }
 
     /// The comma-separated bootstrap servers.
@@ -39,13 +150,17 @@ impl KafkaConnection {
         &self.bootstrap_servers
     }
 
-    /// The client properties with secret values replaced by [`REDACTED`], safe to print or
-    /// store.
+    /// The client properties as given, literal secrets replaced by [`REDACTED`] (references
+    /// stay: they name where a secret is, not the secret), safe to print or store.
     pub fn redacted(&self) -> BTreeMap<String, String> {
-        self.properties
+        self.written
             .iter()
             .map(|(name, value)| {
-                let shown = if is_secret(name) { REDACTED } else { value };
+                let shown = if is_secret(name) && !is_reference(value) {
+                    REDACTED
+                } else {
+                    value
+                };
                 (name.clone(), shown.to_owned())
             })
             .collect()
@@ -72,6 +187,47 @@ impl KafkaConnection {
         config
     }
 }
+
+/// How long one metadata request of [`KafkaConnection::check_reachable`] may take.
+const PROBE_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// Keeps the first failure librdkafka reports in the background (a refused login, a TLS
+/// handshake that failed), which a metadata request that times out does not say.
+#[derive(Default)]
+struct FirstError {
+    first: Mutex<Option<String>>,
+}
+
+impl FirstError {
+    fn keep(&self, cause: String) {
+        if let Ok(mut first) = self.first.lock() {
+            first.get_or_insert(cause);
+        }
+    }
+}
+
+impl ClientContext for FirstError {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        let security = ["SASL", "SSL", "AUTH"]
+            .iter()
+            .any(|word| facility.contains(word) || message.contains(word));
+        if (level as i32) <= (RDKafkaLogLevel::Warning as i32) && security {
+            self.keep(message.to_owned());
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let transport_only = error.rdkafka_error_code()
+            == Some(RDKafkaErrorCode::BrokerTransportFailure)
+            || error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown);
+        // A broker that is not up yet is worth another attempt; a refusal is not.
+        if !transport_only || reason.contains("SSL") || reason.contains("SASL") {
+            self.keep(format!("{error}: {reason}"));
+        }
+    }
+}
+
+impl ConsumerContext for FirstError {}
 
 #[cfg(test)]
 mod tests {

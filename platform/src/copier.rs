@@ -349,13 +349,14 @@ pub enum CopierStageError {
 }
 
 impl CopierStage {
-    /// Notes where the output topic stands, then starts `executable copier …` with
-    /// `config`, its output in `dir/copier.log` and its pid in `dir/copier.pid`. It ends with
-    /// this process in every case; the pid file tells where it ran should this process be
-    /// killed.
+    /// Notes where the output topic stands, then starts `executable copier REACH …` with
+    /// `config` (`reach`: the arguments that name the cluster, e.g. `--platform FILE`), its
+    /// output in `dir/copier.log` and its pid in `dir/copier.pid`. It ends with this process
+    /// in every case; the pid file tells where it ran should this process be killed.
     pub fn start(
         config: &CopierConfig,
         executable: &Path,
+        reach: &[String],
         dir: &Path,
     ) -> Result<Self, CopierStageError> {
         let start = StartOffsets::snapshot(&config.connection, &[config.output.as_str()]).map_err(
@@ -364,17 +365,16 @@ impl CopierStage {
                 source,
             },
         )?;
-        let args = vec![
-            "copier".to_owned(),
-            "--bootstrap-servers".to_owned(),
-            config.connection.bootstrap_servers().to_owned(),
+        let mut args = vec!["copier".to_owned()];
+        args.extend(reach.iter().cloned());
+        args.extend([
             "--group".to_owned(),
             config.group.clone(),
             "--mode".to_owned(),
             config.mode.as_str().to_owned(),
             "--batch".to_owned(),
             config.batch.to_string(),
-        ];
+        ]);
         let process = ManagedProcess::launch(ProcessSpec {
             pid_file: Some(dir.join("copier.pid")),
             ..ProcessSpec::new(executable, args, &config.group, &dir.join("copier.log"))

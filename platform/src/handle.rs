@@ -41,6 +41,11 @@ pub struct PlatformSpec {
     /// Whether embedded brokers already running in the spec's directory may be used as they
     /// are (`up` reports them) instead of being an error (a run wants a platform of its own).
     pub reuse_running: bool,
+    /// A Flink session cluster that already runs (from a platform file), used instead of an
+    /// embedded one.
+    pub remote_flink: Option<FlinkEndpoint>,
+    /// The lakehouse catalog, when a platform file names it; else the embedded Flink's.
+    pub catalog: Option<Catalog>,
 }
 
 /// The lakehouse catalog the pipeline's jobs write and the checker reads.
@@ -65,6 +70,10 @@ pub struct Platform {
     pub cluster: Option<SharedCluster>,
     /// Embedded brokers found already running (`reuse_running`).
     pub already_running: Option<ClusterState>,
+    /// A Flink session cluster streamproof did not start.
+    pub remote_flink: Option<FlinkEndpoint>,
+    /// The catalog a platform file named.
+    pub named_catalog: Option<Catalog>,
 }
 
 /// What a kept platform leaves running.
@@ -128,9 +137,13 @@ impl Platform {
                 cluster: None,
                 already_running: None,
                 flink: None,
+                remote_flink: None,
+                named_catalog: None,
             },
             KafkaSource::Embedded(cluster) => start_brokers(cluster, cache_root, spec)?,
         };
+        platform.remote_flink = spec.remote_flink.clone();
+        platform.named_catalog = spec.catalog.clone();
         if let Some(flink) = &spec.flink {
             let distribution = FlinkDistribution::ensure(cache_root)?;
             platform.flink = Some(FlinkCluster::up(flink, &distribution)?);
@@ -155,6 +168,7 @@ impl Platform {
                 .as_deref()
                 .unwrap_or("unknown")
                 .to_owned(),
+            connection_properties: self.connection.redacted(),
             producer_profile: producer.profile.clone(),
             producer_properties: producer.redacted(),
             consumer_groups: Vec::new(),
@@ -162,16 +176,23 @@ impl Platform {
         }
     }
 
-    /// Where the embedded Flink cluster answers, when there is one.
+    /// Where the pipeline's Flink session cluster answers: the embedded one, or the one a
+    /// platform file named.
     pub fn flink_endpoint(&self) -> Option<FlinkEndpoint> {
-        self.flink.as_ref().map(|flink| flink.spec.endpoint())
-    }
-
-    /// The catalog the pipeline writes to: a warehouse directory beside Flink's.
-    pub fn catalog(&self) -> Option<Catalog> {
         self.flink
             .as_ref()
-            .map(|flink| Catalog::HadoopWarehouse(flink.spec.dir.with_file_name("warehouse")))
+            .map(|flink| flink.spec.endpoint())
+            .or_else(|| self.remote_flink.clone())
+    }
+
+    /// The catalog the pipeline writes to: the one a platform file named, else a warehouse
+    /// directory beside the embedded Flink's.
+    pub fn catalog(&self) -> Option<Catalog> {
+        self.named_catalog.clone().or_else(|| {
+            self.flink
+                .as_ref()
+                .map(|flink| Catalog::HadoopWarehouse(flink.spec.dir.with_file_name("warehouse")))
+        })
     }
 
     /// Leaves every process streamproof started running for `streamproof down`; those
@@ -209,20 +230,24 @@ fn start_brokers(
     let kafka_version = Some(distribution.version.to_owned());
     match LocalCluster::up(cluster, &distribution)? {
         UpOutcome::Started(started) => Ok(Platform {
-            connection: started.connection(),
+            connection: started.connection()?,
             kind: "embedded",
             kafka_version,
             cluster: Some(Arc::new(Mutex::new(started))),
             already_running: None,
             flink: None,
+            remote_flink: None,
+            named_catalog: None,
         }),
         UpOutcome::AlreadyRunning(state) if spec.reuse_running => Ok(Platform {
-            connection: state.connection(),
+            connection: state.connection()?,
             kind: "embedded",
             kafka_version,
             cluster: None,
             already_running: Some(state),
             flink: None,
+            remote_flink: None,
+            named_catalog: None,
         }),
         UpOutcome::AlreadyRunning(state) => Err(RuntimeError::AlreadyRunning { dir: state.dir }),
     }

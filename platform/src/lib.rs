@@ -14,6 +14,9 @@
 //! - [`handle`]: [`handle::Platform`], what a run talks to: the Kafka connection, the
 //!   embedded brokers, the Flink session cluster and the lakehouse catalog, started by `up`
 //!   and `run` alike.
+//! - [`file`]: a platform file's sections: an existing Kafka cluster with its client
+//!   properties, a Flink session cluster, the lakehouse catalog.
+//! - [`secrets`]: `${env:NAME}` and `${file:PATH}` references in client settings.
 //! - [`runtime`]: the embedded local platform: Kafka brokers and a Flink session cluster
 //!   (JobManager, TaskManager, SQL Gateway) as local processes.
 //! - [`pipeline`]: the lakehouse pipeline as Flink SQL (bronze, silver, gold; Iceberg and
@@ -50,6 +53,7 @@ pub mod connection;
 pub mod copier;
 pub mod duration;
 pub mod events;
+pub mod file;
 pub mod handle;
 pub mod lag;
 pub mod offsets;
@@ -59,4 +63,5 @@ pub mod producer;
 pub mod profiles;
 pub mod routing;
 pub mod runtime;
+pub mod secrets;
 pub mod topics;

@@ -370,6 +370,36 @@ impl ClientSettings {
     }
 }
 
+/// Reads a map of client properties whose values may be written as strings, numbers or
+/// booleans (`linger.ms: 5`, `enable.idempotence: true`).
+pub fn property_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+        Flag(bool),
+    }
+    let raw = <BTreeMap<String, Scalar> as serde::Deserialize>::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom("properties are `name: value` pairs with a string, number or true/false value, e.g. `linger.ms: 5`")
+    })?;
+    Ok(raw
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Scalar::Text(text) => text,
+                Scalar::Integer(number) => number.to_string(),
+                Scalar::Float(number) => number.to_string(),
+                Scalar::Flag(flag) => flag.to_string(),
+            };
+            (name, text)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,7 +128,7 @@ fn dropping_a_started_cluster_stops_it() {
 fn brokers_can_be_paused_killed_and_started_again() {
     let dir = tempfile::tempdir().unwrap();
     let (_, mut cluster) = start_single(dir.path(), 29_900);
-    let connection = cluster.connection();
+    let connection = cluster.connection().expect("the cluster's connection");
     let metadata_lists_broker = || {
         KafkaAdmin::connect(&connection)
             .unwrap()

@@ -364,6 +364,11 @@ pub struct PlatformInfo {
     pub brokers: usize,
     /// Kafka version of the embedded platform (`unknown` for an existing cluster).
     pub kafka_version: String,
+    /// The client properties every client carried to reach the cluster (a platform file's
+    /// `kafka.properties`), as written: secret references as references, literal secrets
+    /// redacted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub connection_properties: BTreeMap<String, String>,
     /// Producer profile name.
     pub producer_profile: String,
     /// Effective producer properties, secrets redacted.

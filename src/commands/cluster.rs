@@ -6,12 +6,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::{
     default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkSpec, Lifetime, LocalCluster,
-    Ownership, RecordedPlatform, Registry, StopOutcome, FLINK_VERSION, PORT_BLOCK,
+    Ownership, RecordedPlatform, Registry, Security, StopOutcome, FLINK_VERSION, PORT_BLOCK,
 };
 
 use super::{print_json, stop_on_interrupt};
-use crate::cli::{DownArgs, PipelineEngineArg, StatusArgs, UpArgs};
-use streamproof_platform::handle::{KafkaSource, Platform, PlatformSpec};
+use crate::cli::{DownArgs, PipelineEngineArg, SecurityArg, StatusArgs, UpArgs};
+use crate::platform_file;
+use streamproof_platform::file::{FlinkSection, KafkaSection, LakehouseSection, PlatformFile};
+use streamproof_platform::handle::{Catalog, KafkaSource, Platform, PlatformSpec};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     let dir = args.dir.dir.clone();
@@ -23,6 +25,10 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
             heap_mb: args.heap_mb,
             // `up` exists to leave the platform running for later commands.
             lifetime: Lifetime::Kept,
+            security: match args.security {
+                SecurityArg::Plaintext => Security::Plaintext,
+                SecurityArg::SaslSsl => Security::SaslSsl,
+            },
             ..ClusterSpec::default()
         }),
         flink: args.pipeline.map(|PipelineEngineArg::Flink| FlinkSpec {
@@ -32,6 +38,8 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
             ..FlinkSpec::default()
         }),
         reuse_running: true,
+        remote_flink: None,
+        catalog: None,
     };
     stop_on_interrupt(Arc::new(Mutex::new(vec![dir])))?;
     let platform =
@@ -41,10 +49,16 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     } else {
         "started"
     };
+    let catalog = platform.catalog();
     let kept = platform.keep_running();
     let Some(state) = kept.kafka else {
         anyhow::bail!("the local platform started no brokers");
     };
+    let platform_file = state.dir.join("platform.yaml");
+    platform_file::write(
+        &platform_file,
+        &describe(&state, kept.flink.as_ref(), catalog),
+    )?;
     if json {
         return print_json(&state);
     }
@@ -72,10 +86,39 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         );
     }
     println!(
+        "Platform file: {} (run a scenario on it with --platform)",
+        platform_file.display()
+    );
+    println!(
         "Stop it with: streamproof down --dir {}",
         state.dir.display()
     );
     Ok(())
+}
+
+/// The platform file that reaches what `up` started: the brokers with their client settings
+/// (secrets as references to files in the platform directory), Flink and its warehouse.
+fn describe(
+    state: &ClusterState,
+    flink: Option<&FlinkSpec>,
+    catalog: Option<Catalog>,
+) -> PlatformFile {
+    PlatformFile {
+        kafka: KafkaSection {
+            bootstrap_servers: state.bootstrap_servers.clone(),
+            properties: state.client_properties.clone(),
+        },
+        flink: flink.map(|flink| {
+            let endpoint = flink.endpoint();
+            FlinkSection {
+                rest: endpoint.rest_url,
+                sql_gateway: endpoint.gateway_url,
+                checkpoints: endpoint.checkpoints,
+            }
+        }),
+        lakehouse: catalog
+            .map(|Catalog::HadoopWarehouse(warehouse)| LakehouseSection { warehouse }),
+    }
 }
 
 pub fn status(args: &StatusArgs, json: bool) -> Result<()> {

@@ -22,15 +22,20 @@ use streamproof_platform::handle::Platform;
 use streamproof_platform::runtime::ClusterState;
 
 use crate::cli::ClusterArgs;
+use crate::platform_file;
 
-/// The cluster to talk to: the explicit flag, else the local platform in --dir.
+/// The cluster to talk to: the platform file, else the explicit servers, else the local
+/// platform in --dir.
 pub fn connection(cluster: &ClusterArgs) -> Result<KafkaConnection> {
+    if let Some(path) = &cluster.platform {
+        return platform_file::load(path)?.connection();
+    }
     if let Some(servers) = &cluster.bootstrap_servers {
         return Ok(KafkaConnection::new(servers.as_str()));
     }
     let dir = &cluster.dir.dir;
     match ClusterState::load(dir).context("read the local platform's state")? {
-        Some(state) => Ok(state.connection()),
+        Some(state) => Ok(state.connection()?),
         None => bail!(
             "no cluster to talk to: start the local platform with `streamproof up` (it records itself in `{}`) or pass --bootstrap-servers",
             dir.display()

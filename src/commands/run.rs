@@ -10,7 +10,8 @@ use streamproof_reports::{html, junit};
 
 use super::print_json;
 use crate::cli::{RunArgs, ValidateArgs};
-use crate::orchestrate::{run_scenario, RunOptions};
+use crate::orchestrate::{run_scenario, ExistingPlatform, RunOptions};
+use crate::platform_file;
 use crate::scenario::{self, LoadedScenario};
 
 fn load_all(files: &[std::path::PathBuf]) -> Result<Vec<LoadedScenario>> {
@@ -29,8 +30,8 @@ pub fn validate(args: &ValidateArgs) -> Result<()> {
 
 /// How every run of one invocation is carried out.
 pub struct Runner {
-    /// Run against this cluster instead of the embedded platform.
-    pub existing: Option<KafkaConnection>,
+    /// Run against this platform instead of the embedded one.
+    pub existing: Option<ExistingPlatform>,
     /// Leave the embedded platform running.
     pub keep_platform: bool,
     /// Print results as JSON.
@@ -41,7 +42,11 @@ pub struct Runner {
 
 impl Runner {
     /// A runner whose embedded platforms Ctrl-C stops.
-    pub fn new(existing: Option<KafkaConnection>, keep_platform: bool, json: bool) -> Result<Self> {
+    pub fn new(
+        existing: Option<ExistingPlatform>,
+        keep_platform: bool,
+        json: bool,
+    ) -> Result<Self> {
         let started = Arc::new(Mutex::new(Vec::new()));
         super::stop_on_interrupt(started.clone())?;
         Ok(Runner {
@@ -96,7 +101,7 @@ impl Runner {
 pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     // Every file is checked before anything starts.
     let scenarios = load_all(&args.scenarios)?;
-    let existing = args.bootstrap_servers.clone().map(KafkaConnection::new);
+    let existing = existing_platform(args)?;
     let runner = Runner::new(existing, args.keep_platform, json)?;
     let several = scenarios.len() > 1;
     let mut results = Vec::new();
@@ -110,6 +115,25 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
             .with_context(|| format!("write `{}`", path.display()))?;
     }
     Ok(results.iter().all(RunResult::passed))
+}
+
+/// The platform a run goes against when it is not the embedded one: a platform file's, or a
+/// cluster given by its bootstrap servers.
+fn existing_platform(args: &RunArgs) -> Result<Option<ExistingPlatform>> {
+    if let Some(path) = &args.platform {
+        let described = platform_file::load(path)?;
+        return Ok(Some(ExistingPlatform {
+            connection: described.connection()?,
+            described: Some(described),
+        }));
+    }
+    Ok(args
+        .bootstrap_servers
+        .as_ref()
+        .map(|servers| ExistingPlatform {
+            connection: KafkaConnection::new(servers.as_str()),
+            described: None,
+        }))
 }
 
 fn print_verdict(result: &RunResult, report: &Path) {

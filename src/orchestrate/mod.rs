@@ -8,7 +8,7 @@ mod stages;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
@@ -22,17 +22,32 @@ use streamproof_reports::result::RunResult;
 use streamproof_verify::gold::{GoldReplay, SendTimes};
 use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 
+use crate::platform_file::LoadedPlatform;
 use crate::scenario::LoadedScenario;
 use crate::settings::platform_spec;
 use assemble::{assemble, Assembly};
 use stages::{Stages, Verified};
 
+/// A platform streamproof did not start.
+#[derive(Debug, Clone)]
+pub struct ExistingPlatform {
+    /// How every client reaches its Kafka cluster.
+    pub connection: KafkaConnection,
+    /// Its platform file, when one described it (its Flink and catalog; the copier process
+    /// is handed the file).
+    pub described: Option<LoadedPlatform>,
+}
+
+/// How long an existing cluster may take to answer a first metadata request: a refused
+/// password or an untrusted certificate must end the run at once, not after a drain timeout.
+const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Where and against what to run.
 pub struct RunOptions {
     /// Directory for result.json, summary.md and the embedded platform's logs.
     pub out: PathBuf,
-    /// An existing cluster instead of the embedded platform.
-    pub existing: Option<KafkaConnection>,
+    /// An existing platform instead of the embedded one.
+    pub existing: Option<ExistingPlatform>,
     /// Directories of embedded platforms started so far, stopped on Ctrl-C.
     pub started: Arc<Mutex<Vec<PathBuf>>>,
     /// Leave the embedded platform running after the verdict.
@@ -69,11 +84,17 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
 /// The platform phase: the embedded brokers (or the existing cluster) and, for a pipeline,
 /// an embedded Flink session cluster.
 fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunPlatform> {
-    if options.existing.is_some() && !loaded.scenario.faults.is_empty() {
-        anyhow::bail!(
-            "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers)",
-            loaded.file.display()
-        );
+    if let Some(existing) = &options.existing {
+        if !loaded.scenario.faults.is_empty() {
+            anyhow::bail!(
+                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers or --platform)",
+                loaded.file.display()
+            );
+        }
+        existing
+            .connection
+            .check_reachable(REACHABLE_TIMEOUT)
+            .context("check the platform's Kafka cluster before the run")?;
     }
     let lifetime = Lifetime::kept_if(options.keep_platform);
     let spec = platform_spec(
@@ -128,9 +149,8 @@ async fn drive(
 
     let producer = scenario.platform.producer_settings()?;
     let groups = scenario.consumer_groups(&run_id)?;
-    let stages = tokio::task::block_in_place(|| {
-        Stages::start(scenario, &run.platform, &run_id, &options.out)
-    })?;
+    let stages =
+        tokio::task::block_in_place(|| Stages::start(scenario, &run.platform, &run_id, options))?;
     eprintln!(
         "running `{}`: {} of load after {} of warmup…",
         scenario.name,

@@ -1,7 +1,7 @@
 //! The stages a scenario adds to the platform (the raw → bronze copier, or the Flink
 //! pipeline), the load with its faults on one clock, and each stage's verification.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use streamproof_verify::gold::GoldReplay;
 use streamproof_verify::kafka::KafkaFindings;
 use streamproof_verify::pipeline::{verify_pipeline, PipelineFindings, PipelineRun};
 
-use super::RunPlatform;
+use super::{RunOptions, RunPlatform};
 use crate::progress::ProgressView;
 use crate::scenario::Scenario;
 
@@ -52,13 +52,16 @@ impl Stages {
         scenario: &Scenario,
         platform: &Platform,
         run_id: &str,
-        out: &Path,
+        options: &RunOptions,
     ) -> Result<Self> {
         let copier = match &scenario.platform.copier {
             Some(section) => {
                 let exe = std::env::current_exe().context("find the streamproof executable")?;
                 let config = section.config(&platform.connection, run_id);
-                Some(CopierStage::start(&config, &exe, out).context("start the copier stage")?)
+                let reach = copier_connection_args(platform, options);
+                let stage = CopierStage::start(&config, &exe, &reach, &options.out)
+                    .context("start the copier stage")?;
+                Some(stage)
             }
             None => None,
         };
@@ -192,5 +195,20 @@ impl Stages {
             verified.lakehouse = Some(found);
         }
         Ok(verified)
+    }
+}
+
+/// How the copier process reaches the cluster: the run's platform file (it resolves the
+/// secrets itself, so none is on its command line), else the bootstrap servers.
+fn copier_connection_args(platform: &Platform, options: &RunOptions) -> Vec<String> {
+    match options.existing.as_ref().and_then(|e| e.described.as_ref()) {
+        Some(described) => vec![
+            "--platform".to_owned(),
+            described.path.display().to_string(),
+        ],
+        None => vec![
+            "--bootstrap-servers".to_owned(),
+            platform.connection.bootstrap_servers().to_owned(),
+        ],
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub use cluster::{
     BrokerProcess, BrokerStatus, ClusterSpec, ClusterState, ClusterStatus, Link, LocalCluster,
-    ProxyRoute, StopOutcome, StopReport, UpOutcome, PORT_BLOCK, STATE_FILE,
+    ProxyRoute, Security, StopOutcome, StopReport, UpOutcome, CLIENT_USER, PORT_BLOCK, STATE_FILE,
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use flink::{
@@ -88,6 +88,9 @@ pub enum RuntimeError {
         /// What the cluster wanted it for.
         role: String,
     },
+    /// A secret reference in the platform's client settings could not be resolved.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
     /// A platform already runs in the directory a new one should start in.
     #[error("a platform is already running in `{}`; choose another --out directory or stop it with `streamproof down --dir {}`", dir.display(), dir.display())]
     AlreadyRunning {

@@ -16,7 +16,7 @@ pub(super) fn check_ports_free(spec: &ClusterSpec) -> Result<(), RuntimeError> {
                 format!("broker {node} controller listener"),
             ),
         ];
-        if spec.proxied {
+        if spec.separate_replication() {
             ports.push((
                 spec.replication_listen_port(index),
                 format!("broker {node} replication listener"),
@@ -83,6 +83,7 @@ pub(super) fn prepare_broker(
         .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
         .arg(format!("--cluster-id={cluster_id}"))
         .arg(format!("--config={}", broker.config.display()))
+        .args(scram_users(spec)?)
         .output()
         .map_err(io_error("run Kafka's storage format for", &broker.config))?;
     if !output.status.success() {
@@ -100,6 +101,16 @@ pub(super) fn prepare_broker(
         });
     }
     Ok(broker)
+}
+
+/// The SCRAM users a secured cluster's storage is formatted with.
+fn scram_users(spec: &ClusterSpec) -> Result<Vec<String>, RuntimeError> {
+    match spec.security {
+        Security::Plaintext => Ok(Vec::new()),
+        Security::SaslSsl => Ok(scram_user_args(
+            &SecurityFiles::in_dir(&spec.dir).read_password()?,
+        )),
+    }
 }
 
 pub(super) fn broker_command(
@@ -139,17 +150,22 @@ pub(super) fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> S
     let replication = replication_for(spec.brokers);
     let min_insync = min_insync_for(replication);
     let index = (broker.node_id - 1) as usize;
+    let client = match spec.security {
+        Security::Plaintext => "PLAINTEXT",
+        Security::SaslSsl => "SASL_SSL",
+    };
     let mut listeners = vec![
-        format!("PLAINTEXT://127.0.0.1:{}", spec.listen_port(index)),
+        format!("{client}://127.0.0.1:{}", spec.listen_port(index)),
         format!(
             "CONTROLLER://127.0.0.1:{}",
             spec.controller_listen_port(index)
         ),
     ];
-    let mut advertised = vec![format!("PLAINTEXT://127.0.0.1:{}", broker.port)];
+    let mut advertised = vec![format!("{client}://127.0.0.1:{}", broker.port)];
     // Behind proxies, replication gets a listener of its own so that client-side network
-    // faults do not also cut brokers off from each other, and peers can be cut separately.
-    let inter_broker = if spec.proxied {
+    // faults do not also cut brokers off from each other, and peers can be cut separately;
+    // beside a secured client listener, so that only clients need credentials.
+    let inter_broker = if spec.separate_replication() {
         listeners.push(format!(
             "REPLICATION://127.0.0.1:{}",
             spec.replication_listen_port(index)
@@ -173,7 +189,8 @@ pub(super) fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> S
         ("inter.broker.listener.name", inter_broker.to_owned()),
         (
             "listener.security.protocol.map",
-            "PLAINTEXT:PLAINTEXT,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT".to_owned(),
+            "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT"
+                .to_owned(),
         ),
         ("log.dirs", broker.data_dir.display().to_string()),
         // Topics are created explicitly with the platform's settings; a typo must not
@@ -197,6 +214,12 @@ pub(super) fn server_properties(spec: &ClusterSpec, broker: &BrokerProcess) -> S
     ];
     for (name, value) in settings {
         let _ = writeln!(text, "{name}={value}");
+    }
+    if spec.security == Security::SaslSsl {
+        text.push_str("# The secured client listener.\n");
+        for (name, value) in SecurityFiles::in_dir(&spec.dir).broker_properties() {
+            let _ = writeln!(text, "{name}={value}");
+        }
     }
     if !spec.broker_properties.is_empty() {
         text.push_str("# Set by the scenario.\n");

@@ -28,12 +28,15 @@ pub const STATE_FILE: &str = "cluster.json";
 const MAX_BROKERS: usize = 9;
 
 mod config;
+mod security;
 mod spec;
 mod state;
 #[cfg(test)]
 mod tests;
 
 use config::*;
+use security::{scram_user_args, SecurityFiles};
+pub use security::{Security, CLIENT_USER};
 pub use spec::*;
 pub use state::*;
 
@@ -77,6 +80,10 @@ impl LocalCluster {
             ..spec.clone()
         };
         let cluster_id = new_cluster_id();
+        let security = match spec.security {
+            Security::Plaintext => None,
+            Security::SaslSsl => Some(SecurityFiles::create(&spec.dir)?),
+        };
         let mut cluster = LocalCluster {
             state: ClusterState {
                 cluster_id: cluster_id.clone(),
@@ -89,6 +96,10 @@ impl LocalCluster {
                 dir: spec.dir.clone(),
                 brokers: Vec::new(),
                 owner: Some(Owner::this_process(spec.lifetime)),
+                client_properties: security
+                    .as_ref()
+                    .map(SecurityFiles::client_properties)
+                    .unwrap_or_default(),
             },
             children: Vec::new(),
             stop_on_drop: true,
@@ -118,7 +129,7 @@ impl LocalCluster {
 
     fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), RuntimeError> {
         let started = Instant::now();
-        let admin = KafkaAdmin::connect(&self.connection())?.with_timeout(Duration::from_secs(2));
+        let admin = KafkaAdmin::connect(&self.connection()?)?.with_timeout(Duration::from_secs(2));
         let expected = self.state.brokers.len();
         loop {
             for (child, broker) in self.children.iter_mut().zip(&self.state.brokers) {
@@ -158,7 +169,7 @@ impl LocalCluster {
     }
 
     /// How clients reach the cluster.
-    pub fn connection(&self) -> KafkaConnection {
+    pub fn connection(&self) -> Result<KafkaConnection, RuntimeError> {
         self.state.connection()
     }
 
@@ -290,7 +301,7 @@ impl LocalCluster {
                 running: broker.is_running(),
             })
             .collect();
-        let metadata = KafkaAdmin::connect(&state.connection())
+        let metadata = KafkaAdmin::connect(&state.connection()?)
             .map(|admin| admin.with_timeout(Duration::from_secs(5)))
             .and_then(|admin| admin.brokers())
             .map_err(|error| error.to_string());

@@ -28,6 +28,8 @@ pub struct ClusterSpec {
     /// Whether the brokers end with this process or are kept (`up`, `--keep-platform`);
     /// restarted brokers keep it.
     pub lifetime: Lifetime,
+    /// How clients reach the brokers.
+    pub security: Security,
 }
 
 impl Default for ClusterSpec {
@@ -41,6 +43,7 @@ impl Default for ClusterSpec {
             broker_properties: BTreeMap::new(),
             proxied: false,
             lifetime: Lifetime::EndsWithThisProcess,
+            security: Security::Plaintext,
         }
     }
 }
@@ -78,8 +81,20 @@ impl ClusterSpec {
         self.base_port + 30 + index as u16
     }
 
+    /// Where broker `index` listens for its peers: behind a proxy a hidden port, else the
+    /// port its peers connect to.
     pub(super) fn replication_listen_port(&self, index: usize) -> u16 {
-        self.base_port + 50 + index as u16
+        if self.proxied {
+            self.base_port + 50 + index as u16
+        } else {
+            self.replication_port(index)
+        }
+    }
+
+    /// Whether replication has a listener of its own (behind proxies, or beside a secured
+    /// client listener).
+    pub(super) fn separate_replication(&self) -> bool {
+        self.proxied || self.security != Security::Plaintext
     }
 
     /// The proxies a proxied cluster needs, three per broker: clients, controllers and

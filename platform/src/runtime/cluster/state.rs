@@ -63,6 +63,10 @@ pub struct ClusterState {
     /// versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
+    /// The client settings that reach the brokers (a secured listener's), secrets as
+    /// references to files in the cluster directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_properties: BTreeMap<String, String>,
 }
 
 impl ClusterState {
@@ -89,8 +93,11 @@ impl ClusterState {
     }
 
     /// How clients reach the cluster: the embedded platform needs no client properties.
-    pub fn connection(&self) -> KafkaConnection {
-        KafkaConnection::new(self.bootstrap_servers.as_str())
+    pub fn connection(&self) -> Result<KafkaConnection, RuntimeError> {
+        Ok(KafkaConnection::with_properties(
+            self.bootstrap_servers.as_str(),
+            &self.client_properties,
+        )?)
     }
 
     pub(super) fn any_running(&self) -> bool {

@@ -1,0 +1,211 @@
+//! A scenario through a platform file against brokers that take TLS and SASL/SCRAM only:
+//! the run passes with the right settings and keeps the password out of everything it
+//! writes; a wrong password or an untrusted CA ends it at once with exit 2, naming the
+//! listener and the mechanism.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{exclusive, explain, read_result, streamproof};
+
+/// Where the secured cluster listens (apart from the shared test cluster's ports).
+const BASE_PORT: &str = "37292";
+
+/// Stops the secured cluster however the test ends.
+struct SecuredCluster {
+    dir: tempfile::TempDir,
+}
+
+impl SecuredCluster {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let cluster = SecuredCluster { dir };
+        let output = streamproof(&[
+            "up",
+            "--security",
+            "sasl-ssl",
+            "--dir",
+            &cluster.path().display().to_string(),
+            "--base-port",
+            BASE_PORT,
+            "--heap-mb",
+            "384",
+        ]);
+        assert!(output.status.success(), "{}", explain(&output));
+        cluster
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn platform_file(&self) -> PathBuf {
+        self.path().join("platform.yaml")
+    }
+
+    fn password(&self) -> String {
+        std::fs::read_to_string(self.path().join("security/client.password"))
+            .expect("the generated password")
+            .trim()
+            .to_owned()
+    }
+
+    /// The platform file `up` wrote, with one line changed.
+    fn platform_file_with(&self, from: &str, to: &str, name: &str) -> PathBuf {
+        let text = std::fs::read_to_string(self.platform_file()).expect("platform.yaml");
+        assert!(
+            text.contains(from),
+            "platform.yaml has no `{from}`:\n{text}"
+        );
+        let changed = self.path().join(name);
+        std::fs::write(&changed, text.replace(from, to)).expect("write the changed file");
+        changed
+    }
+}
+
+impl Drop for SecuredCluster {
+    fn drop(&mut self) {
+        let _ = streamproof(&["down", "--dir", &self.path().display().to_string()]);
+    }
+}
+
+fn tiny() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny.yaml").to_owned()
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// A self-signed CA certificate (PEM) that signed nothing of the cluster's.
+fn unrelated_ca() -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("a key");
+    params.self_signed(&key).expect("a CA certificate").pem()
+}
+
+#[test]
+fn a_secured_cluster_is_reached_only_with_the_right_password_and_ca() {
+    let _one = exclusive();
+    let cluster = SecuredCluster::start();
+    let password = cluster.password();
+
+    let out = tempfile::tempdir().expect("a run directory");
+    let run_dir = out.path().join("run");
+    let platform = cluster.platform_file().display().to_string();
+    let output = streamproof(&[
+        "run",
+        "--platform",
+        &platform,
+        &tiny(),
+        "--out",
+        &run_dir.display().to_string(),
+    ]);
+    assert!(output.status.success(), "{}", explain(&output));
+    let result = read_result(&run_dir);
+    let properties = &result["platform"]["connection_properties"];
+    assert_eq!(properties["security.protocol"], "SASL_SSL");
+    assert!(
+        properties["sasl.password"]
+            .as_str()
+            .is_some_and(|shown| shown.starts_with("${file:")),
+        "the password is shown as its reference: {properties}"
+    );
+    assert_eq!(result["counts"]["lost"], 0);
+    assert_eq!(result["counts"]["acked"], result["counts"]["present"]);
+    let leaks = files_containing(&run_dir, &password);
+    assert!(leaks.is_empty(), "the password is in {leaks:?}");
+
+    // A wrong password, given through an environment variable.
+    let wrong = cluster.platform_file_with(
+        &format!(
+            "${{file:{}}}",
+            cluster.path().join("security/client.password").display()
+        ),
+        "${env:STREAMPROOF_TEST_WRONG_PASSWORD}",
+        "wrong-password.yaml",
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .args(["run", "--platform"])
+        .arg(&wrong)
+        .arg(tiny())
+        .arg("--out")
+        .arg(out.path().join("refused"))
+        .env("STREAMPROOF_TEST_WRONG_PASSWORD", "not-the-password")
+        .env_remove("STREAMPROOF_BOOTSTRAP_SERVERS")
+        .output()
+        .expect("run streamproof");
+    assert_eq!(refused.status.code(), Some(2), "{}", explain(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{BASE_PORT}"))
+            && stderr.contains("SASL_SSL, SCRAM-SHA-512")
+            && stderr.contains("Authentication failed"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("refused/result.json").exists());
+
+    // A CA that did not sign the brokers' certificate.
+    let other_ca = cluster.path().join("other-ca.pem");
+    std::fs::write(&other_ca, unrelated_ca()).expect("write another CA");
+    let untrusted = cluster.platform_file_with(
+        &cluster.path().join("security/ca.pem").display().to_string(),
+        &other_ca.display().to_string(),
+        "untrusted-ca.yaml",
+    );
+    let output = streamproof(&[
+        "run",
+        "--platform",
+        &untrusted.display().to_string(),
+        &tiny(),
+        "--out",
+        &out.path().join("untrusted").display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SASL_SSL") && stderr.contains("certificate verify failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_platform_file_with_an_unknown_field_names_its_line_and_column() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("platform.yaml");
+    std::fs::write(
+        &file,
+        "kafka:\n  bootstrap_servers: 127.0.0.1:1\n  propertes:\n    acks: all\n",
+    )
+    .expect("write the platform file");
+    let output = streamproof(&[
+        "topics",
+        "describe",
+        "--platform",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:3:3", file.display())) && stderr.contains("properties"),
+        "{stderr}"
+    );
+}
