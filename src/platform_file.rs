@@ -3,12 +3,46 @@
 //! scenario's, secrets resolved only when a connection is made.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::file::PlatformFile;
+use streamproof_platform::handle::Platform;
 
-use crate::scenario::ScenarioError;
+use crate::scenario::{LoadedScenario, ScenarioError};
+
+/// A platform streamproof did not start.
+#[derive(Debug, Clone)]
+pub struct ExistingPlatform {
+    /// How every client reaches its Kafka cluster.
+    pub connection: KafkaConnection,
+    /// Its platform file, when one described it (its Flink and catalog; the copier process
+    /// is handed the file).
+    pub described: Option<LoadedPlatform>,
+}
+
+/// How long an existing cluster may take to answer a first metadata request: a refused
+/// password or an untrusted certificate must end the run at once, not after a drain timeout.
+const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl ExistingPlatform {
+    /// Whether `loaded` can run on this platform: no faults (streamproof only acts on
+    /// processes it started), and the cluster answers with the settings given; a refused
+    /// password or an untrusted certificate is reported here, within seconds.
+    pub fn admit(&self, loaded: &LoadedScenario) -> Result<()> {
+        if !loaded.scenario.faults.is_empty() {
+            anyhow::bail!(
+                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers or --platform)",
+                loaded.file.display()
+            );
+        }
+        self.connection
+            .check_reachable(REACHABLE_TIMEOUT)
+            .context("check the platform's Kafka cluster before the run")?;
+        Ok(())
+    }
+}
 
 /// A platform file and where it came from.
 #[derive(Debug, Clone)]
@@ -52,4 +86,22 @@ pub fn write(path: &Path, file: &PlatformFile) -> Result<()> {
     let header = "# Written by streamproof: how to reach this platform (docs/platform-file.md).\n";
     std::fs::write(path, format!("{header}{text}"))
         .with_context(|| format!("write `{}`", path.display()))
+}
+
+/// How the copier process reaches the cluster: the run's platform file (it resolves the
+/// secrets itself, so none is on its command line), else the bootstrap servers.
+pub fn copier_connection_args(
+    platform: &Platform,
+    existing: Option<&ExistingPlatform>,
+) -> Vec<String> {
+    match existing.and_then(|e| e.described.as_ref()) {
+        Some(described) => vec![
+            "--platform".to_owned(),
+            described.path.display().to_string(),
+        ],
+        None => vec![
+            "--bootstrap-servers".to_owned(),
+            platform.connection.bootstrap_servers().to_owned(),
+        ],
+    }
 }

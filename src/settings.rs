@@ -13,7 +13,7 @@ use streamproof_platform::pipeline::{PipelineSettings, BRONZE_TOPIC};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{ClusterSpec, FlinkSpec, Lifetime, PORT_BLOCK};
 
-use crate::orchestrate::ExistingPlatform;
+use crate::platform_file::ExistingPlatform;
 use crate::scenario::{CopierSection, PipelineSection, PlatformSection, Scenario};
 
 /// How long a producer may retry a send before reporting it failed, unless the scenario sets

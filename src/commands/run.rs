@@ -10,8 +10,8 @@ use streamproof_reports::{html, junit};
 
 use super::print_json;
 use crate::cli::{RunArgs, ValidateArgs};
-use crate::orchestrate::{run_scenario, ExistingPlatform, RunOptions};
-use crate::platform_file;
+use crate::orchestrate::{run_scenario, RunOptions};
+use crate::platform_file::{self, ExistingPlatform};
 use crate::scenario::{self, LoadedScenario};
 
 fn load_all(files: &[std::path::PathBuf]) -> Result<Vec<LoadedScenario>> {

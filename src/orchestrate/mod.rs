@@ -8,13 +8,12 @@ mod stages;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::admin::KafkaAdmin;
-use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::handle::{KafkaSource, Platform};
 use streamproof_platform::runtime::{default_cache_root, Lifetime};
 use streamproof_platform::topics::standard_topics;
@@ -22,25 +21,11 @@ use streamproof_reports::result::RunResult;
 use streamproof_verify::gold::{GoldReplay, SendTimes};
 use streamproof_verify::kafka::{check_kafka, KafkaCheck};
 
-use crate::platform_file::LoadedPlatform;
+use crate::platform_file::ExistingPlatform;
 use crate::scenario::LoadedScenario;
 use crate::settings::platform_spec;
 use assemble::{assemble, Assembly};
 use stages::{Stages, Verified};
-
-/// A platform streamproof did not start.
-#[derive(Debug, Clone)]
-pub struct ExistingPlatform {
-    /// How every client reaches its Kafka cluster.
-    pub connection: KafkaConnection,
-    /// Its platform file, when one described it (its Flink and catalog; the copier process
-    /// is handed the file).
-    pub described: Option<LoadedPlatform>,
-}
-
-/// How long an existing cluster may take to answer a first metadata request: a refused
-/// password or an untrusted certificate must end the run at once, not after a drain timeout.
-const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Where and against what to run.
 pub struct RunOptions {
@@ -85,16 +70,7 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
 /// an embedded Flink session cluster.
 fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunPlatform> {
     if let Some(existing) = &options.existing {
-        if !loaded.scenario.faults.is_empty() {
-            anyhow::bail!(
-                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers or --platform)",
-                loaded.file.display()
-            );
-        }
-        existing
-            .connection
-            .check_reachable(REACHABLE_TIMEOUT)
-            .context("check the platform's Kafka cluster before the run")?;
+        existing.admit(loaded)?;
     }
     let lifetime = Lifetime::kept_if(options.keep_platform);
     let spec = platform_spec(

@@ -20,6 +20,7 @@ use streamproof_verify::kafka::KafkaFindings;
 use streamproof_verify::pipeline::{verify_pipeline, PipelineFindings, PipelineRun};
 
 use super::{RunOptions, RunPlatform};
+use crate::platform_file::copier_connection_args;
 use crate::progress::ProgressView;
 use crate::scenario::Scenario;
 
@@ -58,7 +59,7 @@ impl Stages {
             Some(section) => {
                 let exe = std::env::current_exe().context("find the streamproof executable")?;
                 let config = section.config(&platform.connection, run_id);
-                let reach = copier_connection_args(platform, options);
+                let reach = copier_connection_args(platform, options.existing.as_ref());
                 let stage = CopierStage::start(&config, &exe, &reach, &options.out)
                     .context("start the copier stage")?;
                 Some(stage)
@@ -195,20 +196,5 @@ impl Stages {
             verified.lakehouse = Some(found);
         }
         Ok(verified)
-    }
-}
-
-/// How the copier process reaches the cluster: the run's platform file (it resolves the
-/// secrets itself, so none is on its command line), else the bootstrap servers.
-fn copier_connection_args(platform: &Platform, options: &RunOptions) -> Vec<String> {
-    match options.existing.as_ref().and_then(|e| e.described.as_ref()) {
-        Some(described) => vec![
-            "--platform".to_owned(),
-            described.path.display().to_string(),
-        ],
-        None => vec![
-            "--bootstrap-servers".to_owned(),
-            platform.connection.bootstrap_servers().to_owned(),
-        ],
     }
 }
