@@ -156,3 +156,87 @@ fn at_least_once_replays_are_caught_as_bronze_duplicates() {
     // The Iceberg tables commit on checkpoints only: exactly-once even here.
     assert_eq!(result["lakehouse"]["bronze_duplicates"], 0);
 }
+
+/// Stops a platform `up` started, however the test ends.
+struct KeptPlatform(tempfile::TempDir);
+
+impl Drop for KeptPlatform {
+    fn drop(&mut self) {
+        let _ = streamproof(&["down", "--dir", self.0.path().to_str().unwrap()]);
+    }
+}
+
+/// Job states on the Flink cluster at `rest`, from its REST API.
+fn flink_job_states(rest: &str) -> Vec<String> {
+    let output = Command::new("curl")
+        .args(["-s", &format!("{rest}/jobs/overview")])
+        .output()
+        .expect("curl runs");
+    let overview: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("Flink's job overview is JSON");
+    overview["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|job| job["state"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_pipeline_runs_on_a_flink_cluster_given_by_its_addresses_and_leaves_no_job_running() {
+    let _one = exclusive();
+    let platform = KeptPlatform(tempfile::tempdir().unwrap());
+    let dir = platform.0.path().to_str().unwrap().to_owned();
+    let up = streamproof(&[
+        "up",
+        "--dir",
+        &dir,
+        "--base-port",
+        "36492",
+        "--heap-mb",
+        "384",
+        "--pipeline",
+        "flink",
+    ]);
+    assert!(up.status.success(), "{}", explain(&up));
+    let file = platform.0.path().join("platform.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let rest = "http://127.0.0.1:36552";
+    assert!(text.contains(rest), "{text}");
+
+    let out = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pipeline/smoke.yaml");
+    let output = streamproof(&[
+        "run",
+        "--platform",
+        file.to_str().unwrap(),
+        scenario.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let lake = &result["lakehouse"];
+    assert_eq!(result["platform"]["kind"], "existing");
+    assert_eq!(lake["bronze_rows"], result["counts"]["present"]);
+    assert_eq!(lake["bronze_duplicates"], 0);
+    assert_eq!(lake["silver_rows"], lake["silver_expected"]);
+    assert_eq!(lake["silver_duplicates"], 0);
+    assert_eq!(lake["dlq_present"], lake["dlq_expected"]);
+    assert_eq!(lake["gold"]["windows_mismatched"], 0);
+    assert!(
+        lake["warehouse"]
+            .as_str()
+            .is_some_and(|w| w.starts_with(&dir)),
+        "the jobs wrote to the platform's warehouse: {lake}"
+    );
+    assert!(
+        !out.path().join("flink").exists(),
+        "no Flink of the run's own was started"
+    );
+    let states = flink_job_states(rest);
+    assert!(
+        !states.iter().any(|state| state == "RUNNING"),
+        "the run's jobs were cancelled on a Flink it did not start: {states:?}"
+    );
+}

@@ -78,6 +78,7 @@ impl Stages {
                     flink: &flink,
                     connection: &platform.connection,
                     settings: section.settings(&platform.connection, &warehouse, run_id),
+                    cancel_at_end: platform.flink.is_none() && !options.keep_platform,
                 })
                 .context("start the pipeline")?;
                 Some((stage, warehouse))

@@ -135,6 +135,16 @@ impl FlinkRest {
         }
     }
 
+    /// Cancels the job (its state is discarded; what its sinks committed stays).
+    pub fn cancel(&self, job: &str) -> Result<(), PipelineError> {
+        crate::runtime::patch(&format!("{}/jobs/{job}?mode=cancel", self.url)).map_err(|message| {
+            PipelineError::Http {
+                action: format!("cancel job {job}"),
+                message,
+            }
+        })
+    }
+
     /// The job's state (`RUNNING`, `RESTARTING`, `FAILED`, …).
     pub fn job_state(&self, job: &str) -> Result<String, PipelineError> {
         Ok(self.get(&format!("/jobs/{job}"))?["state"]

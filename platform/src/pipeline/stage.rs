@@ -43,6 +43,9 @@ pub struct PipelineStart<'a> {
     pub connection: &'a KafkaConnection,
     /// What the SQL is rendered with.
     pub settings: PipelineSettings,
+    /// Cancel the jobs when the stage ends: on a session cluster streamproof did not start,
+    /// nothing else would.
+    pub cancel_at_end: bool,
 }
 
 /// A running pipeline.
@@ -52,6 +55,7 @@ pub struct PipelineStage {
     jobs: SharedJobs,
     settings: PipelineSettings,
     checkpoints: CheckpointSampler,
+    cancel_at_end: AtomicBool,
     /// Where `bronze-events` stood before the jobs started.
     pub bronze_start: StartOffsets,
     /// Where `dlq-events` stood before the jobs started.
@@ -100,6 +104,7 @@ impl PipelineStage {
             jobs,
             settings: start.settings,
             checkpoints,
+            cancel_at_end: AtomicBool::new(start.cancel_at_end),
             bronze_start,
             dlq_start,
         })
@@ -219,6 +224,18 @@ impl PipelineStage {
             .into_iter()
             .find(|(name, _)| name == layer)
             .map(|(_, job)| job)
+    }
+}
+
+impl Drop for PipelineStage {
+    fn drop(&mut self) {
+        if self.cancel_at_end.load(Ordering::Relaxed) {
+            let rest = FlinkRest::new(&self.flink.rest_url);
+            for (_, job) in current(&self.jobs) {
+                // A job that already finished (gold, stopped with a savepoint) refuses; fine.
+                let _ = rest.cancel(&job);
+            }
+        }
     }
 }
 

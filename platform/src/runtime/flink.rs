@@ -683,6 +683,15 @@ pub fn post_json(url: &str, body: serde_json::Value) -> Result<serde_json::Value
         .map_err(|e| e.to_string())
 }
 
+/// A PATCH without a body whose answer is not read (job cancellation).
+pub fn patch(url: &str) -> Result<(), String> {
+    short_agent()
+        .patch(url)
+        .send_empty()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn short_agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))

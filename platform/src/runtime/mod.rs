@@ -20,7 +20,8 @@ pub use cluster::{
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use flink::{
-    get_json, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_PORTS, FLINK_VERSION,
+    get_json, patch, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_PORTS,
+    FLINK_VERSION,
 };
 pub use owner::{Lifetime, Owner};
 pub use process::{
