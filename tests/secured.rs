@@ -1,5 +1,6 @@
 //! A scenario through a platform file against brokers that take TLS and SASL/SCRAM only:
-//! the run passes with the right settings and keeps the password out of everything it
+//! the run (producers, a consumer group, the copier process, the checker) passes with the
+//! right settings and keeps the password out of everything it
 //! writes; a wrong password or an untrusted CA ends it at once with exit 2, naming the
 //! listener and the mechanism.
 
@@ -111,16 +112,28 @@ fn a_secured_cluster_is_reached_only_with_the_right_password_and_ca() {
     let out = tempfile::tempdir().expect("a run directory");
     let run_dir = out.path().join("run");
     let platform = cluster.platform_file().display().to_string();
+    let every_client = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/every-client.yaml"
+    );
     let output = streamproof(&[
         "run",
         "--platform",
         &platform,
-        &tiny(),
+        every_client,
         "--out",
         &run_dir.display().to_string(),
     ]);
     assert!(output.status.success(), "{}", explain(&output));
     let result = read_result(&run_dir);
+    assert_eq!(result["bronze"]["present"], result["counts"]["present"]);
+    assert_eq!(result["bronze"]["missing"], 0);
+    assert!(
+        result["platform"]["consumer_groups"][0]["consumed"]
+            .as_u64()
+            .is_some_and(|consumed| consumed > 0),
+        "the consumer group read over the secured listener"
+    );
     let properties = &result["platform"]["connection_properties"];
     assert_eq!(properties["security.protocol"], "SASL_SSL");
     assert!(
