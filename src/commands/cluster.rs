@@ -44,6 +44,18 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     stop_on_interrupt(Arc::new(Mutex::new(vec![dir])))?;
     let platform =
         Platform::start(&spec, &default_cache_root()).context("start the local platform")?;
+    if let Some(running) = &platform.already_running {
+        let secured = !running.client_properties.is_empty();
+        if secured != (args.security == SecurityArg::SaslSsl) {
+            anyhow::bail!(
+                "a {} cluster is already running in `{}`; stop it with `streamproof down --dir {}` to start a {} one",
+                if secured { "sasl-ssl" } else { "plaintext" },
+                running.dir.display(),
+                running.dir.display(),
+                if secured { "plaintext" } else { "sasl-ssl" },
+            );
+        }
+    }
     let verb = if platform.already_running.is_some() {
         "already running"
     } else {
