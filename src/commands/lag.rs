@@ -3,11 +3,11 @@
 use anyhow::Result;
 use streamproof_platform::lag::consumer_lag;
 
-use super::{connection, print_json};
+use super::{print_json, reachable_connection};
 use crate::cli::LagArgs;
 
 pub fn lag(args: &LagArgs, json: bool) -> Result<()> {
-    let connection = connection(&args.cluster)?;
+    let connection = reachable_connection(&args.cluster)?;
     let topics = (!args.topics.is_empty()).then_some(args.topics.as_slice());
     let report = consumer_lag(&connection, &args.group, topics)?;
     if json {

@@ -43,6 +43,14 @@ pub fn connection(cluster: &ClusterArgs) -> Result<KafkaConnection> {
     }
 }
 
+/// [`connection`], checked first: a refused password, an untrusted certificate or a listener
+/// that does not answer is an error within seconds, naming the listener and the mechanism.
+pub fn reachable_connection(cluster: &ClusterArgs) -> Result<KafkaConnection> {
+    let connection = connection(cluster)?;
+    connection.check_reachable(Duration::from_secs(15))?;
+    Ok(connection)
+}
+
 /// Splits `NAME=VALUE` overrides.
 pub fn parse_overrides(overrides: &[String]) -> Result<Vec<(&str, &str)>> {
     overrides

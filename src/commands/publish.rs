@@ -8,7 +8,7 @@ use streamproof_platform::events::EventSchema;
 use streamproof_platform::producer::EventProducer;
 use streamproof_platform::profiles::ProducerProfile;
 
-use super::{block_on, connection, parse_overrides, print_json};
+use super::{block_on, parse_overrides, print_json, reachable_connection};
 use crate::cli::PublishArgs;
 
 pub fn publish(args: &PublishArgs, json: bool) -> Result<()> {
@@ -30,7 +30,7 @@ pub fn publish(args: &PublishArgs, json: bool) -> Result<()> {
         .parse::<ProducerProfile>()?
         .settings_map()
         .with_overrides(parse_overrides(&args.overrides)?)?;
-    let connection = connection(&args.cluster)?;
+    let connection = reachable_connection(&args.cluster)?;
     let producer = EventProducer::new(&connection, &settings).context("create the producer")?;
     let result = block_on(async {
         tokio::time::timeout(Duration::from_secs(60), producer.publish_event(&event)).await

@@ -4,11 +4,11 @@ use anyhow::{Context, Result};
 use streamproof_platform::admin::{CreateOutcome, KafkaAdmin, TopicDescription};
 use streamproof_platform::topics::{standard_topics, TopicSetOptions};
 
-use super::{block_on, connection, print_json};
+use super::{block_on, print_json, reachable_connection};
 use crate::cli::{ApplyArgs, DescribeArgs};
 
 pub fn apply(args: &ApplyArgs, json: bool) -> Result<()> {
-    let connection = connection(&args.cluster)?;
+    let connection = reachable_connection(&args.cluster)?;
     let admin = KafkaAdmin::connect(&connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let options = TopicSetOptions {
@@ -55,7 +55,7 @@ pub fn apply(args: &ApplyArgs, json: bool) -> Result<()> {
 }
 
 pub fn describe(args: &DescribeArgs, json: bool) -> Result<()> {
-    let connection = connection(&args.cluster)?;
+    let connection = reachable_connection(&args.cluster)?;
     let admin = KafkaAdmin::connect(&connection)?;
     let names = match &args.name {
         Some(name) => vec![name.clone()],
