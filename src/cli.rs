@@ -246,7 +246,7 @@ pub struct RunArgs {
     /// Scenario files (YAML).
     #[arg(required = true, value_name = "SCENARIO")]
     pub scenarios: Vec<PathBuf>,
-    /// Directory for result.json and summary.md (default: runs/<scenario>-<time>; with
+    /// Directory for result.json and summary.md (default: runs/SCENARIO-TIME; with
     /// several scenarios, one subdirectory each).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -329,7 +329,7 @@ pub struct MatrixArgs {
     /// Runs of each value (medians and spreads are compared).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
-    /// Directory for every run and the comparison (default: runs/<scenario>-matrix-<time>).
+    /// Directory for every run and the comparison (default: runs/SCENARIO-matrix-TIME).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]

@@ -14,7 +14,7 @@
 //! - [`handle`]: [`handle::Platform`], what a run talks to: the Kafka connection, the
 //!   embedded brokers, the Flink session cluster and the lakehouse catalog, started by `up`
 //!   and `run` alike.
-//! - [`file`]: a platform file's sections: an existing Kafka cluster with its client
+//! - [`file`](mod@file): a platform file's sections: an existing Kafka cluster with its client
 //!   properties, a Flink session cluster, the lakehouse catalog.
 //! - [`secrets`]: `${env:NAME}` and `${file:PATH}` references in client settings.
 //! - [`runtime`]: the embedded local platform: Kafka brokers and a Flink session cluster
