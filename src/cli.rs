@@ -126,12 +126,12 @@ pub struct DownArgs {
     pub grace_secs: u64,
 }
 
-/// Where the cluster is: a platform file, explicit servers, or the local platform recorded in
-/// a directory.
+/// A platform streamproof did not start: a platform file, or a cluster's bootstrap servers.
 #[derive(Debug, Args)]
-pub struct ClusterArgs {
+pub struct ExistingArgs {
     /// A platform file describing an existing platform: its Kafka cluster with the client
-    /// settings every client needs (see docs/platform-file.md).
+    /// settings every client needs, and for runs its Flink session cluster and catalog (see
+    /// docs/platform-file.md).
     #[arg(
         long,
         env = "STREAMPROOF_PLATFORM",
@@ -139,9 +139,17 @@ pub struct ClusterArgs {
         conflicts_with = "bootstrap_servers"
     )]
     pub platform: Option<PathBuf>,
-    /// Kafka bootstrap servers of an existing cluster (default: the local platform in --dir).
+    /// Kafka bootstrap servers of an existing cluster (default: for `run` the embedded
+    /// platform, for other commands the local platform in --dir).
     #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
     pub bootstrap_servers: Option<String>,
+}
+
+/// Where the cluster is: an existing one, or the local platform recorded in a directory.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub existing: ExistingArgs,
     #[command(flatten)]
     pub dir: DirArgs,
 }
@@ -250,19 +258,9 @@ pub struct RunArgs {
     /// several scenarios, one subdirectory each).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Run against an existing platform described by this file (its Kafka cluster and client
-    /// settings, its Flink session cluster and catalog; see docs/platform-file.md) instead of
-    /// starting the embedded platform.
-    #[arg(
-        long,
-        env = "STREAMPROOF_PLATFORM",
-        value_name = "FILE",
-        conflicts_with = "bootstrap_servers"
-    )]
-    pub platform: Option<PathBuf>,
-    /// Run against an existing cluster instead of starting the embedded platform.
-    #[arg(long, env = "STREAMPROOF_BOOTSTRAP_SERVERS")]
-    pub bootstrap_servers: Option<String>,
+    /// Run against an existing platform instead of starting the embedded one.
+    #[command(flatten)]
+    pub existing: ExistingArgs,
     /// Leave the embedded platform running after the run, to inspect it; stop it later with
     /// `streamproof down --dir OUT/platform` (or `down --all`). Without it the platform ends
     /// with the run, however the run ends.

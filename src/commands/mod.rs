@@ -27,10 +27,10 @@ use crate::platform_file;
 /// The cluster to talk to: the platform file, else the explicit servers, else the local
 /// platform in --dir.
 pub fn connection(cluster: &ClusterArgs) -> Result<KafkaConnection> {
-    if let Some(path) = &cluster.platform {
+    if let Some(path) = &cluster.existing.platform {
         return platform_file::load(path)?.connection();
     }
-    if let Some(servers) = &cluster.bootstrap_servers {
+    if let Some(servers) = &cluster.existing.bootstrap_servers {
         return Ok(KafkaConnection::new(servers.as_str()));
     }
     let dir = &cluster.dir.dir;

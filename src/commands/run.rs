@@ -120,7 +120,7 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
 /// The platform a run goes against when it is not the embedded one: a platform file's, or a
 /// cluster given by its bootstrap servers.
 fn existing_platform(args: &RunArgs) -> Result<Option<ExistingPlatform>> {
-    if let Some(path) = &args.platform {
+    if let Some(path) = &args.existing.platform {
         let described = platform_file::load(path)?;
         return Ok(Some(ExistingPlatform {
             connection: described.connection()?,
@@ -128,6 +128,7 @@ fn existing_platform(args: &RunArgs) -> Result<Option<ExistingPlatform>> {
         }));
     }
     Ok(args
+        .existing
         .bootstrap_servers
         .as_ref()
         .map(|servers| ExistingPlatform {
