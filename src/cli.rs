@@ -41,6 +41,10 @@ pub enum Command {
     /// Stop the local platform's brokers (only the processes `up` started); logs are kept.
     /// With --all, every platform whose owning streamproof process is gone.
     Down(DownArgs),
+    /// Act on one broker of a kept local platform (`up`, `run --keep-platform`) through its
+    /// recorded pid: kill, pause, resume, stop or start it, or print the active controller's
+    /// id. The platform file `up` writes gives these as its fault commands.
+    Broker(BrokerArgs),
     /// Create or describe the platform's topics.
     #[command(subcommand)]
     Topics(TopicsCommand),
@@ -124,6 +128,37 @@ pub struct DownArgs {
     /// Seconds to wait for a graceful shutdown before killing.
     #[arg(long, default_value_t = 30)]
     pub grace_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub action: BrokerAction,
+    /// The broker's node id (every action but `controller`).
+    pub id: Option<i32>,
+    #[command(flatten)]
+    pub dir: DirArgs,
+    /// Seconds `stop` waits for a graceful exit before it kills the broker.
+    #[arg(long, default_value_t = 60)]
+    pub grace_secs: u64,
+}
+
+/// What `streamproof broker` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BrokerAction {
+    /// SIGKILL, then wait for the exit.
+    Kill,
+    /// SIGSTOP.
+    Pause,
+    /// SIGCONT.
+    Resume,
+    /// SIGTERM, wait for the exit (SIGKILL after --grace-secs).
+    Stop,
+    /// Start it again with its configuration and data; wait until the cluster lists it.
+    Start,
+    /// Print the node id of the active KRaft controller.
+    Controller,
 }
 
 /// A platform streamproof did not start: a platform file, or a cluster's bootstrap servers.

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Up(args) => commands::cluster::up(&args, json).map(|()| true),
         Command::Status(args) => commands::cluster::status(&args, json).map(|()| true),
         Command::Down(args) => commands::cluster::down(&args, json).map(|()| true),
+        Command::Broker(args) => commands::broker::broker(&args, json).map(|()| true),
         Command::Topics(TopicsCommand::Apply(args)) => {
             commands::topics::apply(&args, json).map(|()| true)
         }

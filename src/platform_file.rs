@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use streamproof_chaos::commands::{CommandTarget, FaultCommands};
+use streamproof_chaos::spec::Target;
 use streamproof_platform::connection::KafkaConnection;
-use streamproof_platform::file::PlatformFile;
+use streamproof_platform::file::{FaultsSection, PlatformFile};
 use streamproof_platform::handle::Platform;
 
 use crate::scenario::{LoadedScenario, ScenarioError};
@@ -27,20 +29,49 @@ pub struct ExistingPlatform {
 const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl ExistingPlatform {
-    /// Whether `loaded` can run on this platform: no faults (streamproof only acts on
-    /// processes it started), and the cluster answers with the settings given; a refused
+    /// Whether `loaded` can run on this platform: each fault acts on a process the run starts
+    /// itself or through a command the platform file gives (network faults need the embedded
+    /// platform's proxies), and the cluster answers with the settings given; a refused
     /// password or an untrusted certificate is reported here, within seconds.
     pub fn admit(&self, loaded: &LoadedScenario) -> Result<()> {
-        if !loaded.scenario.faults.is_empty() {
-            anyhow::bail!(
-                "`{}` injects faults, which streamproof only applies to processes it started itself; run it on the embedded platform (without --bootstrap-servers or --platform)",
-                loaded.file.display()
-            );
-        }
+        self.admit_faults(loaded)?;
         self.connection
             .check_reachable(REACHABLE_TIMEOUT)
             .context("check the platform's Kafka cluster before the run")?;
         Ok(())
+    }
+
+    /// The platform file's fault commands, when it has any.
+    pub fn fault_commands(&self) -> Option<FaultCommands> {
+        let section = self.described.as_ref()?.file.faults.clone()?;
+        Some(FaultCommands::new(section))
+    }
+
+    /// Every fault's target reachable, each one that is not at its line in the scenario.
+    fn admit_faults(&self, loaded: &LoadedScenario) -> Result<(), ScenarioError> {
+        let faults = &loaded.scenario.faults;
+        if faults.is_empty() {
+            return Ok(());
+        }
+        let commands = self
+            .fault_commands()
+            .unwrap_or_else(|| FaultCommands::new(FaultsSection::default()));
+        let embedded_flink = self
+            .described
+            .as_ref()
+            .is_none_or(|described| described.file.flink.is_none());
+        let file = self.described.as_ref().map(|d| d.path.as_path());
+        // The run starts the copier, and the Flink processes when no Flink is named.
+        let local = |target: &Target| {
+            embedded_flink
+                && matches!(
+                    CommandTarget::of(target),
+                    Some(CommandTarget::TaskManager | CommandTarget::JobManager)
+                )
+        };
+        let problems = commands.missing(faults, file, local);
+        let text = std::fs::read_to_string(&loaded.file).unwrap_or_default();
+        crate::scenario::located(&text, problems).map_err(|error| error.in_file(&loaded.file))
     }
 }
 
@@ -60,6 +91,12 @@ pub fn load(path: &Path) -> Result<LoadedPlatform, ScenarioError> {
     })?;
     let file: PlatformFile = serde_saphyr::from_str(&text)
         .map_err(|error| ScenarioError::from_parser(&error).in_file(path))?;
+    let problems = file
+        .faults
+        .as_ref()
+        .map(FaultCommands::file_problems)
+        .unwrap_or_default();
+    crate::scenario::located(&text, problems).map_err(|error| error.in_file(path))?;
     if file.kafka.bootstrap_servers.trim().is_empty() {
         return Err(ScenarioError::unlocated(
             "kafka.bootstrap_servers is empty; give the cluster's host:port list".to_owned(),

@@ -333,6 +333,12 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         pipeline_problems(&scenario),
     ]
     .concat();
+    located(text, problems).map(|()| scenario)
+}
+
+/// `problems` of the YAML `text` as one error, each at its file:line:column in the order of
+/// the file; `Ok` when there are none. The file name is the caller's to fill in.
+pub(crate) fn located(text: &str, problems: Vec<Problem>) -> Result<(), ScenarioError> {
     let mut errors: Vec<ScenarioError> = problems
         .into_iter()
         .map(|problem| match locate::locate(text, &problem) {
@@ -343,7 +349,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     // In the order of the file, as its reader goes through them.
     errors.sort_by_key(|error| error.location);
     if errors.is_empty() {
-        return Ok(scenario);
+        return Ok(());
     }
     let mut first = errors.remove(0);
     first.others = errors;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{exclusive, explain, read_result, streamproof};
+use common::{exclusive, explain, read_result, streamproof, UpPlatform};
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -48,6 +48,109 @@ fn a_killed_leader_loses_nothing_with_acks_all() {
         .as_str()
         .unwrap()
         .starts_with("SIGKILL broker"));
+}
+
+/// The platform file `up` wrote gives its faults as `streamproof broker ACTION {id}`
+/// commands: the run acts on brokers it did not start only through them, as it would
+/// through a team's `kubectl` or `systemctl`.
+#[test]
+fn a_killed_leader_of_a_cluster_started_earlier_is_killed_and_started_by_the_platform_files_commands(
+) {
+    let _one = exclusive();
+    let platform = UpPlatform::start("37392", &["--brokers", "3"]);
+    let file = platform.platform_file();
+    let out = tempfile::tempdir().unwrap();
+    let output = streamproof(&[
+        "run",
+        &scenario("broker-kill.yaml"),
+        "--platform",
+        file.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    assert_eq!(result["platform"]["kind"], "existing");
+    assert_eq!(result["counts"]["lost"], 0);
+    assert_eq!(result["counts"]["duplicates"], 0);
+    let fault = &result["faults"][0];
+    assert_eq!(fault["applied"], true, "{fault}");
+    let broker = fault["brokers"][0]
+        .as_i64()
+        .expect("the leader it resolved to");
+    let commands = fault["commands"].as_array().expect("the commands it ran");
+    let ran: Vec<(&str, &str, i64)> = commands
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap(),
+                c["command"].as_str().unwrap(),
+                c["exit_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ran.len(), 2, "{fault}");
+    for ((action, command, exit), expected) in ran.iter().zip(["kill", "start"]) {
+        assert_eq!(*action, expected);
+        assert!(
+            command.ends_with(&format!(
+                "broker --dir '{}' {expected} {broker}",
+                platform.path().display()
+            )),
+            "{command}"
+        );
+        assert_eq!(*exit, 0);
+    }
+    assert!(commands[0]["output"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("broker {broker} (pid ")));
+    let started = commands[1]["started_at_s"].as_f64().unwrap();
+    let killed = commands[0]["started_at_s"].as_f64().unwrap();
+    assert!(
+        started - killed >= 10.0,
+        "started again after restart_after: {fault}"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "broker --dir '{}' kill {broker}",
+            platform.path().display()
+        )),
+        "the report lists the commands: {summary}"
+    );
+}
+
+/// Faults a platform file gives no command for are refused before anything starts, at the
+/// fault's line in the scenario, naming the missing key.
+#[test]
+fn a_fault_the_platform_file_cannot_carry_out_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("platform.yaml");
+    std::fs::write(
+        &file,
+        "kafka:\n  bootstrap_servers: 127.0.0.1:1\nfaults:\n  broker:\n    kill: 'true'\n",
+    )
+    .unwrap();
+    let output = streamproof(&[
+        "run",
+        &scenario("broker-kill.yaml"),
+        "--platform",
+        file.to_str().unwrap(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("broker-kill.yaml:30:5"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "`{}` has no faults.broker.start; add it",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("run/result.json").exists());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{exclusive, explain, read_result, streamproof};
+use common::{exclusive, explain, read_result, streamproof, UpPlatform};
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -158,14 +158,6 @@ fn at_least_once_replays_are_caught_as_bronze_duplicates() {
 }
 
 /// Stops a platform `up` started, however the test ends.
-struct KeptPlatform(tempfile::TempDir);
-
-impl Drop for KeptPlatform {
-    fn drop(&mut self) {
-        let _ = streamproof(&["down", "--dir", self.0.path().to_str().unwrap()]);
-    }
-}
-
 /// Job states on the Flink cluster at `rest`, from its REST API.
 fn flink_job_states(rest: &str) -> Vec<String> {
     let output = Command::new("curl")
@@ -185,21 +177,9 @@ fn flink_job_states(rest: &str) -> Vec<String> {
 #[test]
 fn the_pipeline_runs_on_a_flink_cluster_given_by_its_addresses_and_leaves_no_job_running() {
     let _one = exclusive();
-    let platform = KeptPlatform(tempfile::tempdir().unwrap());
-    let dir = platform.0.path().to_str().unwrap().to_owned();
-    let up = streamproof(&[
-        "up",
-        "--dir",
-        &dir,
-        "--base-port",
-        "36492",
-        "--heap-mb",
-        "384",
-        "--pipeline",
-        "flink",
-    ]);
-    assert!(up.status.success(), "{}", explain(&up));
-    let file = platform.0.path().join("platform.yaml");
+    let platform = UpPlatform::start("36492", &["--pipeline", "flink"]);
+    let file = platform.platform_file();
+    let dir = platform.path().display().to_string();
     let text = std::fs::read_to_string(&file).unwrap();
     let rest = "http://127.0.0.1:36552";
     assert!(text.contains(rest), "{text}");

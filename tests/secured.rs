@@ -9,41 +9,25 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{exclusive, explain, read_result, streamproof};
+use common::{exclusive, explain, read_result, streamproof, UpPlatform};
 
 /// Where the secured cluster listens (apart from the shared test cluster's ports).
 const BASE_PORT: &str = "37292";
 
-/// Stops the secured cluster however the test ends.
-struct SecuredCluster {
-    dir: tempfile::TempDir,
-}
+/// The secured cluster: brokers with TLS and SASL/SCRAM listeners only.
+struct SecuredCluster(UpPlatform);
 
 impl SecuredCluster {
     fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let cluster = SecuredCluster { dir };
-        let output = streamproof(&[
-            "up",
-            "--security",
-            "sasl-ssl",
-            "--dir",
-            &cluster.path().display().to_string(),
-            "--base-port",
-            BASE_PORT,
-            "--heap-mb",
-            "384",
-        ]);
-        assert!(output.status.success(), "{}", explain(&output));
-        cluster
+        SecuredCluster(UpPlatform::start(BASE_PORT, &["--security", "sasl-ssl"]))
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.0.path()
     }
 
     fn platform_file(&self) -> PathBuf {
-        self.path().join("platform.yaml")
+        self.0.platform_file()
     }
 
     fn password(&self) -> String {
@@ -63,12 +47,6 @@ impl SecuredCluster {
         let changed = self.path().join(name);
         std::fs::write(&changed, text.replace(from, to)).expect("write the changed file");
         changed
-    }
-}
-
-impl Drop for SecuredCluster {
-    fn drop(&mut self) {
-        let _ = streamproof(&["down", "--dir", &self.path().display().to_string()]);
     }
 }
 

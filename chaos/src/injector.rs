@@ -1,6 +1,8 @@
 //! Fires the scheduled faults on a thread of their own and records every start and end on the
-//! timeline. Only processes the embedded platform started are ever signalled: every action
-//! goes through [`LocalCluster`], which signals its recorded pids and nothing else.
+//! timeline. Processes the run started are signalled through their recorded pids (brokers
+//! through [`LocalCluster`], which signals nothing else); the processes of a platform
+//! streamproof did not start are acted on only through the platform file's commands
+//! ([`FaultCommands`]), each recorded with its exit code and output.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,11 +11,14 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::admin::{BrokerInfo, KafkaAdmin};
 use streamproof_platform::connection::KafkaConnection;
+use streamproof_platform::file::ProcessAction;
+use streamproof_platform::pipeline::FlinkRest;
 pub use streamproof_platform::runtime::{AfterRestart, ProducerSwitch, SharedProcess};
 use streamproof_platform::runtime::{LocalCluster, ManagedProcess, Signal};
 
+use crate::commands::{CommandTarget, FaultCommands, Placeholders};
 use crate::proxy::{ProxyFaults, Shaping, SharedProxies};
 use crate::spec::{Direction, FaultAction, FaultSpec, PlatformProcess, Target};
 
@@ -22,8 +27,12 @@ pub use streamproof_platform::handle::SharedCluster;
 
 /// Everything faults may act on.
 pub struct Targets {
-    /// The embedded cluster.
-    pub cluster: SharedCluster,
+    /// The embedded cluster; `None` on a platform streamproof did not start.
+    pub cluster: Option<SharedCluster>,
+    /// The platform file's commands for the processes streamproof did not start.
+    pub commands: Option<FaultCommands>,
+    /// The pipeline's Flink REST address (for the placeholders of Flink's commands).
+    pub flink_rest: Option<String>,
     /// The platform's other processes the run started (the copier, Flink's TaskManager and
     /// JobManager).
     pub processes: Vec<(PlatformProcess, SharedProcess)>,
@@ -39,6 +48,9 @@ pub struct Targets {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Victim {
     Broker(i32),
+    /// The active controller of a platform streamproof did not start: its node id when a
+    /// `locate` command told it.
+    Controller(Option<i32>),
     Process(PlatformProcess),
     Producers,
 }
@@ -47,13 +59,15 @@ impl std::fmt::Display for Victim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Victim::Broker(id) => write!(f, "broker {id}"),
+            Victim::Controller(Some(id)) => write!(f, "controller {id}"),
+            Victim::Controller(None) => f.write_str("the controller"),
             Victim::Process(process) => write!(f, "the {}", process.name()),
             Victim::Producers => f.write_str("the producers"),
         }
     }
 }
 
-pub use streamproof_result::FaultRecord;
+pub use streamproof_result::{FaultCommand, FaultRecord};
 
 /// The running injector.
 pub struct Injector {
@@ -69,28 +83,31 @@ struct Firing {
 
 impl Targets {
     /// What faults may act on in `platform`: its embedded brokers and Flink processes, plus
-    /// `stages` (the copier), `after_restart`, the broker `proxies` and the `producers`.
-    /// None when streamproof did not start the brokers.
+    /// `stages` (the copier), `after_restart`, the broker `proxies`, the `producers`, and the
+    /// processes streamproof did not start through `commands`.
     pub fn on_platform(
         platform: &Platform,
         stages: Vec<(PlatformProcess, SharedProcess)>,
         after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
         proxies: Option<SharedProxies>,
         producers: Arc<dyn ProducerSwitch>,
-    ) -> Option<Self> {
+        commands: Option<FaultCommands>,
+    ) -> Self {
         let flink = platform.flink.iter().flat_map(|flink| {
             [
                 (PlatformProcess::TaskManager, flink.taskmanager.clone()),
                 (PlatformProcess::JobManager, flink.jobmanager.clone()),
             ]
         });
-        Some(Targets {
-            cluster: platform.cluster.clone()?,
+        Targets {
+            cluster: platform.cluster.clone(),
+            commands,
+            flink_rest: platform.flink_endpoint().map(|flink| flink.rest_url),
             processes: stages.into_iter().chain(flink).collect(),
             after_restart,
             proxies,
             producers: Some(producers),
-        })
+        }
     }
 }
 
@@ -123,6 +140,9 @@ impl Injector {
             firings.sort_by_key(|f| f.at);
             let mut context = Context {
                 cluster: targets.cluster,
+                commands: targets.commands,
+                flink_rest: targets.flink_rest,
+                ran: Vec::new(),
                 processes: targets.processes,
                 after_restart: targets.after_restart,
                 proxies: targets.proxies,
@@ -166,7 +186,11 @@ impl Drop for Injector {
 }
 
 struct Context {
-    cluster: SharedCluster,
+    cluster: Option<SharedCluster>,
+    commands: Option<FaultCommands>,
+    flink_rest: Option<String>,
+    /// The commands the fault being fired ran so far.
+    ran: Vec<FaultCommand>,
     processes: Vec<(PlatformProcess, SharedProcess)>,
     after_restart: Vec<(PlatformProcess, Arc<dyn AfterRestart>)>,
     proxies: Option<SharedProxies>,
@@ -202,6 +226,7 @@ impl Context {
 
     fn with_cluster<T>(&self, action: impl FnOnce(&mut LocalCluster) -> T) -> Option<T> {
         self.cluster
+            .as_ref()?
             .lock()
             .ok()
             .map(|mut cluster| action(&mut cluster))
@@ -209,8 +234,15 @@ impl Context {
 
     fn resolve(&mut self, target: &Target) -> Result<Vec<Victim>, String> {
         match target {
-            Target::Process(process) if self.process(*process).is_some() => {
+            Target::Process(process)
+                if self.process(*process).is_some() || self.commanded(target) =>
+            {
                 return Ok(vec![Victim::Process(*process)])
+            }
+            Target::Controller if self.cluster.is_none() => {
+                return self
+                    .locate_controller()
+                    .map(|id| vec![Victim::Controller(id)])
             }
             Target::Process(process) => {
                 return Err(format!(
@@ -230,7 +262,10 @@ impl Context {
     }
 
     fn resolve_brokers(&mut self, target: &Target) -> Result<Vec<i32>, String> {
-        let ids = self.with_cluster(|c| c.broker_ids()).unwrap_or_default();
+        let ids = match self.with_cluster(|c| c.broker_ids()) {
+            Some(ids) => ids,
+            None => self.listed_brokers()?.iter().map(|b| b.id).collect(),
+        };
         match target {
             Target::Process(_) | Target::Producers => Ok(Vec::new()),
             Target::Broker(id) if ids.contains(id) => Ok(vec![*id]),
@@ -270,19 +305,21 @@ impl Context {
             healed_at_s: None,
             detail: String::new(),
             applied: false,
+            commands: Vec::new(),
         };
         let victims = match self.resolve(&target) {
             Ok(victims) => victims,
             Err(reason) => {
                 record.detail = format!("not applied: {reason}");
+                record.commands = std::mem::take(&mut self.ran);
                 return record;
             }
         };
         record.brokers = victims
             .iter()
             .filter_map(|v| match v {
-                Victim::Broker(id) => Some(*id),
-                Victim::Process(_) | Victim::Producers => None,
+                Victim::Broker(id) | Victim::Controller(Some(id)) => Some(*id),
+                Victim::Controller(None) | Victim::Process(_) | Victim::Producers => None,
             })
             .collect();
         let outcome = match spec.action {
@@ -316,6 +353,7 @@ impl Context {
             }
             Err(reason) => record.detail = reason,
         }
+        record.commands = std::mem::take(&mut self.ran);
         record
     }
 
@@ -335,7 +373,34 @@ impl Context {
         process.lock().ok().map(|mut process| action(&mut process))
     }
 
-    fn signal(&self, victim: Victim, signal: Signal) -> Result<i32, String> {
+    /// Whether the platform file's commands act on `target`'s kind of process.
+    fn commanded(&self, target: &Target) -> bool {
+        CommandTarget::of(target)
+            .zip(self.commands.as_ref())
+            .is_some_and(|(kind, commands)| commands.acts_on(kind))
+    }
+
+    /// Whether streamproof started `victim` itself, and so signals it by its recorded pid.
+    fn is_local(&self, victim: Victim) -> bool {
+        match victim {
+            Victim::Broker(_) => self.cluster.is_some(),
+            Victim::Process(kind) => self.process(kind).is_some(),
+            Victim::Controller(_) | Victim::Producers => false,
+        }
+    }
+
+    /// Sends `signal` to `victim`, or runs the platform file's command that does its like;
+    /// how it went, for the timeline: `SIGKILL broker 2 (pid 123)` or `kill broker 2 (exit 0)`.
+    fn signal(&mut self, victim: Victim, signal: Signal) -> Result<String, String> {
+        if !self.is_local(victim) {
+            let action = match signal {
+                Signal::SIGKILL => ProcessAction::Kill,
+                Signal::SIGSTOP => ProcessAction::Pause,
+                Signal::SIGCONT => ProcessAction::Resume,
+                _ => ProcessAction::Stop,
+            };
+            return self.command(victim, action);
+        }
         let sent = match victim {
             Victim::Broker(id) => match self.with_cluster(|c| c.signal_broker(id, signal)) {
                 Some(Ok(sent)) => sent,
@@ -343,12 +408,22 @@ impl Context {
                 None => return Err("the cluster is gone".to_owned()),
             },
             Victim::Process(kind) => self.with_process(kind, |p| p.signal(signal)).flatten(),
-            Victim::Producers => return Err("the producers are not a process".to_owned()),
+            Victim::Controller(_) | Victim::Producers => {
+                return Err(format!("{victim} is not a process of this run"))
+            }
         };
-        sent.ok_or_else(|| format!("{victim} was not running"))
+        sent.map(|pid| format!("{signal} {victim} (pid {pid})"))
+            .ok_or_else(|| format!("{victim} was not running"))
     }
 
-    fn start_again(&self, victim: Victim) -> Result<i32, String> {
+    /// Starts `victim` again; how it went: `started again as pid 456` or `started again by
+    /// its start command (exit 0)`.
+    fn start_again(&mut self, victim: Victim) -> Result<String, String> {
+        if !self.is_local(victim) {
+            return self
+                .command(victim, ProcessAction::Start)
+                .map(|ran| format!("started again: {ran}"));
+        }
         let started = match victim {
             Victim::Broker(id) => self
                 .with_cluster(|c| c.start_broker(id).map_err(|e| e.to_string()))
@@ -356,12 +431,135 @@ impl Context {
             Victim::Process(kind) => self
                 .with_process(kind, |p| p.start_again().map_err(|e| e.to_string()))
                 .unwrap_or_else(|| Err(format!("the {} is gone", kind.name()))),
-            Victim::Producers => Err("the producers are not a process".to_owned()),
+            Victim::Controller(_) | Victim::Producers => {
+                Err(format!("{victim} is not a process of this run"))
+            }
         };
-        started.map_err(|error| format!("restarting {victim} failed: {error}"))
+        started
+            .map(|pid| format!("started again as pid {pid}"))
+            .map_err(|error| format!("restarting {victim} failed: {error}"))
+    }
+
+    /// Runs the platform file's `action` command on `victim` and records it; an error unless
+    /// it exited with 0.
+    fn command(&mut self, victim: Victim, action: ProcessAction) -> Result<String, String> {
+        let kind = match victim {
+            Victim::Broker(_) => CommandTarget::Broker,
+            Victim::Controller(_) => CommandTarget::Controller,
+            Victim::Process(PlatformProcess::TaskManager) => CommandTarget::TaskManager,
+            Victim::Process(PlatformProcess::JobManager) => CommandTarget::JobManager,
+            Victim::Process(PlatformProcess::Copier) | Victim::Producers => {
+                return Err(format!("{victim} has no commands in the platform file"))
+            }
+        };
+        let values = self.placeholders(victim)?;
+        let ran = self
+            .commands
+            .as_ref()
+            .and_then(|commands| commands.run(kind, action, &values, self.start))
+            .ok_or_else(|| {
+                format!(
+                    "the platform file has no faults.{}.{}",
+                    kind.key(),
+                    action.key()
+                )
+            })?;
+        let outcome = describe_command(&ran);
+        let succeeded = ran.succeeded();
+        self.ran.push(ran);
+        let account = format!(
+            "faults.{}.{} for {victim} {outcome}",
+            kind.key(),
+            action.key()
+        );
+        if succeeded {
+            Ok(account)
+        } else {
+            Err(account)
+        }
+    }
+
+    /// `{id}` and `{host}` of `victim`, looked up now.
+    fn placeholders(&self, victim: Victim) -> Result<Placeholders, String> {
+        Ok(match victim {
+            Victim::Broker(id) => Placeholders {
+                id: Some(id.to_string()),
+                host: self
+                    .listed_brokers()?
+                    .into_iter()
+                    .find(|broker| broker.id == id)
+                    .map(|broker| broker.host),
+            },
+            Victim::Controller(id) => Placeholders {
+                id: id.map(|id| id.to_string()),
+                host: None,
+            },
+            Victim::Process(PlatformProcess::TaskManager) => {
+                let (id, host) = self
+                    .flink()?
+                    .taskmanagers()
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .next()
+                    .ok_or("Flink lists no TaskManager")?;
+                Placeholders {
+                    id: Some(id),
+                    host: Some(host),
+                }
+            }
+            Victim::Process(PlatformProcess::JobManager) => Placeholders {
+                id: None,
+                host: Some(self.flink()?.host()),
+            },
+            Victim::Process(PlatformProcess::Copier) | Victim::Producers => Placeholders::default(),
+        })
+    }
+
+    fn flink(&self) -> Result<FlinkRest, String> {
+        self.flink_rest
+            .as_deref()
+            .map(FlinkRest::new)
+            .ok_or_else(|| "this run has no Flink cluster".to_owned())
+    }
+
+    fn listed_brokers(&self) -> Result<Vec<BrokerInfo>, String> {
+        KafkaAdmin::connect(&self.connection)
+            .map_err(|e| e.to_string())?
+            .with_timeout(Duration::from_secs(10))
+            .brokers()
+            .map_err(|e| format!("list the cluster's brokers: {e}"))
+    }
+
+    /// The active controller, through the platform file's `locate` command when it has one.
+    fn locate_controller(&mut self) -> Result<Option<i32>, String> {
+        let Some(commands) = &self.commands else {
+            return Err("the platform file has no faults.controller".to_owned());
+        };
+        let Some(ran) = commands.run(
+            CommandTarget::Controller,
+            ProcessAction::Locate,
+            &Placeholders::default(),
+            self.start,
+        ) else {
+            return Ok(None);
+        };
+        let id = ran
+            .output
+            .lines()
+            .last()
+            .and_then(|line| line.trim().parse().ok());
+        let outcome = describe_command(&ran);
+        self.ran.push(ran);
+        id.map(Some).ok_or_else(|| {
+            format!("faults.controller.locate {outcome}, without a node id as its last line")
+        })
     }
 
     fn wait_exit(&self, victim: Victim, limit: Duration) -> bool {
+        if !self.is_local(victim) {
+            // The file's kill and stop commands return once the process is gone.
+            return true;
+        }
         match victim {
             Victim::Broker(id) => self
                 .with_cluster(|c| c.wait_broker_exit(id, limit).unwrap_or(false))
@@ -369,7 +567,7 @@ impl Context {
             Victim::Process(kind) => self
                 .with_process(kind, |p| p.wait_exit(limit))
                 .unwrap_or(false),
-            Victim::Producers => true,
+            Victim::Controller(_) | Victim::Producers => true,
         }
     }
 
@@ -482,16 +680,14 @@ impl Context {
     }
 
     fn kill(&mut self, victim: Victim, down_for: Duration) -> Result<String, String> {
-        let pid = self.signal(victim, Signal::SIGKILL)?;
+        let killed = self.signal(victim, Signal::SIGKILL)?;
         self.wait_exit(victim, Duration::from_secs(10));
         let back_at = self.start.elapsed() + down_for;
         self.sleep_until(back_at)
             .ok_or("stopped before the restart")?;
-        let new_pid = self.start_again(victim)?;
+        let started = self.start_again(victim)?;
         let recovered = self.recover(victim)?;
-        Ok(format!(
-            "SIGKILL {victim} (pid {pid}), started again as pid {new_pid}{recovered}"
-        ))
+        Ok(format!("{killed}, {started}{recovered}"))
     }
 
     /// Runs what must follow the restart of `victim`, if anything; its account, prefixed
@@ -510,29 +706,40 @@ impl Context {
     }
 
     fn pause(&mut self, victim: Victim, paused_for: Duration) -> Result<String, String> {
-        let pid = self.signal(victim, Signal::SIGSTOP)?;
+        let paused = self.signal(victim, Signal::SIGSTOP)?;
         let resume_at = self.start.elapsed() + paused_for;
         // Resume even when told to stop: a stopped process must never be left behind.
         let _ = self.sleep_until(resume_at);
-        self.signal(victim, Signal::SIGCONT)?;
+        let resumed = self.signal(victim, Signal::SIGCONT)?;
         Ok(format!(
-            "SIGSTOP {victim} (pid {pid}), SIGCONT after {:.1}s",
+            "{paused}, {resumed} after {:.1}s",
             paused_for.as_secs_f64()
         ))
     }
 
     fn restart(&mut self, victim: Victim) -> Result<String, String> {
-        let pid = self.signal(victim, Signal::SIGTERM)?;
+        let stopped = self.signal(victim, Signal::SIGTERM)?;
         if !self.wait_exit(victim, GRACEFUL_EXIT) {
             self.signal(victim, Signal::SIGKILL)?;
             self.wait_exit(victim, Duration::from_secs(10));
         }
-        let new_pid = self.start_again(victim)?;
+        let started = self.start_again(victim)?;
         self.wait_rejoined(victim)?;
         let recovered = self.recover(victim)?;
-        Ok(format!(
-            "SIGTERM {victim} (pid {pid}), started again as pid {new_pid}{recovered}"
-        ))
+        Ok(format!("{stopped}, {started}{recovered}"))
+    }
+}
+
+/// `(exit 0, 0.3 s)`, `(exit 1, 0.1 s: the last line of its output)`.
+fn describe_command(ran: &FaultCommand) -> String {
+    let exit = ran.exit_code.map_or_else(
+        || "ended by a signal".to_owned(),
+        |code| format!("exit {code}"),
+    );
+    let last_line = ran.output.lines().last().filter(|_| !ran.succeeded());
+    match last_line {
+        Some(line) => format!("({exit}, {:.1} s: {line})", ran.seconds),
+        None => format!("({exit}, {:.1} s)", ran.seconds),
     }
 }
 

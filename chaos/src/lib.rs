@@ -18,6 +18,7 @@
 //! pids. It never generates load and never judges results.
 #![deny(missing_docs)]
 
+pub mod commands;
 pub mod injector;
 pub mod owner;
 pub mod proxy;

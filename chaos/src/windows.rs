@@ -91,6 +91,7 @@ mod tests {
             healed_at_s: Some(5.5),
             detail: String::new(),
             applied: true,
+            commands: Vec::new(),
         };
         let split = fault_throughput(
             &series,

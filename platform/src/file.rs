@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,9 @@ pub struct PlatformFile {
     /// The lakehouse catalog the jobs write and the checker reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lakehouse: Option<LakehouseSection>,
+    /// How to act on the platform's processes when a scenario injects faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultsSection>,
 }
 
 /// `kafka:`.
@@ -63,6 +67,156 @@ pub struct FlinkSection {
 pub struct LakehouseSection {
     /// A Hadoop catalog's warehouse directory, which the jobs and streamproof both reach.
     pub warehouse: PathBuf,
+}
+
+/// `faults:`: shell commands that kill, pause, resume, stop and start the platform's
+/// processes, per kind of process. Each runs with `sh -c` after `{id}` and `{host}` are
+/// replaced by the victim's; it inherits streamproof's environment, so secrets reach it as
+/// `$NAME` and never appear in the command as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsSection {
+    /// Brokers, by node id (`{id}`) and advertised host (`{host}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<ProcessActions>,
+    /// The active KRaft controller (`{id}` found by `locate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<ProcessActions>,
+    /// The Flink TaskManager (`{id}`: its resource id, `{host}`: its host, from the REST API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taskmanager: Option<ProcessActions>,
+    /// The Flink JobManager (`{host}`: the REST address's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobmanager: Option<ProcessActions>,
+    /// How long one command may take before it is stopped and the fault counted as not
+    /// applied.
+    #[serde(
+        default = "default_command_timeout",
+        with = "crate::duration",
+        skip_serializing_if = "is_default_command_timeout"
+    )]
+    pub command_timeout: Duration,
+}
+
+impl Default for FaultsSection {
+    fn default() -> Self {
+        FaultsSection {
+            broker: None,
+            controller: None,
+            taskmanager: None,
+            jobmanager: None,
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+        }
+    }
+}
+
+/// The commands for one kind of process; a fault needs those of its kind only (`kill`:
+/// kill and start, `pause`: pause and resume, `restart`: stop and start).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessActions {
+    /// Ends the process at once (SIGKILL or its like).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kill: Option<String>,
+    /// Freezes the process (SIGSTOP or its like).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<String>,
+    /// Lets a paused process go on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+    /// Stops the process gracefully; returns once it has exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+    /// Starts the process again after a kill or a stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Controller only: prints the node id of the active controller, which `{id}` becomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locate: Option<String>,
+}
+
+/// What a fault asks of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessAction {
+    /// `kill`.
+    Kill,
+    /// `pause`.
+    Pause,
+    /// `resume`.
+    Resume,
+    /// `stop`.
+    Stop,
+    /// `start`.
+    Start,
+    /// `locate`.
+    Locate,
+}
+
+impl ProcessAction {
+    /// The key in the platform file.
+    pub fn key(self) -> &'static str {
+        match self {
+            ProcessAction::Kill => "kill",
+            ProcessAction::Pause => "pause",
+            ProcessAction::Resume => "resume",
+            ProcessAction::Stop => "stop",
+            ProcessAction::Start => "start",
+            ProcessAction::Locate => "locate",
+        }
+    }
+}
+
+impl ProcessActions {
+    /// `BASE kill {id}`, `BASE pause {id}` and so on for every action but `locate`: one
+    /// program that takes the action and the process's id.
+    pub fn acting_through(base: &str) -> Self {
+        let action = |name: &str| Some(format!("{base} {name} {{id}}"));
+        ProcessActions {
+            kill: action("kill"),
+            pause: action("pause"),
+            resume: action("resume"),
+            stop: action("stop"),
+            start: action("start"),
+            locate: None,
+        }
+    }
+
+    /// The command for `action`, when the file gives one.
+    pub fn command(&self, action: ProcessAction) -> Option<&str> {
+        match action {
+            ProcessAction::Kill => self.kill.as_deref(),
+            ProcessAction::Pause => self.pause.as_deref(),
+            ProcessAction::Resume => self.resume.as_deref(),
+            ProcessAction::Stop => self.stop.as_deref(),
+            ProcessAction::Start => self.start.as_deref(),
+            ProcessAction::Locate => self.locate.as_deref(),
+        }
+    }
+
+    /// Every command given, with its action.
+    pub fn commands(&self) -> impl Iterator<Item = (ProcessAction, &str)> {
+        [
+            ProcessAction::Kill,
+            ProcessAction::Pause,
+            ProcessAction::Resume,
+            ProcessAction::Stop,
+            ProcessAction::Start,
+            ProcessAction::Locate,
+        ]
+        .into_iter()
+        .filter_map(|action| Some((action, self.command(action)?)))
+    }
+}
+
+/// A shell command may take this long unless `faults.command_timeout` says otherwise.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn default_command_timeout() -> Duration {
+    DEFAULT_COMMAND_TIMEOUT
+}
+
+fn is_default_command_timeout(timeout: &Duration) -> bool {
+    *timeout == DEFAULT_COMMAND_TIMEOUT
 }
 
 impl KafkaSection {

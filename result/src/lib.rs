@@ -334,6 +334,35 @@ pub struct FaultRecord {
     pub detail: String,
     /// False when the fault could not be applied.
     pub applied: bool,
+    /// The platform file's commands it ran, in order, on a platform streamproof did not
+    /// start; empty when it signalled processes itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<FaultCommand>,
+}
+
+/// One command a fault ran (`faults:` of a platform file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultCommand {
+    /// Which of the file's commands: `kill`, `pause`, `resume`, `stop`, `start` or `locate`.
+    pub action: String,
+    /// The command as run by `sh -c`, placeholders filled (secrets stay `$NAME`: the shell
+    /// expands them).
+    pub command: String,
+    /// Its exit code; `null` when it was ended by a signal or after its time limit.
+    pub exit_code: Option<i32>,
+    /// Its standard output and error, the last 4 KiB.
+    pub output: String,
+    /// Seconds from the start of the load.
+    pub started_at_s: f64,
+    /// How long it ran.
+    pub seconds: f64,
+}
+
+impl FaultCommand {
+    /// Whether it exited with 0.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0)
+    }
 }
 
 /// Which scenario ran.

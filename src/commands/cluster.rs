@@ -1,5 +1,6 @@
 //! `up`, `status` and `down`: the embedded local platform.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ use streamproof_platform::runtime::{
 use super::{print_json, stop_on_interrupt};
 use crate::cli::{DownArgs, PipelineEngineArg, SecurityArg, StatusArgs, UpArgs};
 use crate::platform_file;
-use streamproof_platform::file::{FlinkSection, KafkaSection, LakehouseSection, PlatformFile};
+use streamproof_platform::file::{
+    FaultsSection, FlinkSection, KafkaSection, LakehouseSection, PlatformFile, ProcessActions,
+    DEFAULT_COMMAND_TIMEOUT,
+};
 use streamproof_platform::handle::{Catalog, KafkaSource, Platform, PlatformSpec};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
@@ -130,7 +134,37 @@ fn describe(
         }),
         lakehouse: catalog
             .map(|Catalog::HadoopWarehouse(warehouse)| LakehouseSection { warehouse }),
+        faults: broker_command(&state.dir).map(|base| {
+            let broker = ProcessActions::acting_through(&base);
+            FaultsSection {
+                controller: Some(ProcessActions {
+                    locate: Some(format!("{base} controller")),
+                    ..broker.clone()
+                }),
+                broker: Some(broker),
+                taskmanager: None,
+                jobmanager: None,
+                command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            }
+        }),
     }
+}
+
+/// `streamproof broker --dir DIR`: with an action and `{id}` appended, the fault commands
+/// that reach the brokers `up` started, as a team's own commands reach theirs. None when
+/// this program cannot name its own path.
+fn broker_command(dir: &Path) -> Option<String> {
+    let program = std::env::current_exe().ok()?;
+    Some(format!(
+        "{} broker --dir {}",
+        shell_quoted(&program.display().to_string()),
+        shell_quoted(&dir.display().to_string())
+    ))
+}
+
+/// `text` as one word for `sh`.
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 pub fn status(args: &StatusArgs, json: bool) -> Result<()> {

@@ -1,6 +1,7 @@
 //! One module per command; each turns parsed arguments into calls on the library crates and
 //! prints the outcome.
 
+pub mod broker;
 pub mod capacity;
 pub mod cluster;
 pub mod copier;

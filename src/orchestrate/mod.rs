@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use streamproof_chaos::commands::FaultCommands;
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::admin::KafkaAdmin;
@@ -44,6 +45,8 @@ pub struct RunOptions {
 struct RunPlatform {
     platform: Platform,
     proxies: Option<SharedProxies>,
+    /// The platform file's commands for the processes streamproof did not start.
+    fault_commands: Option<FaultCommands>,
 }
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
@@ -92,7 +95,14 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunPl
     spec.describe().iter().for_each(|line| eprintln!("{line}"));
     let platform =
         Platform::start(&spec, &default_cache_root()).context("start the embedded platform")?;
-    Ok(RunPlatform { platform, proxies })
+    Ok(RunPlatform {
+        platform,
+        proxies,
+        fault_commands: options
+            .existing
+            .as_ref()
+            .and_then(ExistingPlatform::fault_commands),
+    })
 }
 
 /// Leaves the embedded platform running for `streamproof down`.

@@ -116,12 +116,9 @@ impl Stages {
         let view = ProgressView::new(scenario.load.total());
         let mut injector: Option<Injector> = None;
         let mut start_faults = |start: Instant| {
-            if let (Some(targets), false) = (
-                self.fault_targets(run, &control),
-                scenario.faults.is_empty(),
-            ) {
+            if !scenario.faults.is_empty() {
                 injector = Some(Injector::start(
-                    targets,
+                    self.fault_targets(run, &control),
                     run.platform.connection.clone(),
                     scenario.faults.clone(),
                     start,
@@ -140,8 +137,9 @@ impl Stages {
         Ok(LoadedRun { outcome, faults })
     }
 
-    /// What faults may act on: the embedded brokers and Flink, the copier, the producers.
-    fn fault_targets(&self, run: &RunPlatform, control: &Arc<ProducerControl>) -> Option<Targets> {
+    /// What faults may act on: the embedded brokers and Flink, the copier, the producers,
+    /// and through the platform file's commands what streamproof did not start.
+    fn fault_targets(&self, run: &RunPlatform, control: &Arc<ProducerControl>) -> Targets {
         Targets::on_platform(
             &run.platform,
             self.copier
@@ -155,6 +153,7 @@ impl Stages {
                 .collect(),
             run.proxies.clone(),
             control.clone(),
+            run.fault_commands.clone(),
         )
     }
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the tests that run the `streamproof` binary.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
@@ -41,4 +41,52 @@ pub fn read_result(dir: &Path) -> serde_json::Value {
 pub fn bootstrap() -> String {
     std::env::var("STREAMPROOF_TEST_BOOTSTRAP_SERVERS")
         .expect("STREAMPROOF_TEST_BOOTSTRAP_SERVERS is not set: run the tests with `scripts/test`")
+}
+
+/// A platform `streamproof up` started in a directory of its own for one test, apart from
+/// the shared test cluster; stopped however the test ends.
+pub struct UpPlatform {
+    dir: tempfile::TempDir,
+}
+
+impl UpPlatform {
+    /// `up --base-port BASE_PORT --heap-mb 384` with `options` (e.g. `--brokers 3`).
+    pub fn start(base_port: &str, options: &[&str]) -> Self {
+        let platform = UpPlatform {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        let dir = platform.path().display().to_string();
+        let args = [
+            &[
+                "up",
+                "--dir",
+                &dir,
+                "--base-port",
+                base_port,
+                "--heap-mb",
+                "384",
+            ],
+            options,
+        ]
+        .concat();
+        let output = streamproof(&args);
+        assert!(output.status.success(), "{}", explain(&output));
+        platform
+    }
+
+    /// Its directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The platform file `up` wrote.
+    pub fn platform_file(&self) -> PathBuf {
+        self.path().join("platform.yaml")
+    }
+}
+
+impl Drop for UpPlatform {
+    fn drop(&mut self) {
+        let _ = streamproof(&["down", "--dir", &self.path().display().to_string()]);
+    }
 }

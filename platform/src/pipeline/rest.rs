@@ -81,6 +81,41 @@ impl FlinkRest {
         })
     }
 
+    /// The TaskManagers registered now: each one's resource id and host (from its RPC
+    /// address, e.g. `pekko.tcp://flink@10.0.0.5:6122/user/rpc/taskmanager_0`).
+    pub fn taskmanagers(&self) -> Result<Vec<(String, String)>, PipelineError> {
+        let listed = self.get("/taskmanagers")?;
+        Ok(listed["taskmanagers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|tm| {
+                let id = tm["id"].as_str().unwrap_or_default().to_owned();
+                let host = tm["path"]
+                    .as_str()
+                    .and_then(|path| path.split_once('@'))
+                    .and_then(|(_, rest)| rest.split([':', '/']).next())
+                    .unwrap_or_default()
+                    .to_owned();
+                (id, host)
+            })
+            .collect())
+    }
+
+    /// The host of the REST address.
+    pub fn host(&self) -> String {
+        let without_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        without_scheme
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Records the job's first vertex (its sources, with what is chained to them) has sent
     /// downstream since its tasks last started.
     pub fn source_records_out(&self, job: &str) -> Result<u64, PipelineError> {

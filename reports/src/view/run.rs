@@ -224,30 +224,70 @@ pub(super) fn faults(result: &RunResult) -> Option<Section> {
     if result.faults.is_empty() {
         return None;
     }
+    let mut blocks = vec![
+        Block::Table(Table {
+            columns: vec![
+                Column::text("#"),
+                Column::text("kind"),
+                Column::text("target"),
+                Column::text("brokers"),
+                Column::number("injected"),
+                Column::number("healed"),
+                Column::text("what was done"),
+            ],
+            rows: result.faults.iter().map(fault_row).collect(),
+            aligned_in_markdown: false,
+        }),
+        Block::only(
+            Format::Html,
+            Block::Note(Text::plain(
+                "Times are seconds from the start of the load; the charts shade each \
+                     fault window.",
+            )),
+        ),
+    ];
+    blocks.extend(fault_commands(&result.faults));
     Some(Section {
         title: "Faults",
-        blocks: vec![
-            Block::Table(Table {
-                columns: vec![
-                    Column::text("#"),
-                    Column::text("kind"),
-                    Column::text("target"),
-                    Column::text("brokers"),
-                    Column::number("injected"),
-                    Column::number("healed"),
-                    Column::text("what was done"),
-                ],
-                rows: result.faults.iter().map(fault_row).collect(),
-                aligned_in_markdown: false,
-            }),
-            Block::only(
-                Format::Html,
-                Block::Note(Text::plain(
-                    "Times are seconds from the start of the load; the charts shade each \
-                     fault window.",
-                )),
-            ),
-        ],
+        blocks,
+    })
+}
+
+/// The platform file's commands the faults ran, with their exit codes, when any did.
+fn fault_commands(faults: &[FaultRecord]) -> Option<Block> {
+    let rows: Vec<Row> = faults
+        .iter()
+        .flat_map(|fault| fault.commands.iter().map(move |ran| (fault.fault, ran)))
+        .map(|(fault, ran)| Row {
+            cells: vec![
+                Text::plain(fault.to_string()),
+                Text::plain(ran.action.clone()),
+                Text::code(ran.command.clone()),
+                Text::plain(
+                    ran.exit_code
+                        .map_or_else(|| "ended".to_owned(), |code| code.to_string()),
+                ),
+                Text::plain(format::seconds(ran.started_at_s)),
+                Text::plain(format::seconds(ran.seconds)),
+                Text::plain(ran.output.lines().last().unwrap_or_default().to_owned()),
+            ],
+            failed: !ran.succeeded(),
+        })
+        .collect();
+    (!rows.is_empty()).then(|| {
+        Block::Table(Table {
+            columns: vec![
+                Column::text("fault"),
+                Column::text("command"),
+                Column::text("as run"),
+                Column::number("exit"),
+                Column::number("started"),
+                Column::number("took"),
+                Column::text("last line of output"),
+            ],
+            rows,
+            aligned_in_markdown: false,
+        })
     })
 }
 

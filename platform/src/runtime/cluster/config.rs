@@ -66,6 +66,7 @@ pub(super) fn prepare_broker(
         server_log: home.join("server.log"),
         output_log: home.join("stdout.log"),
         data_dir: home.join("data"),
+        launch: Vec::new(),
     };
     std::fs::write(&broker.config, server_properties(spec, &broker))
         .map_err(io_error("write", &broker.config))?;

@@ -108,13 +108,12 @@ impl LocalCluster {
         };
         for index in 0..spec.brokers {
             let broker = prepare_broker(&spec, index, &cluster_id, distribution)?;
-            let child = spawn_detached(
-                broker_command(&spec, &broker, distribution),
-                &broker.output_log,
-                spec.lifetime,
-            )?;
+            let command = broker_command(&spec, &broker, distribution);
+            let launch = command_line(&command);
+            let child = spawn_detached(command, &broker.output_log, spec.lifetime)?;
             cluster.state.brokers.push(BrokerProcess {
                 pid: child.id() as i32,
+                launch,
                 ..broker
             });
             cluster.children.push(child);
@@ -196,16 +195,7 @@ impl LocalCluster {
     }
 
     fn broker_index(&self, node_id: i32) -> Result<usize, RuntimeError> {
-        self.state
-            .brokers
-            .iter()
-            .position(|b| b.node_id == node_id)
-            .ok_or_else(|| {
-                RuntimeError::InvalidSpec(format!(
-                    "broker {node_id} is not part of this cluster (brokers: {:?})",
-                    self.broker_ids()
-                ))
-            })
+        self.state.broker_index(node_id)
     }
 
     /// Sends `signal` to broker `node_id`'s process if it still runs that broker; returns the
@@ -215,10 +205,7 @@ impl LocalCluster {
         node_id: i32,
         signal: Signal,
     ) -> Result<Option<i32>, RuntimeError> {
-        let index = self.broker_index(node_id)?;
-        let broker = &self.state.brokers[index];
-        let sent = signal_if_ours(broker.pid, &broker.marker(), signal);
-        Ok(sent.then_some(broker.pid))
+        self.state.signal_broker(node_id, signal)
     }
 
     /// Waits up to `limit` for broker `node_id`'s process to exit; returns whether it did.
@@ -250,13 +237,9 @@ impl LocalCluster {
             return Ok(self.state.brokers[index].pid);
         }
         let broker = self.state.brokers[index].clone();
-        let log = broker
-            .output_log
-            .with_extension(format!("{}.log", chrono::Utc::now().timestamp()));
-        let _ = std::fs::rename(&broker.output_log, log);
         let child = spawn_detached(
             broker_command(&self.spec, &broker, &self.distribution),
-            &broker.output_log,
+            &rotate_output_log(&broker),
             self.spec.lifetime,
         )?;
         self.state.brokers[index].pid = child.id() as i32;
@@ -265,25 +248,9 @@ impl LocalCluster {
         Ok(self.state.brokers[index].pid)
     }
 
-    /// The node id of the active KRaft controller, from the quorum state a running broker
-    /// keeps in its metadata log directory.
+    /// The node id of the active KRaft controller.
     pub fn controller_id(&self) -> Option<i32> {
-        self.state
-            .brokers
-            .iter()
-            .filter(|broker| broker.is_running())
-            .find_map(|broker| {
-                let path = broker
-                    .data_dir
-                    .join("__cluster_metadata-0")
-                    .join("quorum-state");
-                let text = std::fs::read_to_string(path).ok()?;
-                let state: serde_json::Value = serde_json::from_str(&text).ok()?;
-                state["leaderId"]
-                    .as_i64()
-                    .map(|id| id as i32)
-                    .filter(|id| *id >= 0)
-            })
+        self.state.controller_id()
     }
 
     /// Status of the cluster recorded in `dir`.

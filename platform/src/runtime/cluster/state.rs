@@ -21,6 +21,11 @@ pub struct BrokerProcess {
     pub output_log: PathBuf,
     /// Log segment directory.
     pub data_dir: PathBuf,
+    /// The command line that started it (program first; it runs in the directory of its
+    /// `config`), so that another streamproof process can start it again. Empty in state
+    /// recorded by older versions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub launch: Vec<String>,
 }
 
 impl BrokerProcess {
@@ -103,6 +108,111 @@ impl ClusterState {
     pub(super) fn any_running(&self) -> bool {
         self.brokers.iter().any(BrokerProcess::is_running)
     }
+
+    pub(super) fn broker_index(&self, node_id: i32) -> Result<usize, RuntimeError> {
+        self.brokers
+            .iter()
+            .position(|b| b.node_id == node_id)
+            .ok_or_else(|| {
+                RuntimeError::InvalidSpec(format!(
+                    "broker {node_id} is not part of the cluster in `{}` (brokers: {:?})",
+                    self.dir.display(),
+                    self.brokers.iter().map(|b| b.node_id).collect::<Vec<_>>()
+                ))
+            })
+    }
+
+    /// The node id of the active KRaft controller, from the quorum state a running broker
+    /// keeps in its metadata log directory.
+    pub fn controller_id(&self) -> Option<i32> {
+        self.brokers
+            .iter()
+            .filter(|broker| broker.is_running())
+            .find_map(|broker| {
+                let path = broker
+                    .data_dir
+                    .join("__cluster_metadata-0")
+                    .join("quorum-state");
+                let text = std::fs::read_to_string(path).ok()?;
+                let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+                state["leaderId"]
+                    .as_i64()
+                    .map(|id| id as i32)
+                    .filter(|id| *id >= 0)
+            })
+    }
+
+    /// Sends `signal` to broker `node_id`'s recorded process if it still runs that broker;
+    /// returns the pid signalled, `None` when it was not running.
+    pub fn signal_broker(&self, node_id: i32, signal: Signal) -> Result<Option<i32>, RuntimeError> {
+        let broker = &self.brokers[self.broker_index(node_id)?];
+        Ok(signal_if_ours(broker.pid, &broker.marker(), signal).then_some(broker.pid))
+    }
+
+    /// Waits up to `limit` for broker `node_id`'s recorded process to end; whether it did.
+    pub fn wait_broker_exit(&self, node_id: i32, limit: Duration) -> Result<bool, RuntimeError> {
+        let broker = &self.brokers[self.broker_index(node_id)?];
+        let started = Instant::now();
+        while broker.is_running() {
+            if started.elapsed() > limit {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(true)
+    }
+
+    /// Starts broker `node_id` of a kept cluster again from another process, with the
+    /// command line recorded when it first started (same configuration and data), and
+    /// records its new pid. Returns the pid; the running pid when it already runs.
+    pub fn start_broker(&mut self, node_id: i32) -> Result<i32, RuntimeError> {
+        let index = self.broker_index(node_id)?;
+        let broker = self.brokers[index].clone();
+        if broker.is_running() {
+            return Ok(broker.pid);
+        }
+        if let Some(owner) = self
+            .owner
+            .filter(|o| o.lifetime != Lifetime::Kept && o.is_alive())
+        {
+            return Err(RuntimeError::InvalidSpec(format!(
+                "the cluster in `{}` ends with the run that started it (pid {}), which restarts its brokers itself; only a kept cluster (`up`, `run --keep-platform`) is started from another process",
+                self.dir.display(),
+                owner.pid
+            )));
+        }
+        let Some((program, args)) = broker.launch.split_first() else {
+            return Err(RuntimeError::InvalidSpec(format!(
+                "the cluster in `{}` was started by an older streamproof that did not record how to start broker {node_id}; restart the cluster with `streamproof down` and `streamproof up`",
+                self.dir.display()
+            )));
+        };
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(broker.config.parent().unwrap_or(&self.dir));
+        let child = spawn_detached(command, &rotate_output_log(&broker), Lifetime::Kept)?;
+        self.brokers[index].pid = child.id() as i32;
+        self.save()?;
+        Ok(self.brokers[index].pid)
+    }
+}
+
+/// Keeps a broker's earlier standard output beside the new one; returns the path to write.
+pub(super) fn rotate_output_log(broker: &BrokerProcess) -> PathBuf {
+    let earlier = broker
+        .output_log
+        .with_extension(format!("{}.log", chrono::Utc::now().timestamp()));
+    let _ = std::fs::rename(&broker.output_log, earlier);
+    broker.output_log.clone()
+}
+
+/// The command line of `command`, as recorded for a restart from another process.
+pub(super) fn command_line(command: &Command) -> Vec<String> {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// What `up` did.

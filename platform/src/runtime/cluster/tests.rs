@@ -45,6 +45,7 @@ fn second_broker() -> BrokerProcess {
         server_log: PathBuf::from("/tmp/c/broker-2/server.log"),
         output_log: PathBuf::from("/tmp/c/broker-2/stdout.log"),
         data_dir: PathBuf::from("/tmp/c/broker-2/data"),
+        launch: Vec::new(),
     }
 }
 
