@@ -11,6 +11,7 @@ use streamproof_chaos::spec::Target;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::file::{FaultsSection, PlatformFile};
 use streamproof_platform::handle::Platform;
+use streamproof_platform::pipeline::JavaClientProperties;
 
 use crate::scenario::{LoadedScenario, ScenarioError};
 
@@ -35,6 +36,10 @@ impl ExistingPlatform {
     /// password or an untrusted certificate is reported here, within seconds.
     pub fn admit(&self, loaded: &LoadedScenario) -> Result<()> {
         self.admit_faults(loaded)?;
+        if loaded.scenario.platform.pipeline.is_some() {
+            JavaClientProperties::from_librdkafka(self.connection.client_properties())
+                .context("the pipeline's Flink jobs reach Kafka with the platform's settings")?;
+        }
         self.connection
             .check_reachable(REACHABLE_TIMEOUT)
             .context("check the platform's Kafka cluster before the run")?;

@@ -9,7 +9,9 @@ use streamproof_loadgen::{GroupPlan, RAW_TOPICS};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::copier::CopierConfig;
 use streamproof_platform::handle::{free_port_block, KafkaSource, PlatformSpec};
-use streamproof_platform::pipeline::{PipelineSettings, BRONZE_TOPIC};
+use streamproof_platform::pipeline::{
+    JavaClientProperties, PipelineError, PipelineSettings, BRONZE_TOPIC,
+};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{ClusterSpec, FlinkSpec, Lifetime, PORT_BLOCK};
 
@@ -121,9 +123,10 @@ impl PipelineSection {
         connection: &KafkaConnection,
         warehouse: &Path,
         run_id: &str,
-    ) -> PipelineSettings {
-        PipelineSettings {
+    ) -> Result<PipelineSettings, PipelineError> {
+        Ok(PipelineSettings {
             bootstrap: connection.bootstrap_servers().to_owned(),
+            kafka: JavaClientProperties::from_librdkafka(connection.client_properties())?,
             warehouse: warehouse.to_owned(),
             checkpoint_interval: self.checkpoint_interval,
             guarantee: self.guarantee,
@@ -131,7 +134,7 @@ impl PipelineSection {
             window: self.window,
             watermark_delay: self.watermark_delay,
             prefix: format!("streamproof-{}", &run_id[..8]),
-        }
+        })
     }
 }
 

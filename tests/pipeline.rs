@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{exclusive, explain, read_result, streamproof, UpPlatform};
+use common::{exclusive, explain, files_containing, read_result, streamproof, UpPlatform};
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -174,10 +174,13 @@ fn flink_job_states(rest: &str) -> Vec<String> {
         .collect()
 }
 
+/// The jobs reach the brokers over TLS with SCRAM, with the settings the platform file gives
+/// every other client, translated for Flink's Kafka connector.
 #[test]
-fn the_pipeline_runs_on_a_flink_cluster_given_by_its_addresses_and_leaves_no_job_running() {
+fn the_pipeline_runs_on_a_flink_cluster_given_by_its_addresses_against_a_secured_cluster_and_leaves_no_job_running(
+) {
     let _one = exclusive();
-    let platform = UpPlatform::start("36492", &["--pipeline", "flink"]);
+    let platform = UpPlatform::start("36492", &["--pipeline", "flink", "--security", "sasl-ssl"]);
     let file = platform.platform_file();
     let dir = platform.path().display().to_string();
     let text = std::fs::read_to_string(&file).unwrap();
@@ -219,4 +222,9 @@ fn the_pipeline_runs_on_a_flink_cluster_given_by_its_addresses_and_leaves_no_job
         !states.iter().any(|state| state == "RUNNING"),
         "the run's jobs were cancelled on a Flink it did not start: {states:?}"
     );
+    let password = platform.password();
+    for dir in [out.path().to_owned(), platform.path().join("flink/log")] {
+        let leaks = files_containing(&dir, &password);
+        assert!(leaks.is_empty(), "the password is in {leaks:?}");
+    }
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{exclusive, explain, read_result, streamproof, UpPlatform};
+use common::{exclusive, explain, files_containing, read_result, streamproof, UpPlatform};
 
 /// Where the secured cluster listens (apart from the shared test cluster's ports).
 const BASE_PORT: &str = "37292";
@@ -31,10 +31,7 @@ impl SecuredCluster {
     }
 
     fn password(&self) -> String {
-        std::fs::read_to_string(self.path().join("security/client.password"))
-            .expect("the generated password")
-            .trim()
-            .to_owned()
+        self.0.password()
     }
 
     /// The platform file `up` wrote, with one line changed.
@@ -52,25 +49,6 @@ impl SecuredCluster {
 
 fn tiny() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny.yaml").to_owned()
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(current) = pending.pop() {
-        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if std::fs::read(&path)
-                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 /// A self-signed CA certificate (PEM) that signed nothing of the cluster's.

@@ -54,7 +54,7 @@ CREATE TEMPORARY TABLE gold_kafka (
   'connector' = 'kafka',
   'topic' = 'gold-metrics',
   'properties.bootstrap.servers' = '${BOOTSTRAP}',
-  'key.format' = 'raw',
+  ${KAFKA_PROPERTIES}'key.format' = 'raw',
   'key.fields' = 'event_type',
   'value.format' = 'json',
   'value.fields-include' = 'ALL',

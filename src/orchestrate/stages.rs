@@ -77,7 +77,7 @@ impl Stages {
                 let stage = PipelineStage::start(PipelineStart {
                     flink: &flink,
                     connection: &platform.connection,
-                    settings: section.settings(&platform.connection, &warehouse, run_id),
+                    settings: section.settings(&platform.connection, &warehouse, run_id)?,
                     cancel_at_end: platform.flink.is_none() && !options.keep_platform,
                 })
                 .context("start the pipeline")?;

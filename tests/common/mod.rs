@@ -85,8 +85,37 @@ impl UpPlatform {
     }
 }
 
+impl UpPlatform {
+    /// The client password `up --security sasl-ssl` generated.
+    pub fn password(&self) -> String {
+        std::fs::read_to_string(self.path().join("security/client.password"))
+            .expect("the generated password")
+            .trim()
+            .to_owned()
+    }
+}
+
 impl Drop for UpPlatform {
     fn drop(&mut self) {
         let _ = streamproof(&["down", "--dir", &self.path().display().to_string()]);
     }
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }

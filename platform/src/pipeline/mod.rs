@@ -28,6 +28,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use gateway::{split_statements, SqlGateway, StatementOutcome};
+mod java_client;
+pub use java_client::JavaClientProperties;
 pub use rest::{CheckpointStats, FlinkRest, JobProgress};
 pub use stage::{GoldStop, PipelineStage, PipelineStart, BRONZE_TOPIC, DLQ_TOPIC};
 
@@ -65,6 +67,8 @@ pub struct FlinkEndpoint {
 pub struct PipelineSettings {
     /// Kafka bootstrap servers.
     pub bootstrap: String,
+    /// What else the jobs' Kafka clients need to reach the cluster (security).
+    pub kafka: JavaClientProperties,
     /// The Iceberg warehouse directory (absolute).
     pub warehouse: PathBuf,
     /// Checkpoint interval.
@@ -89,6 +93,7 @@ impl PipelineSettings {
         };
         vec![
             ("BOOTSTRAP", self.bootstrap.clone()),
+            ("KAFKA_PROPERTIES", self.kafka.table_options()),
             ("WAREHOUSE", format!("file://{}", self.warehouse.display())),
             (
                 "CHECKPOINT_INTERVAL",
@@ -113,6 +118,22 @@ impl PipelineSettings {
                 "TABLE_SCAN_THEN_INCREMENTAL".to_owned(),
             ),
         ]
+    }
+
+    /// `error` without the secrets the SQL carries (Flink may quote a refused statement).
+    pub fn redacted(&self, error: PipelineError) -> PipelineError {
+        let redact = |text: String| self.kafka.redact(&text);
+        match error {
+            PipelineError::Http { action, message } => PipelineError::Http {
+                action: redact(action),
+                message: redact(message),
+            },
+            PipelineError::Statement { statement, cause } => PipelineError::Statement {
+                statement: redact(statement),
+                cause: redact(cause),
+            },
+            other => other,
+        }
     }
 
     /// `sql` with every `${NAME}` replaced; an unknown name is an error.
@@ -181,6 +202,12 @@ pub enum PipelineError {
         /// The lost job's id.
         job: String,
     },
+    /// A client setting of the run has no counterpart the pipeline's Java clients take.
+    #[error("the Kafka client setting `{setting}` cannot be handed to the pipeline's Flink jobs (they take security.protocol, sasl.mechanisms PLAIN or SCRAM with sasl.username and sasl.password, ssl.ca.location and ssl.endpoint.identification.algorithm); run the pipeline on a cluster reached with those")]
+    KafkaSetting {
+        /// The librdkafka setting.
+        setting: String,
+    },
     /// Flink refused a statement.
     #[error("Flink refused the statement `{statement}`: {cause}")]
     Statement {
@@ -203,7 +230,9 @@ pub fn submit(
     gateway: &SqlGateway,
     settings: &PipelineSettings,
 ) -> Result<PipelineJobs, PipelineError> {
-    gateway.execute_script(&settings.render(CATALOG)?, "streamproof-catalog")?;
+    gateway
+        .execute_script(&settings.render(CATALOG)?, "streamproof-catalog")
+        .map_err(|error| settings.redacted(error))?;
     let mut jobs = PipelineJobs::default();
     for (layer, _) in LAYERS {
         if let Some(job) = submit_layer(gateway, settings, layer, None)? {
@@ -237,7 +266,9 @@ pub fn submit_layer(
         ));
     }
     script.push_str(&settings.render(sql)?);
-    let outcomes = gateway.execute_script(&script, &format!("streamproof-{layer}"))?;
+    let outcomes = gateway
+        .execute_script(&script, &format!("streamproof-{layer}"))
+        .map_err(|error| settings.redacted(error))?;
     Ok(outcomes.iter().rev().find_map(|o| o.job_id.clone()))
 }
 
@@ -270,6 +301,7 @@ mod tests {
 
     fn settings() -> PipelineSettings {
         PipelineSettings {
+            kafka: JavaClientProperties::default(),
             bootstrap: "127.0.0.1:9092".to_owned(),
             warehouse: PathBuf::from("/tmp/warehouse"),
             checkpoint_interval: Duration::from_secs(5),
