@@ -83,6 +83,11 @@ pub struct UpArgs {
     /// Gateway on base-port + 69.
     #[arg(long, value_name = "ENGINE")]
     pub pipeline: Option<PipelineEngineArg>,
+    /// The Iceberg catalog of the pipeline's tables: `hadoop` (a warehouse directory beside
+    /// Flink's) or `rest` (Apache Iceberg's REST catalog server on base-port + 70, writing to
+    /// that same directory).
+    #[arg(long, value_enum, default_value_t = CatalogArg::Hadoop, requires = "pipeline")]
+    pub catalog: CatalogArg,
     /// How clients reach the brokers: `plaintext`, or `sasl-ssl` (TLS with a throwaway CA
     /// made now, SASL/SCRAM with a generated password). Either way `up` writes DIR/platform.yaml,
     /// the platform file that reaches it (`run --platform DIR/platform.yaml`).
@@ -97,6 +102,15 @@ pub enum SecurityArg {
     Plaintext,
     /// TLS and SASL/SCRAM-SHA-256 and -512.
     SaslSsl,
+}
+
+/// Iceberg catalogs `up --pipeline flink` can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CatalogArg {
+    /// Iceberg's Hadoop catalog on a warehouse directory.
+    Hadoop,
+    /// An Iceberg REST catalog server.
+    Rest,
 }
 
 /// Stream processors `up --pipeline` can start.

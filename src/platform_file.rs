@@ -12,6 +12,8 @@ use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::file::{FaultsSection, PlatformFile};
 use streamproof_platform::handle::Platform;
 use streamproof_platform::pipeline::JavaClientProperties;
+use streamproof_platform::problem::PathStep::Key;
+use streamproof_platform::problem::Problem;
 
 use crate::scenario::{LoadedScenario, ScenarioError};
 
@@ -96,11 +98,21 @@ pub fn load(path: &Path) -> Result<LoadedPlatform, ScenarioError> {
     })?;
     let file: PlatformFile = serde_saphyr::from_str(&text)
         .map_err(|error| ScenarioError::from_parser(&error).in_file(path))?;
-    let problems = file
+    let mut problems = file
         .faults
         .as_ref()
         .map(FaultCommands::file_problems)
         .unwrap_or_default();
+    if file
+        .lakehouse
+        .as_ref()
+        .is_some_and(|l| l.catalog().is_none())
+    {
+        problems.push(Problem::at(
+            [Key("lakehouse")],
+            "lakehouse names no catalog: give `rest: URI` (an Iceberg REST catalog) or `warehouse: DIR` (a Hadoop catalog's warehouse directory)",
+        ));
+    }
     crate::scenario::located(&text, problems).map_err(|error| error.in_file(path))?;
     if file.kafka.bootstrap_servers.trim().is_empty() {
         return Err(ScenarioError::unlocated(

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use streamproof_loadgen::{GroupPlan, RAW_TOPICS};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::copier::CopierConfig;
-use streamproof_platform::handle::{free_port_block, KafkaSource, PlatformSpec};
+use streamproof_platform::handle::{free_port_block, Catalog, KafkaSource, PlatformSpec};
 use streamproof_platform::pipeline::{
     JavaClientProperties, PipelineError, PipelineSettings, BRONZE_TOPIC,
 };
@@ -82,7 +82,7 @@ pub fn platform_spec(
         .map(|f| f.endpoint());
     let catalog = described
         .and_then(|file| file.lakehouse.as_ref())
-        .map(|lakehouse| lakehouse.catalog());
+        .and_then(|lakehouse| lakehouse.catalog());
     let kafka = match existing {
         Some(existing) => KafkaSource::Existing(existing.connection.clone()),
         None => KafkaSource::Embedded(ClusterSpec {
@@ -116,18 +116,18 @@ pub fn platform_spec(
 }
 
 impl PipelineSection {
-    /// The pipeline's SQL settings for run `run_id` against `connection`, writing to
-    /// `warehouse`.
+    /// The pipeline's SQL settings for run `run_id` against `connection`, writing through
+    /// `catalog`.
     pub fn settings(
         &self,
         connection: &KafkaConnection,
-        warehouse: &Path,
+        catalog: Catalog,
         run_id: &str,
     ) -> Result<PipelineSettings, PipelineError> {
         Ok(PipelineSettings {
             bootstrap: connection.bootstrap_servers().to_owned(),
             kafka: JavaClientProperties::from_librdkafka(connection.client_properties())?,
-            warehouse: warehouse.to_owned(),
+            catalog,
             checkpoint_interval: self.checkpoint_interval,
             guarantee: self.guarantee,
             dedup_ttl: self.dedup_ttl,

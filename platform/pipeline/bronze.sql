@@ -6,7 +6,7 @@ SET 'execution.checkpointing.interval' = '${CHECKPOINT_INTERVAL}';
 SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 
 CREATE CATALOG lake WITH (
-  'type' = 'iceberg', 'catalog-type' = 'hadoop', 'warehouse' = '${WAREHOUSE}', 'property-version' = '1'
+  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
 );
 
 CREATE TEMPORARY TABLE raw_src (

@@ -2,8 +2,7 @@
 -- Each job file re-declares the catalog because gateway sessions do not share catalogs.
 CREATE CATALOG lake WITH (
   'type' = 'iceberg',
-  'catalog-type' = 'hadoop',
-  'warehouse' = '${WAREHOUSE}',
+  ${CATALOG_OPTIONS},
   'property-version' = '1'
 );
 CREATE DATABASE IF NOT EXISTS lake.bronze;

@@ -8,7 +8,7 @@ SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';
 
 CREATE CATALOG lake WITH (
-  'type' = 'iceberg', 'catalog-type' = 'hadoop', 'warehouse' = '${WAREHOUSE}', 'property-version' = '1'
+  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
 );
 
 -- The Iceberg connector as a table in the default catalog, so that a watermark can be declared
@@ -27,8 +27,7 @@ CREATE TEMPORARY TABLE silver_src (
 ) WITH (
   'connector' = 'iceberg',
   'catalog-name' = 'lake_src',
-  'catalog-type' = 'hadoop',
-  'warehouse' = '${WAREHOUSE}',
+  ${CATALOG_OPTIONS},
   'catalog-database' = 'silver',
   'catalog-table' = 'events',
   'streaming' = 'true',

@@ -8,7 +8,7 @@ SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 SET 'table.exec.state.ttl' = '${STATE_TTL}';
 
 CREATE CATALOG lake WITH (
-  'type' = 'iceberg', 'catalog-type' = 'hadoop', 'warehouse' = '${WAREHOUSE}', 'property-version' = '1'
+  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
 );
 
 CREATE TEMPORARY TABLE silver_kafka (

@@ -61,12 +61,19 @@ pub struct FlinkSection {
     pub checkpoints: Option<PathBuf>,
 }
 
-/// `lakehouse:`: the Iceberg catalog.
+/// `lakehouse:`: the Iceberg catalog, a Hadoop catalog's warehouse directory or a REST
+/// catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LakehouseSection {
-    /// A Hadoop catalog's warehouse directory, which the jobs and streamproof both reach.
-    pub warehouse: PathBuf,
+    /// An Iceberg REST catalog's base URI, e.g. `http://iceberg-rest:8181`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<String>,
+    /// Without `rest`: the Hadoop catalog's warehouse directory, which the jobs and
+    /// streamproof both reach. With `rest`: the `warehouse` the REST catalog is asked for
+    /// (a catalog name or a location, as that catalog understands it), when it needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
 }
 
 /// `faults:`: shell commands that kill, pause, resume, stop and start the platform's
@@ -227,9 +234,31 @@ impl KafkaSection {
 }
 
 impl LakehouseSection {
-    /// The catalog it names.
-    pub fn catalog(&self) -> Catalog {
-        Catalog::HadoopWarehouse(self.warehouse.clone())
+    /// The catalog it names; `None` when it names none (neither `rest` nor `warehouse`).
+    pub fn catalog(&self) -> Option<Catalog> {
+        match (&self.rest, &self.warehouse) {
+            (Some(uri), warehouse) => Some(Catalog::Rest {
+                uri: uri.trim_end_matches('/').to_owned(),
+                warehouse: warehouse.clone(),
+            }),
+            (None, Some(dir)) => Some(Catalog::HadoopWarehouse(PathBuf::from(dir))),
+            (None, None) => None,
+        }
+    }
+}
+
+impl From<Catalog> for LakehouseSection {
+    fn from(catalog: Catalog) -> Self {
+        match catalog {
+            Catalog::HadoopWarehouse(dir) => LakehouseSection {
+                rest: None,
+                warehouse: Some(dir.display().to_string()),
+            },
+            Catalog::Rest { uri, warehouse } => LakehouseSection {
+                rest: Some(uri),
+                warehouse,
+            },
+        }
     }
 }
 

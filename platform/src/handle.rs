@@ -53,6 +53,54 @@ pub struct PlatformSpec {
 pub enum Catalog {
     /// Iceberg's Hadoop catalog on a local warehouse directory.
     HadoopWarehouse(PathBuf),
+    /// An Iceberg REST catalog: the jobs commit through it and the checker asks it where each
+    /// table's current metadata is (the files it points at must be readable from here).
+    Rest {
+        /// Its base URI, e.g. `http://iceberg-rest:8181`.
+        uri: String,
+        /// The `warehouse` the catalog is asked for (a catalog name or a location, as the
+        /// catalog understands it), when it needs one.
+        warehouse: Option<String>,
+    },
+}
+
+impl Catalog {
+    /// The options of an Iceberg catalog in Flink SQL (`'catalog-type' = …, …`), without the
+    /// `'type'`.
+    pub fn flink_options(&self) -> String {
+        match self {
+            Catalog::HadoopWarehouse(dir) => format!(
+                "'catalog-type' = 'hadoop', 'warehouse' = 'file://{}'",
+                dir.display()
+            ),
+            Catalog::Rest { uri, warehouse } => {
+                let warehouse = warehouse
+                    .as_ref()
+                    .map(|w| format!(", 'warehouse' = '{}'", w.replace('\'', "''")))
+                    .unwrap_or_default();
+                format!(
+                    "'catalog-type' = 'rest', 'uri' = '{}'{warehouse}",
+                    uri.replace('\'', "''")
+                )
+            }
+        }
+    }
+
+    /// The warehouse directory streamproof creates before the jobs write into it (Hadoop).
+    pub fn local_warehouse(&self) -> Option<&Path> {
+        match self {
+            Catalog::HadoopWarehouse(dir) => Some(dir),
+            Catalog::Rest { .. } => None,
+        }
+    }
+
+    /// Where the tables are, as the result shows it: the warehouse directory or the REST URI.
+    pub fn location(&self) -> String {
+        match self {
+            Catalog::HadoopWarehouse(dir) => dir.display().to_string(),
+            Catalog::Rest { uri, .. } => uri.clone(),
+        }
+    }
 }
 
 /// A running platform. Dropping it stops whatever it started, unless it was kept.
@@ -188,11 +236,9 @@ impl Platform {
     /// The catalog the pipeline writes to: the one a platform file named, else a warehouse
     /// directory beside the embedded Flink's.
     pub fn catalog(&self) -> Option<Catalog> {
-        self.named_catalog.clone().or_else(|| {
-            self.flink
-                .as_ref()
-                .map(|flink| Catalog::HadoopWarehouse(flink.spec.dir.with_file_name("warehouse")))
-        })
+        self.named_catalog
+            .clone()
+            .or_else(|| self.flink.as_ref().map(|flink| flink.spec.catalog()))
     }
 
     /// Leaves every process streamproof started running for `streamproof down`; those

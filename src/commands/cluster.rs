@@ -11,7 +11,7 @@ use streamproof_platform::runtime::{
 };
 
 use super::{print_json, stop_on_interrupt};
-use crate::cli::{DownArgs, PipelineEngineArg, SecurityArg, StatusArgs, UpArgs};
+use crate::cli::{CatalogArg, DownArgs, PipelineEngineArg, SecurityArg, StatusArgs, UpArgs};
 use crate::platform_file;
 use streamproof_platform::file::{
     FaultsSection, FlinkSection, KafkaSection, LakehouseSection, PlatformFile, ProcessActions,
@@ -39,6 +39,7 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
             dir: dir.join("flink"),
             base_port: args.base_port + PORT_BLOCK,
             lifetime: Lifetime::Kept,
+            rest_catalog: args.catalog == CatalogArg::Rest,
             ..FlinkSpec::default()
         }),
         reuse_running: true,
@@ -85,6 +86,9 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
             flink.gateway_url(),
             flink.dir.join("log").display()
         );
+        if let Catalog::Rest { uri, .. } = flink.catalog() {
+            println!("Iceberg REST catalog started: {uri}");
+        }
     }
     println!(
         "Kafka {} {verb}: {} broker(s) at {}",
@@ -132,8 +136,7 @@ fn describe(
                 checkpoints: endpoint.checkpoints,
             }
         }),
-        lakehouse: catalog
-            .map(|Catalog::HadoopWarehouse(warehouse)| LakehouseSection { warehouse }),
+        lakehouse: catalog.map(LakehouseSection::from),
         faults: broker_command(&state.dir).map(|base| {
             let broker = ProcessActions::acting_through(&base);
             FaultsSection {

@@ -1,7 +1,6 @@
 //! The stages a scenario adds to the platform (the raw → bronze copier, or the Flink
 //! pipeline), the load with its faults on one clock, and each stage's verification.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,7 +10,7 @@ use streamproof_chaos::spec::PlatformProcess;
 use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadOutcome, LoadPlan};
 use streamproof_platform::copier::CopierStage;
-use streamproof_platform::handle::{Catalog, Platform};
+use streamproof_platform::handle::Platform;
 use streamproof_platform::pipeline::{PipelineStage, PipelineStart};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_verify::bronze::{check_copier, BronzeFindings};
@@ -27,7 +26,7 @@ use crate::scenario::Scenario;
 /// The running stages of a run.
 pub struct Stages {
     copier: Option<CopierStage>,
-    pipeline: Option<(PipelineStage, PathBuf)>,
+    pipeline: Option<PipelineStage>,
 }
 
 /// The load as it ran, with the faults fired during it.
@@ -68,20 +67,22 @@ impl Stages {
         };
         let pipeline = match (&scenario.platform.pipeline, platform.flink_endpoint()) {
             (Some(section), Some(flink)) => {
-                let Some(Catalog::HadoopWarehouse(warehouse)) = platform.catalog() else {
+                let Some(catalog) = platform.catalog() else {
                     anyhow::bail!("the platform has no lakehouse catalog for the pipeline");
                 };
-                std::fs::create_dir_all(&warehouse)
-                    .with_context(|| format!("create `{}`", warehouse.display()))?;
+                if let Some(warehouse) = catalog.local_warehouse() {
+                    std::fs::create_dir_all(warehouse)
+                        .with_context(|| format!("create `{}`", warehouse.display()))?;
+                }
                 eprintln!("submitting the pipeline (bronze, silver, gold) and waiting for every task to run…");
                 let stage = PipelineStage::start(PipelineStart {
                     flink: &flink,
                     connection: &platform.connection,
-                    settings: section.settings(&platform.connection, &warehouse, run_id)?,
+                    settings: section.settings(&platform.connection, catalog, run_id)?,
                     cancel_at_end: platform.flink.is_none() && !options.keep_platform,
                 })
                 .context("start the pipeline")?;
-                Some((stage, warehouse))
+                Some(stage)
             }
             _ => None,
         };
@@ -110,7 +111,7 @@ impl Stages {
             observed_groups: self
                 .pipeline
                 .iter()
-                .map(|(stage, _)| stage.source_group())
+                .map(PipelineStage::source_group)
                 .collect(),
         };
         let view = ProgressView::new(scenario.load.total());
@@ -148,7 +149,7 @@ impl Stages {
                 .collect(),
             self.pipeline
                 .iter()
-                .filter_map(|(stage, _)| stage.after_jobmanager_restart())
+                .filter_map(PipelineStage::after_jobmanager_restart)
                 .map(|recovery| (PlatformProcess::JobManager, recovery))
                 .collect(),
             run.proxies.clone(),
@@ -178,11 +179,10 @@ impl Stages {
                 .context("verify bronze")?;
             verified.bronze = Some((copier.mode().to_owned(), found));
         }
-        if let Some((stage, warehouse)) = &self.pipeline {
+        if let Some(stage) = &self.pipeline {
             eprintln!("waiting for the pipeline to catch up, then verifying the lakehouse…");
             let found = verify_pipeline(&PipelineRun {
                 stage,
-                warehouse,
                 connection: &platform.connection,
                 run_id,
                 ledger: &outcome.ledger,

@@ -1,8 +1,8 @@
 //! The reference lakehouse pipeline as Flink SQL (`platform/pipeline/*.sql`) and its
 //! submission through the Flink SQL Gateway's REST API:
 //!
-//! - `catalog.sql`: the Iceberg catalog (Hadoop catalog on a local warehouse directory,
-//!   readable by any Iceberg engine) and the tables `bronze.events`, `silver.events`,
+//! - `catalog.sql`: the Iceberg catalog (a Hadoop catalog on a local warehouse directory,
+//!   or a REST catalog; either readable by any Iceberg engine) and the tables `bronze.events`, `silver.events`,
 //!   `gold.metrics`;
 //! - `bronze.sql`: raw-* topics → `bronze.events` (raw value with its Kafka coordinates and
 //!   headers) and the `bronze-events` topic;
@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::handle::Catalog;
 
 pub use gateway::{split_statements, SqlGateway, StatementOutcome};
 mod java_client;
@@ -69,8 +71,8 @@ pub struct PipelineSettings {
     pub bootstrap: String,
     /// What else the jobs' Kafka clients need to reach the cluster (security).
     pub kafka: JavaClientProperties,
-    /// The Iceberg warehouse directory (absolute).
-    pub warehouse: PathBuf,
+    /// The Iceberg catalog the jobs write through.
+    pub catalog: Catalog,
     /// Checkpoint interval.
     pub checkpoint_interval: Duration,
     /// Processing guarantee.
@@ -94,7 +96,7 @@ impl PipelineSettings {
         vec![
             ("BOOTSTRAP", self.bootstrap.clone()),
             ("KAFKA_PROPERTIES", self.kafka.table_options()),
-            ("WAREHOUSE", format!("file://{}", self.warehouse.display())),
+            ("CATALOG_OPTIONS", self.catalog.flink_options()),
             (
                 "CHECKPOINT_INTERVAL",
                 format!("{}ms", self.checkpoint_interval.as_millis()),
@@ -303,7 +305,7 @@ mod tests {
         PipelineSettings {
             kafka: JavaClientProperties::default(),
             bootstrap: "127.0.0.1:9092".to_owned(),
-            warehouse: PathBuf::from("/tmp/warehouse"),
+            catalog: Catalog::HadoopWarehouse(PathBuf::from("/tmp/warehouse")),
             checkpoint_interval: Duration::from_secs(5),
             guarantee: Guarantee::ExactlyOnce,
             dedup_ttl: Duration::from_secs(3600),
@@ -322,6 +324,20 @@ mod tests {
             assert!(!split_statements(&text).is_empty());
         }
         assert!(settings.render("${NOPE}").is_err());
+        let rest = PipelineSettings {
+            catalog: Catalog::Rest {
+                uri: "http://127.0.0.1:8181".to_owned(),
+                warehouse: Some("lake".to_owned()),
+            },
+            ..settings
+        };
+        for sql in [CATALOG, BRONZE, SILVER, GOLD] {
+            let text = rest.render(sql).unwrap();
+            assert!(text.contains(
+                "'catalog-type' = 'rest', 'uri' = 'http://127.0.0.1:8181', 'warehouse' = 'lake'"
+            ));
+            assert!(!text.contains("hadoop"));
+        }
     }
 
     #[test]

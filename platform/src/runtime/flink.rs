@@ -14,6 +14,7 @@ use super::distribution::{last_lines, maven_copy, remove_incomplete};
 use super::owner::Lifetime;
 use super::process::{ManagedProcess, ProcessSpec, RecordedProcess, SharedProcess};
 use super::registry::{register_quietly, Registry};
+use super::rest_catalog;
 use super::toolchain::{java_command, java_major_version};
 use super::{io_error, RuntimeError};
 
@@ -21,7 +22,7 @@ use super::{io_error, RuntimeError};
 pub const FLINK_VERSION: &str = "1.20.3";
 
 /// Ports a Flink cluster uses from its base port up.
-pub const FLINK_PORTS: u16 = 10;
+pub const FLINK_PORTS: u16 = 11;
 
 const CONNECTORS_POM: &str = include_str!("../../runtime/flink-connectors-pom.xml");
 const GATEWAY_JAR: &str = "flink-sql-gateway-1.20.3.jar";
@@ -224,6 +225,9 @@ pub struct FlinkSpec {
     /// Whether the processes end with this process or are kept (`up --pipeline`,
     /// `--keep-platform`); restarts keep it.
     pub lifetime: Lifetime,
+    /// Also start an Iceberg REST catalog on `base_port + 10`, through which the jobs commit
+    /// instead of the Hadoop catalog.
+    pub rest_catalog: bool,
 }
 
 impl Default for FlinkSpec {
@@ -236,6 +240,7 @@ impl Default for FlinkSpec {
             slots: 4,
             startup_timeout: Duration::from_secs(120),
             lifetime: Lifetime::EndsWithThisProcess,
+            rest_catalog: false,
         }
     }
 }
@@ -253,6 +258,28 @@ impl FlinkSpec {
             gateway_url: self.gateway_url(),
             checkpoints: Some(self.dir.join("checkpoints")),
         }
+    }
+
+    /// The catalog the pipeline's jobs write through: the REST catalog beside the cluster, or
+    /// the Hadoop catalog on the warehouse directory beside it (which both write to).
+    pub fn catalog(&self) -> crate::handle::Catalog {
+        if self.rest_catalog {
+            crate::handle::Catalog::Rest {
+                uri: format!("http://127.0.0.1:{}", self.rest_catalog_port()),
+                warehouse: None,
+            }
+        } else {
+            crate::handle::Catalog::HadoopWarehouse(self.warehouse())
+        }
+    }
+
+    /// The warehouse directory beside the cluster's.
+    pub fn warehouse(&self) -> PathBuf {
+        self.dir.with_file_name("warehouse")
+    }
+
+    fn rest_catalog_port(&self) -> u16 {
+        self.base_port + 10
     }
 
     /// The SQL Gateway's REST address.
@@ -335,6 +362,8 @@ pub struct FlinkCluster {
     pub taskmanager: SharedProcess,
     /// The SQL Gateway, through which the pipeline's SQL is submitted.
     pub gateway: SharedProcess,
+    /// The Iceberg REST catalog, when the spec asks for one.
+    pub catalog: Option<SharedProcess>,
     /// The spec it was started with.
     pub spec: FlinkSpec,
     detached: bool,
@@ -346,16 +375,44 @@ enum Role {
     JobManager,
     TaskManager,
     Gateway,
+    Catalog,
 }
 
 impl Role {
+    /// In the order they stop.
+    const ALL: [Role; 4] = [
+        Role::Gateway,
+        Role::TaskManager,
+        Role::JobManager,
+        Role::Catalog,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Role::JobManager => "jobmanager",
             Role::TaskManager => "taskmanager",
             Role::Gateway => "sql-gateway",
+            Role::Catalog => rest_catalog::NAME,
         }
     }
+}
+
+fn start_rest_catalog(
+    spec: &FlinkSpec,
+    distribution: &FlinkDistribution,
+) -> Result<ManagedProcess, RuntimeError> {
+    let warehouse = spec.warehouse();
+    std::fs::create_dir_all(&warehouse).map_err(io_error("create", &warehouse))?;
+    let cache_root = distribution.home.parent().unwrap_or(&distribution.home);
+    rest_catalog::start(
+        &rest_catalog::RestCatalogSpec {
+            dir: &spec.dir,
+            port: spec.rest_catalog_port(),
+            warehouse: &warehouse,
+            lifetime: spec.lifetime,
+        },
+        cache_root,
+    )
 }
 
 impl FlinkCluster {
@@ -368,6 +425,11 @@ impl FlinkCluster {
         };
         check_ports_free(&spec)?;
         prepare_dir(&spec)?;
+        // Started first, it is ready by the time Flink is.
+        let catalog = spec
+            .rest_catalog
+            .then(|| start(&spec, distribution, Role::Catalog))
+            .transpose()?;
         let mut jobmanager = start(&spec, distribution, Role::JobManager)?;
         register_quietly(&spec.dir);
         let rest = spec.rest_url();
@@ -384,10 +446,21 @@ impl FlinkCluster {
         wait_until(&spec, &mut gateway, Role::Gateway, || {
             get_json(&format!("{gateway_url}/v1/info")).is_ok()
         })?;
+        let catalog = match catalog {
+            Some(mut process) => {
+                let config = format!("http://127.0.0.1:{}/v1/config", spec.rest_catalog_port());
+                wait_until(&spec, &mut process, Role::Catalog, || {
+                    get_json(&config).is_ok()
+                })?;
+                Some(Arc::new(Mutex::new(process)))
+            }
+            None => None,
+        };
         Ok(FlinkCluster {
             jobmanager: Arc::new(Mutex::new(jobmanager)),
             taskmanager: Arc::new(Mutex::new(taskmanager)),
             gateway: Arc::new(Mutex::new(gateway)),
+            catalog,
             spec,
             detached: false,
         })
@@ -398,7 +471,7 @@ impl FlinkCluster {
     /// [`Lifetime::EndsWithThisProcess`] still end with this process.
     pub fn detach(mut self) -> FlinkSpec {
         self.detached = true;
-        for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
+        for process in self.processes() {
             if let Ok(mut process) = process.lock() {
                 process.detach();
             }
@@ -406,10 +479,18 @@ impl FlinkCluster {
         self.spec.clone()
     }
 
-    /// Stops the processes recorded in `dir` (gateway, TaskManager, JobManager), each only
-    /// while its recorded pid still runs its marker; returns `(process, pid, killed)`.
+    /// Every process it started, the gateway first: the order they stop in.
+    fn processes(&self) -> impl Iterator<Item = &SharedProcess> {
+        [&self.gateway, &self.taskmanager, &self.jobmanager]
+            .into_iter()
+            .chain(self.catalog.as_ref())
+    }
+
+    /// Stops the processes recorded in `dir` (gateway, TaskManager, JobManager, REST
+    /// catalog), each only while its recorded pid still runs its marker; returns
+    /// `(process, pid, killed)`.
     pub fn down(dir: &Path, grace: Duration) -> Vec<(&'static str, i32, bool)> {
-        let stopped = [Role::Gateway, Role::TaskManager, Role::JobManager]
+        let stopped = Role::ALL
             .into_iter()
             .filter_map(|role| {
                 super::process::stop_recorded(&pid_file(dir, role), grace)
@@ -437,7 +518,7 @@ impl FlinkCluster {
 
     /// Stops the gateway, the TaskManager and the JobManager (SIGTERM, then SIGKILL).
     pub fn stop(&self) {
-        for process in [&self.gateway, &self.taskmanager, &self.jobmanager] {
+        for process in self.processes() {
             if let Ok(mut process) = process.lock() {
                 process.stop(Duration::from_secs(15));
             }
@@ -533,6 +614,9 @@ fn start(
     distribution: &FlinkDistribution,
     role: Role,
 ) -> Result<ManagedProcess, RuntimeError> {
+    if role == Role::Catalog {
+        return start_rest_catalog(spec, distribution);
+    }
     let (jvm, dynamic) = match role {
         Role::Gateway => (
             vec![
@@ -578,6 +662,7 @@ fn start(
             "--configDir".to_owned(),
             conf,
         ]),
+        Role::Catalog => unreachable!("the REST catalog is started above"),
         Role::Gateway => args.extend([
             "org.apache.flink.table.gateway.SqlGateway".to_owned(),
             "-Dsql-gateway.endpoint.rest.address=127.0.0.1".to_owned(),
@@ -613,12 +698,15 @@ fn start(
 }
 
 fn pid_file(dir: &Path, role: Role) -> PathBuf {
-    dir.join(format!("{}.pid", role.name()))
+    match role {
+        Role::Catalog => rest_catalog::pid_file(dir),
+        _ => dir.join(format!("{}.pid", role.name())),
+    }
 }
 
 /// The Flink processes recorded in `dir`'s pid files, by role name.
 pub(crate) fn recorded_flink_processes(dir: &Path) -> Vec<(&'static str, RecordedProcess)> {
-    [Role::JobManager, Role::TaskManager, Role::Gateway]
+    Role::ALL
         .into_iter()
         .filter_map(|role| {
             RecordedProcess::load(&pid_file(dir, role)).map(|recorded| (role.name(), recorded))
@@ -670,6 +758,20 @@ pub fn get_json(url: &str) -> Result<serde_json::Value, String> {
         .body_mut()
         .read_json::<serde_json::Value>()
         .map_err(|e| e.to_string())
+}
+
+/// [`get_json`], with `None` for 404 Not Found (a REST catalog's answer for a table that does
+/// not exist yet).
+pub fn get_json_if_found(url: &str) -> Result<Option<serde_json::Value>, String> {
+    match short_agent().get(url).call() {
+        Ok(mut response) => response
+            .body_mut()
+            .read_json::<serde_json::Value>()
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        Err(ureq::Error::StatusCode(404)) => Ok(None),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// A POST of JSON returning JSON, with the same short timeout (job control).

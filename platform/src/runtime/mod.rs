@@ -9,6 +9,7 @@ mod flink;
 mod owner;
 mod process;
 mod registry;
+mod rest_catalog;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -20,8 +21,8 @@ pub use cluster::{
 };
 pub use distribution::{default_cache_root, KafkaDistribution, KAFKA_VERSION};
 pub use flink::{
-    get_json, patch, post_json, FlinkCluster, FlinkDistribution, FlinkSpec, FLINK_PORTS,
-    FLINK_VERSION,
+    get_json, get_json_if_found, patch, post_json, FlinkCluster, FlinkDistribution, FlinkSpec,
+    FLINK_PORTS, FLINK_VERSION,
 };
 pub use owner::{Lifetime, Owner};
 pub use process::{

@@ -1,12 +1,24 @@
-//! Finding a Hadoop-catalog table's current metadata, as Iceberg's `HadoopTableOperations`
-//! does, and scanning its current snapshot.
+//! Finding a table's current metadata, as Iceberg's `HadoopTableOperations` does on a
+//! warehouse directory or by asking a REST catalog, and scanning its current snapshot.
+
+use streamproof_platform::handle::Catalog;
+use streamproof_platform::runtime::{get_json, get_json_if_found};
 
 use super::*;
 
-/// A Hadoop-catalog warehouse directory.
+/// The pipeline's tables: a Hadoop catalog's warehouse directory, or a REST catalog whose
+/// metadata files are readable from here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warehouse {
     root: PathBuf,
+    rest: Option<RestCatalog>,
+}
+
+/// A REST catalog's address and the `warehouse` it is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RestCatalog {
+    uri: String,
+    warehouse: Option<String>,
 }
 
 /// Where a table's current metadata is.
@@ -29,7 +41,29 @@ impl Warehouse {
             .map(PathBuf::from)
             .unwrap_or_else(|| root.to_path_buf());
         let root = std::path::absolute(&root).unwrap_or(root);
-        Warehouse { root }
+        Warehouse { root, rest: None }
+    }
+
+    /// The tables of `catalog`.
+    pub fn of(catalog: &Catalog) -> Self {
+        match catalog {
+            Catalog::HadoopWarehouse(dir) => Warehouse::new(dir),
+            Catalog::Rest { uri, warehouse } => Warehouse {
+                root: PathBuf::new(),
+                rest: Some(RestCatalog {
+                    uri: uri.trim_end_matches('/').to_owned(),
+                    warehouse: warehouse.clone(),
+                }),
+            },
+        }
+    }
+
+    /// How errors name `namespace.table`: its directory, or the catalog and the name.
+    fn table_name(&self, namespace: &str, table: &str) -> Result<String> {
+        match &self.rest {
+            Some(rest) => Ok(format!("{} {namespace}.{table}", rest.uri)),
+            None => Ok(self.table_dir(namespace, table)?.display().to_string()),
+        }
     }
 
     /// The warehouse directory.
@@ -54,16 +88,25 @@ impl Warehouse {
 
     /// Whether the table has at least one metadata version.
     pub fn table_exists(&self, namespace: &str, table: &str) -> Result<bool> {
-        let dir = self.table_dir(namespace, table)?;
-        Ok(current_metadata(&dir)?.is_some())
+        Ok(self.current(namespace, table)?.is_some())
     }
 
     /// The table's current metadata file.
     pub fn metadata_location(&self, namespace: &str, table: &str) -> Result<MetadataLocation> {
-        let dir = self.table_dir(namespace, table)?;
-        current_metadata(&dir)?.ok_or_else(|| LakehouseError::NoTable {
-            table: dir.display().to_string(),
-        })
+        self.current(namespace, table)?
+            .ok_or_else(|| LakehouseError::NoTable {
+                table: self
+                    .table_name(namespace, table)
+                    .unwrap_or_else(|_| format!("{namespace}.{table}")),
+            })
+    }
+
+    /// The current metadata file, `None` when the table does not exist.
+    fn current(&self, namespace: &str, table: &str) -> Result<Option<MetadataLocation>> {
+        match &self.rest {
+            Some(rest) => rest.current(namespace, table),
+            None => current_metadata(&self.table_dir(namespace, table)?),
+        }
     }
 
     /// The current snapshot's summary, from the metadata only; `None` when the table has no
@@ -73,9 +116,8 @@ impl Warehouse {
         namespace: &str,
         table: &str,
     ) -> Result<Option<SnapshotSummary>> {
-        let dir = self.table_dir(namespace, table)?;
+        let name = self.table_name(namespace, table)?;
         let location = self.metadata_location(namespace, table)?;
-        let name = dir.display().to_string();
         run(|runtime| {
             runtime.block_on(async {
                 let metadata = load_metadata(&name, &location).await?;
@@ -277,9 +319,8 @@ impl Warehouse {
         columns: &[&str],
         mut on_batch: impl FnMut(&BatchColumns<'_>) -> Result<()> + Send,
     ) -> Result<Option<SnapshotSummary>> {
-        let dir = self.table_dir(namespace, table)?;
+        let name = self.table_name(namespace, table)?;
         let location = self.metadata_location(namespace, table)?;
-        let name = dir.display().to_string();
         let ident = TableIdent::from_strs(namespace.split('.').chain([table]))
             .map_err(iceberg_error(&name, "name the table"))?;
         run(|runtime| {
@@ -392,6 +433,56 @@ pub(super) fn strip_file_scheme(location: &str) -> Option<&str> {
         return path.starts_with('/').then_some(path);
     }
     Some(rest)
+}
+
+impl RestCatalog {
+    /// Asks the catalog for the table's current metadata file (the REST catalog protocol's
+    /// `GET /v1/{prefix}/namespaces/{namespace}/tables/{table}`).
+    fn current(&self, namespace: &str, table: &str) -> Result<Option<MetadataLocation>> {
+        let name = format!("{} {namespace}.{table}", self.uri);
+        let http = |what: &str, message: String| LakehouseError::Invalid {
+            table: name.clone(),
+            what: format!("{what}: {message}"),
+        };
+        let config_url = match &self.warehouse {
+            Some(warehouse) => format!("{}/v1/config?warehouse={warehouse}", self.uri),
+            None => format!("{}/v1/config", self.uri),
+        };
+        let config =
+            get_json(&config_url).map_err(|e| http("ask the catalog for its configuration", e))?;
+        let prefix = config["overrides"]["prefix"]
+            .as_str()
+            .or_else(|| config["defaults"]["prefix"].as_str())
+            .map(|prefix| format!("{prefix}/"))
+            .unwrap_or_default();
+        let namespace_path = namespace.replace('.', "%1F");
+        let url = format!(
+            "{}/v1/{prefix}namespaces/{namespace_path}/tables/{table}",
+            self.uri
+        );
+        let Some(loaded) = get_json_if_found(&url).map_err(|e| http("load the table", e))? else {
+            return Ok(None);
+        };
+        let location = loaded["metadata-location"].as_str().ok_or_else(|| {
+            http(
+                "load the table",
+                "the answer has no metadata-location".to_owned(),
+            )
+        })?;
+        let file = PathBuf::from(strip_file_scheme(location).ok_or_else(|| {
+            http(
+                "read the table",
+                format!("its metadata `{location}` is not a local file"),
+            )
+        })?);
+        let version = file
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.split(['-', '.']).next())
+            .and_then(|digits| digits.parse().ok())
+            .unwrap_or(0);
+        Ok(Some(MetadataLocation { version, file }))
+    }
 }
 
 /// Parses the content of `version-hint.text`: one non-negative integer, surrounding

@@ -2,7 +2,6 @@
 //! the drain timeout), close gold's windows, then check `bronze-events`, the tables, the DLQ
 //! and gold, and describe it all as result.json's `lakehouse` section.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use streamproof_loadgen::ledger::{Ledger, SendId};
@@ -23,10 +22,8 @@ const DLQ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A pipeline run to verify.
 pub struct PipelineRun<'a> {
-    /// The running pipeline.
+    /// The running pipeline (with the catalog its tables are in).
     pub stage: &'a PipelineStage,
-    /// The warehouse directory of its Iceberg tables.
-    pub warehouse: &'a Path,
     /// The cluster.
     pub connection: &'a KafkaConnection,
     /// The run id.
@@ -61,7 +58,7 @@ pub struct PipelineFindings {
 /// the tables' snapshot summaries), or the timeout; then verifies every layer. Blocking.
 pub fn verify_pipeline(run: &PipelineRun<'_>) -> Result<PipelineFindings, LakehouseCheckError> {
     let started = Instant::now();
-    let warehouse = Warehouse::new(run.warehouse);
+    let warehouse = Warehouse::of(&run.stage.settings().catalog);
     let bronze_expected: u64 = run.raw_copies.iter().flatten().map(|c| u64::from(*c)).sum();
     let silver_expected = expected_silver(run.ledger, run.run_id, run.raw_copies).len() as u64;
     let rows = |table: (&str, &str)| {
@@ -153,7 +150,7 @@ fn section(
         engine: run.stage.engine(),
         guarantee: settings.guarantee.name().to_owned(),
         checkpoint_interval_ms: settings.checkpoint_interval.as_millis() as u64,
-        warehouse: run.warehouse.display().to_string(),
+        warehouse: settings.catalog.location(),
         jobs: run.stage.jobs(),
         drain_seconds,
         bronze_rows: found.bronze_rows,
