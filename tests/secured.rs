@@ -178,3 +178,31 @@ fn a_platform_file_with_an_unknown_field_names_its_line_and_column() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_fault_command_with_a_placeholder_its_process_lacks_names_its_line_and_column() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("platform.yaml");
+    std::fs::write(
+        &file,
+        concat!(
+            "kafka:\n  bootstrap_servers: 127.0.0.1:1\n",
+            "faults:\n  jobmanager:\n    kill: ssh {host} sudo systemctl kill flink\n",
+            "    start: kubectl rollout restart deploy/flink-jm-{id}\n",
+        ),
+    )
+    .expect("write the platform file");
+    let output = streamproof(&[
+        "topics",
+        "describe",
+        "--platform",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:6:5", file.display()))
+            && stderr.contains("faults.jobmanager.start uses {id}, which a jobmanager does not have (placeholders: {host})"),
+        "{stderr}"
+    );
+}
