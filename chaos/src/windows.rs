@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use streamproof_result::{FaultRecord, FaultThroughput, SecondPoint};
 
-/// Mean acknowledged events/s over the measured seconds before the first fault, inside any
-/// fault window, and outside all of them.
+/// The acknowledged events/s of the measured seconds before the first fault (their median:
+/// the typical second, which a burst of acknowledgements held back during the warmup does
+/// not inflate), and the mean inside any fault window and outside all of them.
 pub fn fault_throughput(
     series: &[SecondPoint],
     faults: &[FaultRecord],
@@ -49,9 +50,22 @@ pub fn fault_throughput(
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     };
     Some(FaultThroughput {
-        before_faults_eps: mean(&before),
+        before_faults_eps: median(&mut before),
         during_faults_eps: mean(&during),
         outside_faults_eps: mean(&outside),
+    })
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
     })
 }
 
@@ -106,6 +120,38 @@ mod tests {
         assert_eq!(
             fault_throughput(&series, &[], Duration::ZERO, Duration::from_secs(10)),
             None
+        );
+    }
+
+    #[test]
+    fn a_burst_of_held_back_acknowledgements_before_the_fault_does_not_raise_the_baseline() {
+        // Second 1 acknowledges the warmup's backlog at once; the typical second is 100.
+        let series: Vec<SecondPoint> = (0..10)
+            .map(|s| point(s, if s == 1 { 900 } else { 100 }))
+            .collect();
+        let fault = FaultRecord {
+            fault: 0,
+            repetition: 0,
+            kind: "kill".into(),
+            target: "broker:1".into(),
+            brokers: vec![1],
+            injected_at_s: 4.2,
+            healed_at_s: Some(5.5),
+            detail: String::new(),
+            applied: true,
+            commands: Vec::new(),
+        };
+        let split = fault_throughput(
+            &series,
+            &[fault],
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(
+            split.before_faults_eps,
+            Some(100.0),
+            "median of 900, 100, 100"
         );
     }
 }
