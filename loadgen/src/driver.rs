@@ -5,18 +5,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
-use futures::FutureExt;
+use std::sync::Mutex;
+
 use hdrhistogram::Histogram;
+use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use rdkafka::message::Message;
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::profiles::ClientSettings;
 use tokio::sync::watch;
 
 use crate::control::{Command, Order, ProducerControl};
 use crate::generator::EventFactory;
-use crate::ledger::{LedgerEntry, Outcome, RecordDigest, RecordMeta, SendId};
+use crate::ledger::{record_headers, LedgerEntry, Outcome, RecordDigest, SendId};
 use crate::stats::{latency_histogram, record, Seconds};
 use crate::RAW_TOPICS;
 
@@ -113,8 +117,12 @@ pub struct LiveCounters {
     pub last_p99_us: AtomicU64,
 }
 
+/// A producer task's client: librdkafka's own producer, polled by the task's thread, which
+/// reports each delivery straight into the task's queue (no future per send).
+pub type Client = BaseProducer<Deliveries>;
+
 /// Creates a producer client (again, after a client fault).
-pub type Connect = Arc<dyn Fn() -> Result<FutureProducer, KafkaError> + Send + Sync>;
+pub type Connect = Arc<dyn Fn() -> Result<Client, KafkaError> + Send + Sync>;
 
 /// Everything one producer task needs.
 pub struct TaskConfig {
@@ -162,20 +170,103 @@ pub struct TaskResult {
     pub measured_bytes: u64,
 }
 
-struct Completion {
-    index: usize,
-    intended: Instant,
-    sent_at: Instant,
+/// One delivery report, as the client's callback queues it for the task.
+#[derive(Debug, Clone, Copy)]
+struct Delivered {
+    /// The send's [`Ticket`].
+    ticket: usize,
+    /// Key and value bytes.
     bytes: usize,
-    /// Partition and offset, or the error (`None` when the client dropped the delivery).
-    result: Result<(i32, i64), Option<KafkaError>>,
+    /// Partition and offset, or the client's error.
+    result: Result<(i32, i64), RDKafkaErrorCode>,
+}
+
+/// The client's delivery reports, queued by its callback (which runs inside the task's own
+/// `poll`) for the task to take in batches.
+#[derive(Default)]
+pub struct Deliveries {
+    queue: Mutex<Vec<Delivered>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
+        let delivered = match result {
+            Ok(message) => Delivered {
+                ticket,
+                bytes: message.payload_len() + message.key_len(),
+                result: Ok((message.partition(), message.offset())),
+            },
+            Err((error, message)) => Delivered {
+                ticket,
+                bytes: message.payload_len() + message.key_len(),
+                result: Err(error
+                    .rdkafka_error_code()
+                    .unwrap_or(RDKafkaErrorCode::Unknown)),
+            },
+        };
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.push(delivered);
+        }
+    }
+}
+
+impl Deliveries {
+    /// Moves every queued report into `into` (emptied first), keeping both allocations.
+    fn take(&self, into: &mut Vec<Delivered>) {
+        into.clear();
+        if let Ok(mut queue) = self.queue.lock() {
+            std::mem::swap(&mut *queue, into);
+        }
+    }
+}
+
+/// What a send's opaque carries to its delivery report, so that nothing is kept per send in
+/// flight: its index in the task (32 bits) and when it went out, in units of
+/// [`TICKET_UNIT_US`] since the start of the load (32 bits, about 9.5 hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ticket {
+    index: usize,
+    sent_units: u32,
+}
+
+/// The resolution of a ticket's send time.
+const TICKET_UNIT_US: u64 = 8;
+
+impl Ticket {
+    fn new(index: usize, sent_at: Instant, clock: &RunClock) -> Self {
+        let units = sent_at.saturating_duration_since(clock.start).as_micros() as u64 / TICKET_UNIT_US;
+        Ticket {
+            index,
+            sent_units: units.min(u64::from(u32::MAX)) as u32,
+        }
+    }
+
+    fn pack(self) -> usize {
+        ((self.index as u64) << 32 | u64::from(self.sent_units)) as usize
+    }
+
+    fn unpack(opaque: usize) -> Self {
+        let opaque = opaque as u64;
+        Ticket {
+            index: (opaque >> 32) as usize,
+            sent_units: opaque as u32,
+        }
+    }
+
+    fn sent_at(self, clock: &RunClock) -> Instant {
+        clock.start + Duration::from_micros(u64::from(self.sent_units) * TICKET_UNIT_US)
+    }
 }
 
 /// Errors after which the record is certainly not in the topic.
-fn definitely_not_written(error: &KafkaError) -> bool {
+fn definitely_not_written(error: RDKafkaErrorCode) -> bool {
     matches!(
-        error.rdkafka_error_code(),
-        Some(
+        error,
+        
             RDKafkaErrorCode::MessageSizeTooLarge
                 | RDKafkaErrorCode::InvalidMessageSize
                 | RDKafkaErrorCode::InvalidMessage
@@ -190,11 +281,10 @@ fn definitely_not_written(error: &KafkaError) -> bool {
                 | RDKafkaErrorCode::UnknownPartition
                 | RDKafkaErrorCode::QueueFull
                 | RDKafkaErrorCode::PurgeQueue
-        )
     )
 }
 
-fn outcome_of(error: &KafkaError) -> Outcome {
+fn outcome_of(error: RDKafkaErrorCode) -> Outcome {
     if definitely_not_written(error) {
         Outcome::Failed
     } else {
@@ -202,48 +292,50 @@ fn outcome_of(error: &KafkaError) -> Outcome {
     }
 }
 
-/// Runs one producer task to the end of the load and until every send completed. `producer`
-/// is created before the clock starts, so that client start-up does not count as slip.
-pub async fn run_task(mut config: TaskConfig, producer: FutureProducer) -> TaskResult {
-    let mut producer = Some(producer);
-    let mut commands = config.control.subscribe();
-    let mut order_pending = false;
-    let mut state = TaskState {
-        result: TaskResult {
-            ledger: Vec::new(),
-            produce: latency_histogram(),
-            service: latency_histogram(),
-            slip: latency_histogram(),
-            seconds: Seconds::default(),
-            queue_full_waits: 0,
-            measured_sent: 0,
-            measured_acked: 0,
-            measured_bytes: 0,
+/// How long the task's thread blocks in one `poll` at most: the longest it may take to see
+/// a client fault's order.
+const POLL_AT_MOST: Duration = Duration::from_millis(50);
+
+/// How long the end of a task waits for its last reports at most.
+const FINISH_AT_MOST: Duration = Duration::from_secs(300);
+
+/// Runs one producer task on the calling thread (blocking) to the end of the load and until
+/// every send completed. `producer` is created before the clock starts, so that client
+/// start-up does not count as slip.
+pub fn run_task(mut config: TaskConfig, producer: Client) -> TaskResult {
+    let mut task = Task {
+        deliveries: producer.context().clone(),
+        producer: Some(producer),
+        commands: config.control.subscribe(),
+        reports: Vec::new(),
+        in_flight: 0,
+        state: TaskState {
+            result: TaskResult {
+                ledger: Vec::new(),
+                produce: latency_histogram(),
+                service: latency_histogram(),
+                slip: latency_histogram(),
+                seconds: Seconds::default(),
+                queue_full_waits: 0,
+                measured_sent: 0,
+                measured_acked: 0,
+                measured_bytes: 0,
+            },
+            clock: config.clock,
+            schedule: config.schedule,
+            warmup_end: config.clock.start + config.warmup,
+            live: config.live.clone(),
+            last_second: 0,
+            resumed_at: config.clock.start,
         },
-        clock: config.clock,
-        warmup_end: config.clock.start + config.warmup,
-        live: config.live.clone(),
-        last_second: 0,
-        resumed_at: config.clock.start,
     };
-    let mut in_flight = FuturesUnordered::new();
     let end = config.clock.start + config.total;
-    tokio::time::sleep_until(tokio::time::Instant::from_std(config.clock.start)).await;
+    std::thread::sleep(config.clock.start.saturating_duration_since(Instant::now()));
     let mut index = 0;
     loop {
-        if producer.is_none() && !order_pending {
-            order_pending = wait_for_order(&mut commands, &mut in_flight, &mut state).await;
-            if !order_pending {
-                break;
-            }
-        }
-        if order_pending || commands.has_changed().unwrap_or(false) {
-            order_pending = false;
-            let order = commands.borrow_and_update().order;
-            match config
-                .obey(order, &mut producer, &mut in_flight, &mut state)
-                .await
-            {
+        if task.commands.has_changed().unwrap_or(false) {
+            let order = task.commands.borrow_and_update().order;
+            match config.obey(order, &mut task) {
                 Ok(abandoned) => config.control.obeyed(abandoned),
                 Err(reason) => {
                     config.control.failed(reason);
@@ -252,19 +344,21 @@ pub async fn run_task(mut config: TaskConfig, producer: FutureProducer) -> TaskR
             }
             continue;
         }
+        if task.producer.is_none() {
+            // Killed: wait for the order that starts a client again.
+            if task.commands.has_changed().is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
         let intended = match config.schedule {
             open @ Schedule::Open { .. } => {
                 config.clock.start + open.offset_of(index).unwrap_or_default()
             }
             Schedule::Closed { window } => {
-                while in_flight.len() >= window && !order_pending {
-                    tokio::select! {
-                        biased;
-                        Ok(()) = commands.changed() => order_pending = true,
-                        Some(done) = in_flight.next() => state.complete(done),
-                    }
-                }
-                if order_pending {
+                if task.in_flight >= window {
+                    task.poll(POLL_AT_MOST);
                     continue;
                 }
                 Instant::now()
@@ -273,125 +367,124 @@ pub async fn run_task(mut config: TaskConfig, producer: FutureProducer) -> TaskR
         if intended >= end {
             break;
         }
-        // Collect completions while waiting for the intended send time. A timer armed for a
-        // moment already past still waits for the next timer tick (about a millisecond), so
-        // a task that is on or behind schedule only takes the completions that are ready.
-        if intended > Instant::now() {
-            let deadline = tokio::time::Instant::from_std(intended);
-            loop {
-                tokio::select! {
-                    biased;
-                    Ok(()) = commands.changed() => {
-                        order_pending = true;
-                        break;
-                    }
-                    Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
-                    () = tokio::time::sleep_until(deadline) => break,
-                }
-            }
-            if order_pending {
-                continue;
-            }
-        } else {
-            while let Some(Some(done)) = in_flight.next().now_or_never() {
-                state.complete(done);
-            }
-        }
-        let Some(client) = producer.as_ref() else {
+        // Serve delivery reports while waiting for the intended send time; a task on or
+        // behind schedule only takes the reports that are ready.
+        let now = Instant::now();
+        if intended > now {
+            task.poll((intended - now).min(POLL_AT_MOST));
             continue;
-        };
-        let send = config
-            .send_one(client, index, intended, &mut state, &mut in_flight)
-            .await;
-        if let Some(done) = send {
-            state.complete(done);
         }
+        config.send_one(index, intended, &mut task);
         index += 1;
     }
     config.control.retire();
-    while let Some(done) = in_flight.next().await {
-        state.complete(done);
-    }
-    state.result
+    task.finish();
+    task.state.result
 }
 
-/// While the client is dead: completes what is in flight until the next order; false when
-/// no order can come any more.
-async fn wait_for_order(
-    commands: &mut watch::Receiver<Command>,
-    in_flight: &mut InFlight,
-    state: &mut TaskState,
-) -> bool {
-    loop {
-        tokio::select! {
-            biased;
-            changed = commands.changed() => return changed.is_ok(),
-            Some(done) = in_flight.next(), if !in_flight.is_empty() => state.complete(done),
+/// A producer task's moving parts.
+struct Task {
+    /// `None` between a kill and the order to start again.
+    producer: Option<Client>,
+    /// The client's report queue (kept after the client is dropped, for its last reports).
+    deliveries: Arc<Deliveries>,
+    commands: watch::Receiver<Command>,
+    /// Reports taken from the client, reused between polls.
+    reports: Vec<Delivered>,
+    /// Sends handed to the client and not reported yet.
+    in_flight: usize,
+    state: TaskState,
+}
+
+impl Task {
+    /// Polls the client (serving its callbacks for up to `timeout`) and records every report.
+    fn poll(&mut self, timeout: Duration) {
+        match &self.producer {
+            Some(producer) => producer.poll(timeout),
+            None => std::thread::sleep(timeout),
+        }
+        self.record_reports();
+    }
+
+    fn record_reports(&mut self) {
+        let mut reports = std::mem::take(&mut self.reports);
+        self.deliveries.take(&mut reports);
+        for delivered in &reports {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.state.complete(delivered);
+        }
+        self.reports = reports;
+    }
+
+    /// Waits for every send of the client to be reported, then drops the client; sends never
+    /// reported are unknown.
+    fn finish(&mut self) {
+        // librdkafka reports every send by message.timeout.ms; this only bounds a wedged one.
+        let started = Instant::now();
+        while self.in_flight > 0 && self.producer.is_some() && started.elapsed() < FINISH_AT_MOST {
+            self.poll(POLL_AT_MOST);
+        }
+        self.drop_client();
+        for entry in &mut self.state.result.ledger {
+            if entry.outcome() == Outcome::Pending {
+                entry.complete(Outcome::Unknown, None);
+                self.state.live.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Drops the client, as a crash would: it purges what it holds, and the reports that
+    /// produces are recorded.
+    fn drop_client(&mut self) {
+        if let Some(producer) = self.producer.take() {
+            drop(producer);
+            self.record_reports();
+            self.in_flight = 0;
         }
     }
 }
 
 /// A producer client with `settings`.
-pub fn producer(
-    connection: &KafkaConnection,
-    settings: &ClientSettings,
-) -> Result<FutureProducer, KafkaError> {
-    connection.tuned(settings).create()
+pub fn producer(connection: &KafkaConnection, settings: &ClientSettings) -> Result<Client, KafkaError> {
+    connection
+        .tuned(settings)
+        .create_with_context(Deliveries::default())
 }
-
-type InFlight = FuturesUnordered<futures::future::BoxFuture<'static, Completion>>;
 
 impl TaskConfig {
     /// Carries out a client fault's order; returns how many sends a kill abandoned.
-    async fn obey(
-        &self,
-        order: Order,
-        producer: &mut Option<FutureProducer>,
-        in_flight: &mut InFlight,
-        state: &mut TaskState,
-    ) -> Result<usize, String> {
+    fn obey(&self, order: Order, task: &mut Task) -> Result<usize, String> {
         match order {
             Order::Kill => {
-                let abandoned = in_flight.len();
-                if let Some(client) = producer.take() {
+                let abandoned = task.in_flight;
+                if let Some(client) = &task.producer {
                     client.purge(PurgeConfig::default().queue().inflight());
-                    // Dropping the last handle destroys the client, as a crash would.
-                    tokio::task::block_in_place(|| drop(client));
                 }
+                task.drop_client();
                 Ok(abandoned)
             }
-            Order::Run if producer.is_some() => Ok(0),
+            Order::Run if task.producer.is_some() => Ok(0),
             Order::Run | Order::Restart => {
-                while let Some(done) = in_flight.next().await {
-                    state.complete(done);
-                }
-                if let Some(old) = producer.take() {
-                    tokio::task::block_in_place(|| drop(old));
-                }
+                task.finish_in_flight();
+                task.drop_client();
                 let client = (self.connect)().map_err(|error| {
                     format!("producer {} could not start again: {error}", self.task)
                 })?;
-                *producer = Some(client);
-                state.resumed_at = Instant::now();
+                task.deliveries = client.context().clone();
+                task.producer = Some(client);
+                task.state.resumed_at = Instant::now();
                 Ok(0)
             }
         }
     }
 
-    /// Plans and sends one record; returns a completion at once when the client refused it.
-    async fn send_one(
-        &mut self,
-        producer: &FutureProducer,
-        index: usize,
-        intended: Instant,
-        state: &mut TaskState,
-        in_flight: &mut InFlight,
-    ) -> Option<Completion> {
+    /// Plans and sends one record; a refusal by the client is completed at once.
+    fn send_one(&mut self, index: usize, intended: Instant, task: &mut Task) {
         let intended_us = self.clock.unix_us(intended);
         let wall = chrono::DateTime::from_timestamp_micros(intended_us).unwrap_or_default();
         let planned = self.factory.next(index, wall);
-        let warmup = intended < state.warmup_end;
-        state.result.ledger.push(LedgerEntry::pending(
+        let warmup = intended < task.state.warmup_end;
+        task.state.result.ledger.push(LedgerEntry::pending(
             planned.topic,
             planned.kind,
             planned.origin_back,
@@ -399,68 +492,77 @@ impl TaskConfig {
             warmup,
             RecordDigest::of(planned.key.as_bytes(), &planned.body),
         ));
-        let meta = RecordMeta {
-            run_id: self.run_id.to_string(),
-            send_id: SendId::new(self.task, index),
-            key_seq: planned.key_seq,
+        let headers = record_headers(
+            &self.run_id,
+            SendId::new(self.task, index),
+            planned.key_seq,
             intended_us,
-        };
+        );
         let topic = RAW_TOPICS[usize::from(planned.topic)];
-        let bytes = planned.body.len() + planned.key.len();
-        let mut record = FutureRecord::to(topic)
-            .payload(&planned.body)
-            .key(&planned.key)
-            .headers(meta.to_headers());
         let second = self.clock.second_of(intended);
-        state.result.seconds.at(second).sent += 1;
+        task.state.result.seconds.at(second).sent += 1;
         self.live.sent.fetch_add(1, Ordering::Relaxed);
         if !warmup {
-            state.result.measured_sent += 1;
+            task.state.result.measured_sent += 1;
         }
+        let mut headers = Some(headers);
         loop {
+            let Some(producer) = &task.producer else {
+                // Killed while the client's queue was full: the send never left.
+                let ticket = Ticket::new(index, Instant::now(), &self.clock);
+                task.state.complete(&Delivered {
+                    ticket: ticket.pack(),
+                    bytes: planned.body.len() + planned.key.len(),
+                    result: Err(RDKafkaErrorCode::PurgeQueue),
+                });
+                return;
+            };
             let sent_at = Instant::now();
-            match producer.send_result(record) {
-                Ok(delivery) => {
+            let ticket = Ticket::new(index, sent_at, &self.clock).pack();
+            let record = BaseRecord::with_opaque_to(topic, ticket)
+                .payload(&planned.body)
+                .key(&planned.key)
+                .headers(headers.take().unwrap_or_default());
+            match producer.send(record) {
+                Ok(()) => {
+                    task.in_flight += 1;
                     // Sends held back by a client fault are late on purpose, not slip.
-                    if !warmup && intended >= state.resumed_at {
-                        record_slip(&mut state.result.slip, intended, sent_at);
+                    if !warmup && intended >= task.state.resumed_at {
+                        record_slip(&mut task.state.result.slip, intended, sent_at);
                     }
-                    in_flight.push(Box::pin(async move {
-                        let result = match delivery.await {
-                            Ok(Ok(delivered)) => Ok((delivered.partition, delivered.offset)),
-                            Ok(Err((error, _))) => Err(Some(error)),
-                            Err(_) => Err(None),
-                        };
-                        Completion {
-                            index,
-                            intended,
-                            sent_at,
-                            bytes,
-                            result,
-                        }
-                    }));
-                    return None;
+                    // librdkafka's own producer tools poll after every send: it serves the
+                    // delivery reports at once and keeps the queue short.
+                    producer.poll(Duration::ZERO);
+                    task.record_reports();
+                    return;
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    // The client's buffer is full: the platform is not keeping up. Wait for a
-                    // completion (or briefly) and try again; the wait counts as latency.
-                    record = returned;
-                    state.result.queue_full_waits += 1;
-                    match in_flight.next().await {
-                        Some(done) => state.complete(done),
-                        None => tokio::time::sleep(Duration::from_millis(1)).await,
-                    }
+                    // The client's buffer is full: the platform is not keeping up. Serve
+                    // reports until there is room; the wait counts as latency.
+                    headers = returned.headers;
+                    task.state.result.queue_full_waits += 1;
+                    task.poll(Duration::from_millis(1));
                 }
                 Err((error, _)) => {
-                    return Some(Completion {
-                        index,
-                        intended,
-                        sent_at,
-                        bytes,
-                        result: Err(Some(error)),
+                    task.state.complete(&Delivered {
+                        ticket,
+                        bytes: planned.body.len() + planned.key.len(),
+                        result: Err(error
+                            .rdkafka_error_code()
+                            .unwrap_or(RDKafkaErrorCode::Unknown)),
                     });
+                    return;
                 }
             }
+        }
+    }
+}
+
+impl Task {
+    /// Waits until every send in flight is reported (before a client is replaced).
+    fn finish_in_flight(&mut self) {
+        while self.in_flight > 0 && self.producer.is_some() {
+            self.poll(POLL_AT_MOST);
         }
     }
 }
@@ -475,6 +577,7 @@ fn record_slip(slip: &mut Histogram<u64>, intended: Instant, sent_at: Instant) {
 struct TaskState {
     result: TaskResult,
     clock: RunClock,
+    schedule: Schedule,
     warmup_end: Instant,
     live: Arc<LiveCounters>,
     last_second: usize,
@@ -483,7 +586,7 @@ struct TaskState {
 }
 
 impl TaskState {
-    fn complete(&mut self, done: Completion) {
+    fn complete(&mut self, done: &Delivered) {
         let now = Instant::now();
         let second = self.clock.second_of(now);
         if second > self.last_second {
@@ -495,24 +598,30 @@ impl TaskState {
             }
             self.last_second = second;
         }
-        let (outcome, position) = match &done.result {
-            Ok(position) => (Outcome::Acked, Some(*position)),
-            Err(Some(error)) => (outcome_of(error), None),
-            Err(None) => (Outcome::Unknown, None),
+        let ticket = Ticket::unpack(done.ticket);
+        let (outcome, position) = match done.result {
+            Ok(position) => (Outcome::Acked, Some(position)),
+            Err(error) => (outcome_of(error), None),
         };
-        if let Some(entry) = self.result.ledger.get_mut(done.index) {
-            entry.complete(outcome, position);
+        let Some(entry) = self.result.ledger.get_mut(ticket.index) else {
+            return;
+        };
+        if entry.outcome() != Outcome::Pending {
+            return;
         }
-        let measured = done.intended >= self.warmup_end;
+        entry.complete(outcome, position);
+        let warmup = entry.warmup();
+        let sent_at = ticket.sent_at(&self.clock);
+        let intended = self.intended(ticket.index, sent_at);
         let bucket = self.result.seconds.at(second);
         if outcome == Outcome::Acked {
             self.live.acked.fetch_add(1, Ordering::Relaxed);
             bucket.acked += 1;
-            let corrected = now.saturating_duration_since(done.intended).as_micros() as u64;
-            if measured {
+            if !warmup {
+                let corrected = now.saturating_duration_since(intended).as_micros() as u64;
                 record(&mut bucket.produce, corrected);
                 record(&mut self.result.produce, corrected);
-                let service = now.saturating_duration_since(done.sent_at).as_micros() as u64;
+                let service = now.saturating_duration_since(sent_at).as_micros() as u64;
                 record(&mut self.result.service, service);
                 self.result.measured_acked += 1;
                 self.result.measured_bytes += done.bytes as u64;
@@ -522,6 +631,15 @@ impl TaskState {
             bucket.failed += 1;
         }
     }
+
+    /// When send `index` was meant to go out: its place in an open-loop schedule, or (closed
+    /// loop) when it went.
+    fn intended(&self, index: usize, sent_at: Instant) -> Instant {
+        match self.schedule.offset_of(index) {
+            Some(offset) => self.clock.start + offset,
+            None => sent_at,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -529,13 +647,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_ticket_carries_the_index_and_the_send_time_to_the_delivery_report() {
+        let clock = RunClock::now();
+        let sent = clock.start + Duration::from_micros(3_600_000_123);
+        let ticket = Ticket::new(4_000_000_000, sent, &clock);
+        let back = Ticket::unpack(ticket.pack());
+        assert_eq!(back, ticket);
+        assert_eq!(back.index, 4_000_000_000);
+        let error = back.sent_at(&clock).duration_since(sent);
+        assert!(error < Duration::from_micros(TICKET_UNIT_US), "{error:?}");
+    }
+
+    #[test]
     fn only_refusals_before_appending_count_as_definite_failures() {
-        let refused = KafkaError::MessageProduction(RDKafkaErrorCode::NotEnoughReplicas);
-        assert_eq!(outcome_of(&refused), Outcome::Failed);
-        let timed_out = KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut);
-        assert_eq!(outcome_of(&timed_out), Outcome::Unknown);
-        let after_append =
-            KafkaError::MessageProduction(RDKafkaErrorCode::NotEnoughReplicasAfterAppend);
-        assert_eq!(outcome_of(&after_append), Outcome::Unknown);
+        assert_eq!(outcome_of(RDKafkaErrorCode::NotEnoughReplicas), Outcome::Failed);
+        assert_eq!(outcome_of(RDKafkaErrorCode::MessageTimedOut), Outcome::Unknown);
+        assert_eq!(
+            outcome_of(RDKafkaErrorCode::NotEnoughReplicasAfterAppend),
+            Outcome::Unknown
+        );
+        assert_eq!(outcome_of(RDKafkaErrorCode::PurgeInflight), Outcome::Unknown);
     }
 }

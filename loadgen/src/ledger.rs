@@ -274,26 +274,33 @@ pub struct RecordMeta {
     pub intended_us: i64,
 }
 
+/// The headers of a record streamproof sends ([`RecordMeta`]), the numbers written as
+/// decimal text without an allocation.
+pub fn record_headers(run_id: &str, send_id: SendId, key_seq: u64, intended_us: i64) -> OwnedHeaders {
+    let (mut send, mut seq, mut intended) = (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
+    OwnedHeaders::new_with_capacity(4)
+        .insert(Header {
+            key: HEADER_RUN,
+            value: Some(run_id.as_bytes()),
+        })
+        .insert(Header {
+            key: HEADER_SEND,
+            value: Some(send.format(send_id.0).as_bytes()),
+        })
+        .insert(Header {
+            key: HEADER_SEQ,
+            value: Some(seq.format(key_seq).as_bytes()),
+        })
+        .insert(Header {
+            key: HEADER_INTENDED_US,
+            value: Some(intended.format(intended_us).as_bytes()),
+        })
+}
+
 impl RecordMeta {
     /// The headers to attach to the record.
     pub fn to_headers(&self) -> OwnedHeaders {
-        OwnedHeaders::new_with_capacity(4)
-            .insert(Header {
-                key: HEADER_RUN,
-                value: Some(self.run_id.as_bytes()),
-            })
-            .insert(Header {
-                key: HEADER_SEND,
-                value: Some(self.send_id.0.to_string().as_bytes()),
-            })
-            .insert(Header {
-                key: HEADER_SEQ,
-                value: Some(self.key_seq.to_string().as_bytes()),
-            })
-            .insert(Header {
-                key: HEADER_INTENDED_US,
-                value: Some(self.intended_us.to_string().as_bytes()),
-            })
+        record_headers(&self.run_id, self.send_id, self.key_seq, self.intended_us)
     }
 
     /// Reads the headers back; `None` when a record was not sent by streamproof.

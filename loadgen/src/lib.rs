@@ -312,8 +312,7 @@ pub async fn run(
         };
         let (connection, settings) = (plan.connection.clone(), plan.producer.clone());
         let connect: Connect = Arc::new(move || driver::producer(&connection, &settings));
-        producers.push(tokio::spawn(run_task(
-            TaskConfig {
+        let config = TaskConfig {
                 task,
                 connect,
                 control: plan.control.clone(),
@@ -322,11 +321,11 @@ pub async fn run(
                 clock,
                 warmup: plan.load.warmup,
                 total: plan.load.total(),
-                factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
-                live: live.clone(),
-            },
-            client,
-        )));
+            factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
+            live: live.clone(),
+        };
+        // Each producer polls its own client on a thread of its own: no future per send.
+        producers.push(tokio::task::spawn_blocking(move || run_task(config, client)));
     }
 
     let latest_lag = sampler.latest.clone();
