@@ -238,7 +238,8 @@ const TICKET_UNIT_US: u64 = 8;
 
 impl Ticket {
     fn new(index: usize, sent_at: Instant, clock: &RunClock) -> Self {
-        let units = sent_at.saturating_duration_since(clock.start).as_micros() as u64 / TICKET_UNIT_US;
+        let units =
+            sent_at.saturating_duration_since(clock.start).as_micros() as u64 / TICKET_UNIT_US;
         Ticket {
             index,
             sent_units: units.min(u64::from(u32::MAX)) as u32,
@@ -266,21 +267,20 @@ impl Ticket {
 fn definitely_not_written(error: RDKafkaErrorCode) -> bool {
     matches!(
         error,
-        
-            RDKafkaErrorCode::MessageSizeTooLarge
-                | RDKafkaErrorCode::InvalidMessageSize
-                | RDKafkaErrorCode::InvalidMessage
-                | RDKafkaErrorCode::MessageBatchTooLarge
-                | RDKafkaErrorCode::InvalidRecord
-                | RDKafkaErrorCode::NotEnoughReplicas
-                | RDKafkaErrorCode::InvalidRequiredAcks
-                | RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::ClusterAuthorizationFailed
-                | RDKafkaErrorCode::InvalidTopic
-                | RDKafkaErrorCode::UnknownTopic
-                | RDKafkaErrorCode::UnknownPartition
-                | RDKafkaErrorCode::QueueFull
-                | RDKafkaErrorCode::PurgeQueue
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::InvalidMessage
+            | RDKafkaErrorCode::MessageBatchTooLarge
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::NotEnoughReplicas
+            | RDKafkaErrorCode::InvalidRequiredAcks
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed
+            | RDKafkaErrorCode::InvalidTopic
+            | RDKafkaErrorCode::UnknownTopic
+            | RDKafkaErrorCode::UnknownPartition
+            | RDKafkaErrorCode::QueueFull
+            | RDKafkaErrorCode::PurgeQueue
     )
 }
 
@@ -445,7 +445,10 @@ impl Task {
 }
 
 /// A producer client with `settings`.
-pub fn producer(connection: &KafkaConnection, settings: &ClientSettings) -> Result<Client, KafkaError> {
+pub fn producer(
+    connection: &KafkaConnection,
+    settings: &ClientSettings,
+) -> Result<Client, KafkaError> {
     connection
         .tuned(settings)
         .create_with_context(Deliveries::default())
@@ -660,12 +663,21 @@ mod tests {
 
     #[test]
     fn only_refusals_before_appending_count_as_definite_failures() {
-        assert_eq!(outcome_of(RDKafkaErrorCode::NotEnoughReplicas), Outcome::Failed);
-        assert_eq!(outcome_of(RDKafkaErrorCode::MessageTimedOut), Outcome::Unknown);
+        assert_eq!(
+            outcome_of(RDKafkaErrorCode::NotEnoughReplicas),
+            Outcome::Failed
+        );
+        assert_eq!(
+            outcome_of(RDKafkaErrorCode::MessageTimedOut),
+            Outcome::Unknown
+        );
         assert_eq!(
             outcome_of(RDKafkaErrorCode::NotEnoughReplicasAfterAppend),
             Outcome::Unknown
         );
-        assert_eq!(outcome_of(RDKafkaErrorCode::PurgeInflight), Outcome::Unknown);
+        assert_eq!(
+            outcome_of(RDKafkaErrorCode::PurgeInflight),
+            Outcome::Unknown
+        );
     }
 }

@@ -276,8 +276,17 @@ pub struct RecordMeta {
 
 /// The headers of a record streamproof sends ([`RecordMeta`]), the numbers written as
 /// decimal text without an allocation.
-pub fn record_headers(run_id: &str, send_id: SendId, key_seq: u64, intended_us: i64) -> OwnedHeaders {
-    let (mut send, mut seq, mut intended) = (itoa::Buffer::new(), itoa::Buffer::new(), itoa::Buffer::new());
+pub fn record_headers(
+    run_id: &str,
+    send_id: SendId,
+    key_seq: u64,
+    intended_us: i64,
+) -> OwnedHeaders {
+    let (mut send, mut seq, mut intended) = (
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+        itoa::Buffer::new(),
+    );
     OwnedHeaders::new_with_capacity(4)
         .insert(Header {
             key: HEADER_RUN,

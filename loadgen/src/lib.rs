@@ -313,19 +313,21 @@ pub async fn run(
         let (connection, settings) = (plan.connection.clone(), plan.producer.clone());
         let connect: Connect = Arc::new(move || driver::producer(&connection, &settings));
         let config = TaskConfig {
-                task,
-                connect,
-                control: plan.control.clone(),
-                run_id: run_id.clone(),
-                schedule,
-                clock,
-                warmup: plan.load.warmup,
-                total: plan.load.total(),
+            task,
+            connect,
+            control: plan.control.clone(),
+            run_id: run_id.clone(),
+            schedule,
+            clock,
+            warmup: plan.load.warmup,
+            total: plan.load.total(),
             factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
             live: live.clone(),
         };
         // Each producer polls its own client on a thread of its own: no future per send.
-        producers.push(tokio::task::spawn_blocking(move || run_task(config, client)));
+        producers.push(tokio::task::spawn_blocking(move || {
+            run_task(config, client)
+        }));
     }
 
     let latest_lag = sampler.latest.clone();

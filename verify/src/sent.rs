@@ -93,8 +93,8 @@ pub fn rebuild(
                 rebuilt.insert(
                     send,
                     SentRecord {
-                        key: planned.key.into_bytes(),
-                        value: planned.body,
+                        key: planned.key.as_bytes().to_vec(),
+                        value: planned.body.clone(),
                     },
                 );
             }

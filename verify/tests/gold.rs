@@ -96,8 +96,8 @@ fn simulate(spec: &LoadSpec) -> Run {
             }
             task_entries.push(entry);
             copies.push(present);
-            bodies.push(planned.body);
-            keys.push(planned.key);
+            bodies.push(planned.body.clone());
+            keys.push(planned.key.clone());
             late.push(planned.late);
             intended_all.push(intended_us);
         }

@@ -1,0 +1,59 @@
+//! The generator's per-send work on the producer's hot path: building the next event, the
+//! ledger entry (with the digest of the bytes sent) and the record's headers.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use streamproof_loadgen::generator::EventFactory;
+use streamproof_loadgen::ledger::{record_headers, LedgerEntry, RecordDigest, SendId};
+use streamproof_loadgen::spec::LoadSpec;
+
+fn spec(payload_bytes: usize) -> LoadSpec {
+    serde_saphyr::from_str(&format!(
+        "duration: 10s\nrate: max\nmix:\n  user_action: 1\n  transaction: 1\nkeys:\n  cardinality: 10000\npayload_bytes: {payload_bytes}\n"
+    ))
+    .expect("a load section")
+}
+
+fn per_send(c: &mut Criterion) {
+    let mut group = c.benchmark_group("send");
+    group.throughput(Throughput::Elements(1));
+    for payload in [256, 1024] {
+        let mut factory = EventFactory::new(&spec(payload), 1, 7, 0, 1).expect("a factory");
+        let intended = chrono::Utc::now();
+        let mut index = 0;
+        group.bench_function(format!("generate/{payload}B"), |b| {
+            b.iter(|| {
+                index += 1;
+                black_box(factory.next(index, intended).body.len())
+            })
+        });
+        let planned = factory.next(0, intended).clone();
+        group.bench_function(format!("ledger_entry/{payload}B"), |b| {
+            b.iter(|| {
+                LedgerEntry::pending(
+                    planned.topic,
+                    planned.kind,
+                    0,
+                    false,
+                    false,
+                    RecordDigest::of(black_box(planned.key.as_bytes()), black_box(&planned.body)),
+                )
+            })
+        });
+    }
+    group.bench_function("headers", |b| {
+        b.iter(|| {
+            record_headers(
+                black_box("3f2a8c1e-5b7d-4e9f-a1c3-0d6e8f2b4a7c"),
+                SendId::new(0, black_box(123_456)),
+                black_box(42),
+                black_box(1_764_500_000_000_000),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_send);
+criterion_main!(benches);
