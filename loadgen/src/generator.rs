@@ -560,7 +560,7 @@ fn field_cents(body: &mut Vec<u8>, name: &str, cents: u32) {
     body.push(b'.');
     let fraction = cents % 100;
     body.push(b'0' + (fraction / 10) as u8);
-    if fraction % 10 != 0 {
+    if !fraction.is_multiple_of(10) {
         body.push(b'0' + (fraction % 10) as u8);
     }
 }
