@@ -77,6 +77,9 @@ impl ExistingPlatform {
                 )
         };
         let problems = commands.missing(faults, file, local);
+        if problems.is_empty() {
+            return Ok(());
+        }
         let text = std::fs::read_to_string(&loaded.file).unwrap_or_default();
         crate::scenario::located(&text, problems).map_err(|error| error.in_file(&loaded.file))
     }

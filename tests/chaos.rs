@@ -60,14 +60,7 @@ fn a_killed_leader_of_a_cluster_started_earlier_is_killed_and_started_by_the_pla
     let platform = UpPlatform::start("37392", &["--brokers", "3"]);
     let file = platform.platform_file();
     let out = tempfile::tempdir().unwrap();
-    let output = streamproof(&[
-        "run",
-        &scenario("broker-kill.yaml"),
-        "--platform",
-        file.to_str().unwrap(),
-        "--out",
-        out.path().to_str().unwrap(),
-    ]);
+    let output = broker_kill_on(&file, out.path());
     assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
     let result = read_result(out.path());
     assert_eq!(result["platform"]["kind"], "existing");
@@ -121,6 +114,18 @@ fn a_killed_leader_of_a_cluster_started_earlier_is_killed_and_started_by_the_pla
     );
 }
 
+/// `scenarios/chaos/broker-kill.yaml` on the platform `platform_file` describes, into `out`.
+fn broker_kill_on(platform_file: &Path, out: &Path) -> Output {
+    streamproof(&[
+        "run",
+        &scenario("broker-kill.yaml"),
+        "--platform",
+        platform_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// Faults a platform file gives no command for are refused before anything starts, at the
 /// fault's line in the scenario, naming the missing key.
 #[test]
@@ -132,14 +137,7 @@ fn a_fault_the_platform_file_cannot_carry_out_is_refused_before_the_run() {
         "kafka:\n  bootstrap_servers: 127.0.0.1:1\nfaults:\n  broker:\n    kill: 'true'\n",
     )
     .unwrap();
-    let output = streamproof(&[
-        "run",
-        &scenario("broker-kill.yaml"),
-        "--platform",
-        file.to_str().unwrap(),
-        "--out",
-        dir.path().join("run").to_str().unwrap(),
-    ]);
+    let output = broker_kill_on(&file, &dir.path().join("run"));
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("broker-kill.yaml:30:5"), "{stderr}");

@@ -158,21 +158,9 @@ fn a_secured_cluster_is_reached_only_with_the_right_password_and_ca() {
 
 #[test]
 fn a_platform_file_with_an_unknown_field_names_its_line_and_column() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let file = dir.path().join("platform.yaml");
-    std::fs::write(
-        &file,
+    let (file, stderr) = refused_platform_file(
         "kafka:\n  bootstrap_servers: 127.0.0.1:1\n  propertes:\n    acks: all\n",
-    )
-    .expect("write the platform file");
-    let output = streamproof(&[
-        "topics",
-        "describe",
-        "--platform",
-        &file.display().to_string(),
-    ]);
-    assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    );
     assert!(
         stderr.contains(&format!("{}:3:3", file.display())) && stderr.contains("properties"),
         "{stderr}"
@@ -181,17 +169,24 @@ fn a_platform_file_with_an_unknown_field_names_its_line_and_column() {
 
 #[test]
 fn a_fault_command_with_a_placeholder_its_process_lacks_names_its_line_and_column() {
+    let (file, stderr) = refused_platform_file(concat!(
+        "kafka:\n  bootstrap_servers: 127.0.0.1:1\n",
+        "faults:\n  jobmanager:\n    kill: ssh {host} sudo systemctl kill flink\n",
+        "    start: kubectl rollout restart deploy/flink-jm-{id}\n",
+    ));
+    assert!(
+        stderr.contains(&format!("{}:6:5", file.display()))
+            && stderr.contains("faults.jobmanager.start uses {id}, which a jobmanager does not have (placeholders: {host})"),
+        "{stderr}"
+    );
+}
+
+/// `topics describe` with a platform file of `text`, which must end with exit 2 before any
+/// cluster is asked; the file and the error output.
+fn refused_platform_file(text: &str) -> (PathBuf, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join("platform.yaml");
-    std::fs::write(
-        &file,
-        concat!(
-            "kafka:\n  bootstrap_servers: 127.0.0.1:1\n",
-            "faults:\n  jobmanager:\n    kill: ssh {host} sudo systemctl kill flink\n",
-            "    start: kubectl rollout restart deploy/flink-jm-{id}\n",
-        ),
-    )
-    .expect("write the platform file");
+    std::fs::write(&file, text).expect("write the platform file");
     let output = streamproof(&[
         "topics",
         "describe",
@@ -199,10 +194,6 @@ fn a_fault_command_with_a_placeholder_its_process_lacks_names_its_line_and_colum
         &file.display().to_string(),
     ]);
     assert_eq!(output.status.code(), Some(2), "{}", explain(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains(&format!("{}:6:5", file.display()))
-            && stderr.contains("faults.jobmanager.start uses {id}, which a jobmanager does not have (placeholders: {host})"),
-        "{stderr}"
-    );
+    // The error names the file by its path; the directory may go now.
+    (file, String::from_utf8_lossy(&output.stderr).into_owned())
 }

@@ -90,11 +90,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn throughput_is_split_by_fault_windows() {
-        let series: Vec<SecondPoint> = (0..10)
-            .map(|s| point(s, if (4..=6).contains(&s) { 10 } else { 100 }))
-            .collect();
+    /// The series split by one kill injected at 4.2 s and healed at 5.5 s, warmup 1 s.
+    fn split_around_a_kill_from_4_2_to_5_5(series: &[SecondPoint]) -> FaultThroughput {
         let fault = FaultRecord {
             fault: 0,
             repetition: 0,
@@ -107,13 +104,21 @@ mod tests {
             applied: true,
             commands: Vec::new(),
         };
-        let split = fault_throughput(
-            &series,
+        fault_throughput(
+            series,
             &[fault],
             Duration::from_secs(1),
             Duration::from_secs(10),
         )
-        .unwrap();
+        .expect("a split with one fault")
+    }
+
+    #[test]
+    fn throughput_is_split_by_fault_windows() {
+        let series: Vec<SecondPoint> = (0..10)
+            .map(|s| point(s, if (4..=6).contains(&s) { 10 } else { 100 }))
+            .collect();
+        let split = split_around_a_kill_from_4_2_to_5_5(&series);
         assert_eq!(split.before_faults_eps, Some(100.0), "seconds 1 to 3");
         assert_eq!(split.during_faults_eps, Some(10.0), "seconds 4 to 6");
         assert_eq!(split.outside_faults_eps, Some(100.0));
@@ -129,25 +134,7 @@ mod tests {
         let series: Vec<SecondPoint> = (0..10)
             .map(|s| point(s, if s == 1 { 900 } else { 100 }))
             .collect();
-        let fault = FaultRecord {
-            fault: 0,
-            repetition: 0,
-            kind: "kill".into(),
-            target: "broker:1".into(),
-            brokers: vec![1],
-            injected_at_s: 4.2,
-            healed_at_s: Some(5.5),
-            detail: String::new(),
-            applied: true,
-            commands: Vec::new(),
-        };
-        let split = fault_throughput(
-            &series,
-            &[fault],
-            Duration::from_secs(1),
-            Duration::from_secs(10),
-        )
-        .unwrap();
+        let split = split_around_a_kill_from_4_2_to_5_5(&series);
         assert_eq!(
             split.before_faults_eps,
             Some(100.0),

@@ -441,22 +441,16 @@ impl EventFactory {
                 );
             }
             EventType::SystemEvent => {
-                body.extend_from_slice(br#""component":"component-"#);
-                body.extend_from_slice(itoa::Buffer::new().format(key).as_bytes());
-                body.push(b'"');
+                field_numbered(body, "component", "component-", key);
                 field_str(body, "status", STATUSES[draw.words[0]], false);
             }
             EventType::MetricEvent => {
-                body.extend_from_slice(br#""metric_name":"metric-"#);
-                body.extend_from_slice(itoa::Buffer::new().format(key).as_bytes());
-                body.push(b'"');
+                field_numbered(body, "metric_name", "metric-", key);
                 field_str(body, "metric_unit", "milliseconds", false);
                 field_cents(body, "metric_value", draw.number);
             }
             EventType::LogEvent => {
-                body.extend_from_slice(br#""application":"app-"#);
-                body.extend_from_slice(itoa::Buffer::new().format(key).as_bytes());
-                body.push(b'"');
+                field_numbered(body, "application", "app-", key);
                 field_str(body, "message", "request served", false);
                 field_str(body, "severity", SEVERITIES[draw.words[0]], false);
             }
@@ -537,7 +531,7 @@ fn field_str(body: &mut Vec<u8>, name: &str, value: &str, first: bool) {
     body.push(b'"');
 }
 
-/// `,"name":"PREFIXnumber"` (the first field of no payload).
+/// `"name":"PREFIXnumber"`, after a comma unless it opens the payload.
 fn field_numbered(body: &mut Vec<u8>, name: &str, prefix: &str, number: u64) {
     if body.last() != Some(&b'{') {
         body.push(b',');

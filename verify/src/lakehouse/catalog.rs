@@ -19,6 +19,8 @@ pub struct Warehouse {
 struct RestCatalog {
     uri: String,
     warehouse: Option<String>,
+    /// The path prefix the catalog's configuration gives, asked once.
+    prefix: std::sync::OnceLock<String>,
 }
 
 /// Where a table's current metadata is.
@@ -53,6 +55,7 @@ impl Warehouse {
                 rest: Some(RestCatalog {
                     uri: uri.trim_end_matches('/').to_owned(),
                     warehouse: warehouse.clone(),
+                    prefix: std::sync::OnceLock::new(),
                 }),
             },
         }
@@ -436,6 +439,20 @@ pub(super) fn strip_file_scheme(location: &str) -> Option<&str> {
 }
 
 impl RestCatalog {
+    /// `{prefix}/` from the catalog's configuration (`GET /v1/config`), or nothing.
+    fn ask_prefix(&self) -> std::result::Result<String, String> {
+        let config_url = match &self.warehouse {
+            Some(warehouse) => format!("{}/v1/config?warehouse={warehouse}", self.uri),
+            None => format!("{}/v1/config", self.uri),
+        };
+        let config = get_json(&config_url)?;
+        Ok(config["overrides"]["prefix"]
+            .as_str()
+            .or_else(|| config["defaults"]["prefix"].as_str())
+            .map(|prefix| format!("{prefix}/"))
+            .unwrap_or_default())
+    }
+
     /// Asks the catalog for the table's current metadata file (the REST catalog protocol's
     /// `GET /v1/{prefix}/namespaces/{namespace}/tables/{table}`).
     fn current(&self, namespace: &str, table: &str) -> Result<Option<MetadataLocation>> {
@@ -444,17 +461,15 @@ impl RestCatalog {
             table: name.clone(),
             what: format!("{what}: {message}"),
         };
-        let config_url = match &self.warehouse {
-            Some(warehouse) => format!("{}/v1/config?warehouse={warehouse}", self.uri),
-            None => format!("{}/v1/config", self.uri),
+        let prefix = match self.prefix.get() {
+            Some(prefix) => prefix,
+            None => {
+                let asked = self
+                    .ask_prefix()
+                    .map_err(|e| http("ask the catalog for its configuration", e))?;
+                self.prefix.get_or_init(|| asked)
+            }
         };
-        let config =
-            get_json(&config_url).map_err(|e| http("ask the catalog for its configuration", e))?;
-        let prefix = config["overrides"]["prefix"]
-            .as_str()
-            .or_else(|| config["defaults"]["prefix"].as_str())
-            .map(|prefix| format!("{prefix}/"))
-            .unwrap_or_default();
         let namespace_path = namespace.replace('.', "%1F");
         let url = format!(
             "{}/v1/{prefix}namespaces/{namespace_path}/tables/{table}",
