@@ -314,26 +314,63 @@ impl RecordMeta {
 
     /// Reads the headers back; `None` when a record was not sent by streamproof.
     pub fn from_headers<H: Headers>(headers: &H) -> Option<Self> {
-        let mut run_id = None;
-        let mut send_id = None;
-        let mut key_seq = None;
-        let mut intended_us = None;
+        let stamp = RecordStamp::read(headers)?;
+        Some(RecordMeta {
+            run_id: std::str::from_utf8(stamp.run_id).ok()?.to_owned(),
+            send_id: stamp.send_id,
+            key_seq: stamp.key_seq,
+            intended_us: stamp.intended_us,
+        })
+    }
+}
+
+/// [`RecordMeta`] borrowed from the headers it was read from: what readers of every record
+/// use, since it reads a record's headers without an allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordStamp<'a> {
+    /// The run that sent it, as the header's bytes.
+    pub run_id: &'a [u8],
+    /// Its send id.
+    pub send_id: SendId,
+    /// Its sequence number among its key's sends.
+    pub key_seq: u64,
+    /// When it was meant to be sent, µs since the epoch.
+    pub intended_us: i64,
+}
+
+impl<'a> RecordStamp<'a> {
+    /// Reads the headers; `None` when a record was not sent by streamproof.
+    pub fn read<H: Headers>(headers: &'a H) -> Option<Self> {
+        let (mut run_id, mut send_id, mut key_seq, mut intended_us) = (None, None, None, None);
         for header in headers.iter() {
-            let text = header.value.and_then(|v| std::str::from_utf8(v).ok());
+            let value = header.value;
             match header.key {
-                HEADER_RUN => run_id = text.map(str::to_owned),
-                HEADER_SEND => send_id = text.and_then(|t| t.parse().ok()).map(SendId),
-                HEADER_SEQ => key_seq = text.and_then(|t| t.parse().ok()),
-                HEADER_INTENDED_US => intended_us = text.and_then(|t| t.parse().ok()),
+                HEADER_RUN => run_id = value,
+                HEADER_SEND => send_id = value.and_then(decimal).map(SendId),
+                HEADER_SEQ => key_seq = value.and_then(decimal),
+                HEADER_INTENDED_US => intended_us = value.and_then(decimal),
                 _ => {}
             }
         }
-        Some(RecordMeta {
+        Some(RecordStamp {
             run_id: run_id?,
             send_id: send_id?,
             key_seq: key_seq?,
             intended_us: intended_us?,
         })
+    }
+
+    /// Whether the record belongs to `run_id`.
+    pub fn of_run(&self, run_id: &str) -> bool {
+        self.run_id == run_id.as_bytes()
+    }
+}
+
+/// A header's decimal number: the whole value, or `None`.
+fn decimal<T: atoi::FromRadix10SignedChecked>(text: &[u8]) -> Option<T> {
+    match T::from_radix_10_signed_checked(text) {
+        (Some(number), used) if used == text.len() && used > 0 => Some(number),
+        _ => None,
     }
 }
 
@@ -418,5 +455,36 @@ mod tests {
         };
         assert_eq!(RecordMeta::from_headers(&meta.to_headers()), Some(meta));
         assert_eq!(RecordMeta::from_headers(&OwnedHeaders::new()), None);
+    }
+
+    #[test]
+    fn a_stamp_borrows_the_run_and_refuses_numbers_with_anything_else_in_them() {
+        let headers = record_headers("run-1", SendId::new(2, 9), 4, -17);
+        let stamp = RecordStamp::read(&headers).expect("every header present");
+        assert!(stamp.of_run("run-1") && !stamp.of_run("run-12"));
+        assert_eq!(
+            (stamp.send_id, stamp.key_seq, stamp.intended_us),
+            (SendId::new(2, 9), 4, -17)
+        );
+        for bad in ["", "12x", "x12", "1 2", "99999999999999999999999"] {
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: HEADER_RUN,
+                    value: Some("run-1"),
+                })
+                .insert(Header {
+                    key: HEADER_SEND,
+                    value: Some("1"),
+                })
+                .insert(Header {
+                    key: HEADER_SEQ,
+                    value: Some(bad),
+                })
+                .insert(Header {
+                    key: HEADER_INTENDED_US,
+                    value: Some("1"),
+                });
+            assert_eq!(RecordStamp::read(&headers), None, "sequence {bad:?}");
+        }
     }
 }

@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod batch;
 pub mod capacity;
 pub mod connection;
 pub mod copier;

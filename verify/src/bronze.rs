@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
@@ -248,7 +248,7 @@ struct BronzeReader<'a> {
 }
 
 impl Observer for BronzeReader<'_> {
-    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+    fn observe<M: Message>(&mut self, message: &M) {
         self.tally.observe(LayerRecord {
             meta: message.headers().and_then(RecordMeta::from_headers),
             bytes: Some((

@@ -8,11 +8,11 @@ use crate::gold::GoldReplay;
 pub use crate::read::VerifyError;
 use crate::read::{log_starts_by_partition, read_range, Observer, PartitionView, Range};
 use crate::sent::AlteredRecord;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
-use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordMeta, SendId, SendKind};
+use streamproof_loadgen::ledger::{Ledger, Outcome, RecordDigest, RecordStamp, SendId, SendKind};
 use streamproof_loadgen::LoadOutcome;
 use streamproof_platform::connection::KafkaConnection;
 pub use streamproof_result::{AnomalyExample, ByteDifference, Counts, RawPartition};
@@ -113,10 +113,42 @@ impl Seen {
     }
 }
 
+/// The last sequence number read per key and partition, looked up without an allocation per
+/// record (a key is copied once, when first seen).
+#[derive(Default)]
+struct KeySequences {
+    last: HashMap<Box<[u8]>, u64>,
+    lookup: Vec<u8>,
+}
+
+impl KeySequences {
+    /// Records `seq` as the latest of `key` in the partition; `false` when it is not above the
+    /// latest read before (the key's order broke).
+    fn advance(&mut self, topic: &str, partition: i32, key: &[u8], seq: u64) -> bool {
+        self.lookup.clear();
+        self.lookup
+            .extend_from_slice(&(topic.len() as u32).to_le_bytes());
+        self.lookup.extend_from_slice(topic.as_bytes());
+        self.lookup.extend_from_slice(&partition.to_le_bytes());
+        self.lookup.extend_from_slice(key);
+        match self.last.get_mut(self.lookup.as_slice()) {
+            Some(last) if seq <= *last => false,
+            Some(last) => {
+                *last = seq;
+                true
+            }
+            None => {
+                self.last.insert(self.lookup.as_slice().into(), seq);
+                true
+            }
+        }
+    }
+}
+
 struct Reader<'a> {
     check: &'a KafkaCheck<'a>,
     seen: Seen,
-    last_seq: HashMap<(String, i32, Vec<u8>), u64>,
+    last_seq: KeySequences,
     findings: KafkaFindings,
     acked_seen: u64,
     acked_total: u64,
@@ -125,7 +157,7 @@ struct Reader<'a> {
 }
 
 impl Observer for Reader<'_> {
-    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+    fn observe<M: Message>(&mut self, message: &M) {
         Reader::observe(self, message);
     }
 
@@ -167,7 +199,7 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
     let mut reader = Reader {
         check,
         seen: Seen::new(check.ledger),
-        last_seq: HashMap::new(),
+        last_seq: KeySequences::default(),
         findings: KafkaFindings::default(),
         acked_seen: 0,
         acked_total,
@@ -190,10 +222,10 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
 }
 
 impl Reader<'_> {
-    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+    fn observe<M: Message>(&mut self, message: &M) {
         self.findings.records_read += 1;
-        let meta = message.headers().and_then(RecordMeta::from_headers);
-        let Some(meta) = meta.filter(|m| m.run_id == self.check.run_id) else {
+        let meta = message.headers().and_then(RecordStamp::read);
+        let Some(meta) = meta.filter(|m| m.of_run(self.check.run_id)) else {
             self.findings.counts.foreign += 1;
             return;
         };
@@ -229,17 +261,13 @@ impl Reader<'_> {
         if entry.position() == Some(position) && expected_topic.is_some_and(|t| t == topic) {
             self.seen.at_position[meta.send_id.task()][meta.send_id.index()] = true;
         }
-        if first_copy {
-            let last = self
+        if first_copy
+            && !self
                 .last_seq
-                .entry((topic.to_owned(), message.partition(), key.to_vec()))
-                .or_insert(0);
-            if meta.key_seq <= *last {
-                self.findings.counts.order_violations += 1;
-                self.example("order_violations", meta.send_id, topic, Some(position));
-            } else {
-                *last = meta.key_seq;
-            }
+                .advance(topic, message.partition(), key, meta.key_seq)
+        {
+            self.findings.counts.order_violations += 1;
+            self.example("order_violations", meta.send_id, topic, Some(position));
         }
     }
 

@@ -12,11 +12,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use streamproof_loadgen::consumer::StartOffsets;
+use streamproof_platform::batch::BatchReader;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::offsets::{list_offsets, End, OffsetMap};
 use streamproof_result::{RawPartition, VerificationStep};
@@ -87,7 +88,7 @@ fn lookup(map: &OffsetMap, topic: &str, partition: i32) -> Option<i64> {
 
 /// Sees every record read and says when it has seen all it waits for.
 pub(crate) trait Observer {
-    fn observe(&mut self, message: &BorrowedMessage<'_>);
+    fn observe<M: Message>(&mut self, message: &M);
 
     /// Whether every record waited for has been seen. Called after every record: cheap.
     fn complete(&self) -> bool;
@@ -124,6 +125,10 @@ const QUIET: Duration = Duration::from_secs(2);
 
 const LIST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Records taken from the client between two looks at the clock: reading the clock per record
+/// would cost more than the record's check.
+const BATCH: usize = 1024;
+
 /// Reads the range into `observer`.
 pub(crate) fn read_range(
     range: &Range<'_>,
@@ -135,17 +140,10 @@ pub(crate) fn read_range(
     let mut last_record = Instant::now();
     let mut done = false;
     loop {
-        let mut idle = false;
-        match reader.consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(message)) => {
-                observer.observe(&message);
-                last_record = Instant::now();
-            }
-            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset))) => {
-                reader.continue_from_log_starts()?;
-            }
-            Some(Err(error)) => return Err(kafka("read the topics")(error)),
-            None => idle = true,
+        let read = reader.take_batch(observer)?;
+        let idle = read == 0;
+        if !idle {
+            last_record = Instant::now();
         }
         done = done || observer.complete();
         if done && last_record.elapsed() > QUIET {
@@ -184,7 +182,7 @@ pub(crate) fn read_range(
 
 /// The checker's consumer and what it knows of each partition.
 struct PartitionReader {
-    consumer: BaseConsumer,
+    reader: BatchReader<DefaultConsumerContext>,
     partitions: Vec<(String, i32)>,
     run_starts: OffsetMap,
     log_starts: OffsetMap,
@@ -203,8 +201,15 @@ impl PartitionReader {
             .set("isolation.level", "read_committed")
             // Never move a position silently: a reset is handled (or refused) explicitly.
             .set("auto.offset.reset", "error")
+            // The client stops fetching once this many records wait, then pauses for
+            // fetch.queue.backoff.ms (1 s by default): longer than the checker takes to empty
+            // the queue, so it sat idle most of the time (a read-back at a quarter of kcat's
+            // rate). Fetch more ahead and look again soon.
+            .set("queued.min.messages", "1000000")
+            .set("fetch.queue.backoff.ms", "10")
             .create()
             .map_err(kafka("create the checker's consumer"))?;
+        let reader = BatchReader::new(consumer, BATCH);
         let run_starts: OffsetMap = range
             .start
             .0
@@ -212,8 +217,15 @@ impl PartitionReader {
             .filter(|(topic, _, _)| range.topics.contains(topic))
             .map(|(topic, partition, offset)| ((topic.clone(), *partition), *offset))
             .collect();
+        reader
+            .read_partitions(
+                run_starts
+                    .keys()
+                    .map(|(topic, partition)| (topic.as_str(), *partition)),
+            )
+            .map_err(kafka("read the partitions in batches"))?;
         let mut reader = PartitionReader {
-            consumer,
+            reader,
             partitions: run_starts.keys().cloned().collect(),
             run_starts,
             log_starts: OffsetMap::new(),
@@ -232,7 +244,7 @@ impl PartitionReader {
     }
 
     fn list(&self, end: End) -> Result<OffsetMap, VerifyError> {
-        list_offsets(&self.consumer, &self.partitions, end, LIST_TIMEOUT)
+        list_offsets(self.reader.consumer(), &self.partitions, end, LIST_TIMEOUT)
             .map_err(kafka("read the start and end of the partitions"))
     }
 
@@ -245,6 +257,32 @@ impl PartitionReader {
         Ok(())
     }
 
+    /// Hands the records the client has ready, up to [`BATCH`], to `observer`, waiting up to
+    /// 100 ms for the first; the number handed.
+    fn take_batch(&mut self, observer: &mut impl Observer) -> Result<usize, VerifyError> {
+        let mut reset = false;
+        let mut failure = None;
+        // Records after an error in the same batch are still read: the client handed them over.
+        let taken = self
+            .reader
+            .take(Duration::from_millis(100), |record| match record {
+                Ok(record) => observer.observe(&record),
+                Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)) => {
+                    reset = true;
+                }
+                Err(error) => {
+                    failure.get_or_insert(error);
+                }
+            });
+        if let Some(error) = failure {
+            return Err(kafka("read the topics")(error));
+        }
+        if reset {
+            self.continue_from_log_starts()?;
+        }
+        Ok(taken)
+    }
+
     /// Assigns every partition at its position.
     fn assign(&self) -> Result<(), VerifyError> {
         let mut assignment = TopicPartitionList::new();
@@ -253,7 +291,8 @@ impl PartitionReader {
                 .add_partition_offset(topic, *partition, Offset::Offset(*offset))
                 .map_err(kafka("assign the partitions to read"))?;
         }
-        self.consumer
+        self.reader
+            .consumer()
             .assign(&assignment)
             .map_err(kafka("assign the partitions to read"))
     }
@@ -295,7 +334,8 @@ impl PartitionReader {
     /// Takes the client's position where it has one (a partition it has read from).
     fn refresh_positions(&mut self) -> Result<(), VerifyError> {
         let positions = self
-            .consumer
+            .reader
+            .consumer()
             .position()
             .map_err(kafka("read the checker's position"))?;
         for element in positions.elements() {

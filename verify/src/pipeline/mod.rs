@@ -15,7 +15,7 @@ pub use run::{verify_pipeline, PipelineFindings, PipelineRun};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
 use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_loadgen::generator::event_id;
@@ -287,7 +287,7 @@ struct DlqReader {
 }
 
 impl Observer for DlqReader {
-    fn observe(&mut self, message: &BorrowedMessage<'_>) {
+    fn observe<M: Message>(&mut self, message: &M) {
         self.read += 1;
         let source = message
             .payload()
