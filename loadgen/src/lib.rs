@@ -294,7 +294,7 @@ pub async fn run(
                 warmup_end_us,
                 ..config
             };
-            tokio::spawn(run_consumer(config, client))
+            tokio::task::spawn_blocking(move || run_consumer(config, client))
         })
         .collect();
     let sampler = LagSampler::start(&plan, clock);
@@ -600,7 +600,10 @@ fn sample_lag(
         let second = clock.start.elapsed().as_secs();
         let mut worst = 0;
         for (group, probe) in &probes {
-            if let Ok(report) = probe.sample(Some(&topics)) {
+            // The last sample decides whether lag recovered: one that fails is asked again.
+            let attempts = if stopping { 3 } else { 1 };
+            let sampled = (0..attempts).find_map(|_| probe.sample(Some(&topics)).ok());
+            if let Some(report) = sampled {
                 worst = worst.max(report.total);
                 if let Ok(mut samples) = samples.lock() {
                     samples.push(LagSample {
