@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use streamproof_chaos::commands::{CommandTarget, FaultCommands};
 use streamproof_chaos::spec::Target;
 use streamproof_platform::connection::KafkaConnection;
-use streamproof_platform::file::{FaultsSection, PlatformFile};
+use streamproof_platform::file::{FaultsSection, PlatformFile, TopicPolicy};
 use streamproof_platform::handle::Platform;
 use streamproof_platform::pipeline::JavaClientProperties;
 use streamproof_platform::problem::PathStep::Key;
@@ -32,6 +32,13 @@ pub struct ExistingPlatform {
 const REACHABLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl ExistingPlatform {
+    /// Whether runs may create the standard topics on this cluster.
+    pub fn topic_policy(&self) -> TopicPolicy {
+        self.described
+            .as_ref()
+            .map_or(TopicPolicy::Apply, |d| d.file.kafka.topics)
+    }
+
     /// Whether `loaded` can run on this platform: each fault acts on a process the run starts
     /// itself or through a command the platform file gives (network faults need the embedded
     /// platform's proxies), and the cluster answers with the settings given; a refused

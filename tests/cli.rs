@@ -191,3 +191,54 @@ fn publish_prints_partition_and_offset_and_refuses_invalid_events() {
     assert_eq!(not_json.status.code(), Some(2));
     assert!(stderr(&not_json).contains("not an event JSON object"));
 }
+
+/// A cluster whose topics others provision: with `kafka.topics: existing` a run creates no
+/// topic, names every missing one (exit 2), and runs on the topics once they are there.
+/// librdkafka's mock cluster stands in for a cluster where the run may not create topics: it
+/// cannot create any.
+#[test]
+fn a_platform_whose_topics_others_provision_is_only_checked_for_them() {
+    let cluster = rdkafka::mocking::MockCluster::new(1).expect("a mock cluster");
+    cluster.create_topic("raw-events", 3, 1).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform.yaml");
+    std::fs::write(
+        &platform,
+        format!(
+            "kafka:\n  bootstrap_servers: {}\n  topics: existing\n",
+            cluster.bootstrap_servers()
+        ),
+    )
+    .unwrap();
+    let run = |out: &str| {
+        streamproof(&[
+            "run",
+            "tests/fixtures/tiny.yaml",
+            "--platform",
+            platform.to_str().unwrap(),
+            "--out",
+            dir.path().join(out).to_str().unwrap(),
+        ])
+    };
+
+    let refused = run("refused");
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let message = stderr(&refused);
+    assert!(message.contains("`raw-logs`"), "{message}");
+    assert!(message.contains("`gold-metrics`"), "{message}");
+    assert!(!message.contains("`raw-events`"), "{message}");
+    assert!(message.contains("kafka.topics: existing"), "{message}");
+
+    for topic in streamproof_platform::topics::STANDARD_TOPICS {
+        if topic != "raw-events" {
+            cluster.create_topic(topic, 3, 1).unwrap();
+        }
+    }
+    let ran = run("ran");
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("ran/result.json")).unwrap())
+            .unwrap();
+    assert_eq!(result["counts"]["lost"], 0);
+    assert_eq!(result["counts"]["present"], result["counts"]["sent"]);
+}

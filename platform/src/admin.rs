@@ -47,6 +47,9 @@ pub enum AdminError {
     /// The topic does not exist.
     #[error("topic `{0}` does not exist")]
     UnknownTopic(String),
+    /// Topics a run needs are missing and may not be created.
+    #[error("the cluster lacks {}; the platform file's `kafka.topics: existing` leaves topics to the cluster's operators, so have them created (`streamproof topics apply` creates them with the standard settings) or remove that line", .0.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "))]
+    MissingTopics(Vec<String>),
     /// The cluster did not reach the expected state in time.
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout {
@@ -219,6 +222,22 @@ impl KafkaAdmin {
             .collect();
         names.sort();
         Ok(names)
+    }
+
+    /// Checks that every topic of `topics` exists, without changing any (for clusters whose
+    /// topics are provisioned by others); the error names every missing one.
+    pub fn require_topics(&self, topics: &[TopicConfig]) -> Result<(), AdminError> {
+        let existing = self.list_topics()?;
+        let missing: Vec<String> = topics
+            .iter()
+            .filter(|topic| !existing.contains(&topic.name))
+            .map(|topic| topic.name.clone())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AdminError::MissingTopics(missing))
+        }
     }
 
     /// Creates every topic of `topics` in order (see [`KafkaAdmin::create_topic`]); the error

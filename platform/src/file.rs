@@ -45,6 +45,27 @@ pub struct KafkaSection {
     /// Secret values as references.
     #[serde(default, deserialize_with = "property_map")]
     pub properties: BTreeMap<String, String>,
+    /// Whether runs create the standard topics or use those the cluster has.
+    #[serde(default, skip_serializing_if = "TopicPolicy::is_default")]
+    pub topics: TopicPolicy,
+}
+
+/// `kafka.topics`: who provisions the standard topics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TopicPolicy {
+    /// streamproof creates missing topics and refuses existing ones whose settings differ.
+    #[default]
+    Apply,
+    /// The cluster's operators provision topics (or the client may not create them): a run
+    /// only checks that every standard topic exists, and changes none.
+    Existing,
+}
+
+impl TopicPolicy {
+    fn is_default(&self) -> bool {
+        *self == TopicPolicy::Apply
+    }
 }
 
 /// `flink:`: a session cluster's REST API and SQL Gateway.

@@ -15,7 +15,7 @@ use crate::cli::{CatalogArg, DownArgs, PipelineEngineArg, SecurityArg, StatusArg
 use crate::platform_file;
 use streamproof_platform::file::{
     FaultsSection, FlinkSection, KafkaSection, LakehouseSection, PlatformFile, ProcessActions,
-    DEFAULT_COMMAND_TIMEOUT,
+    TopicPolicy, DEFAULT_COMMAND_TIMEOUT,
 };
 use streamproof_platform::handle::{Catalog, KafkaSource, Platform, PlatformSpec};
 
@@ -127,6 +127,7 @@ fn describe(
         kafka: KafkaSection {
             bootstrap_servers: state.bootstrap_servers.clone(),
             properties: state.client_properties.clone(),
+            topics: TopicPolicy::Apply,
         },
         flink: flink.map(|flink| {
             let endpoint = flink.endpoint();

@@ -15,6 +15,7 @@ use streamproof_chaos::commands::FaultCommands;
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::admin::KafkaAdmin;
+use streamproof_platform::file::TopicPolicy;
 use streamproof_platform::handle::{KafkaSource, Platform};
 use streamproof_platform::runtime::{default_cache_root, Lifetime};
 use streamproof_platform::topics::standard_topics;
@@ -128,10 +129,19 @@ async fn drive(
     let admin = KafkaAdmin::connect(connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let topics = standard_topics(brokers, &scenario.topics);
-    admin
-        .apply_topics(&topics)
-        .await
-        .context("apply the standard topics")?;
+    match options
+        .existing
+        .as_ref()
+        .map(ExistingPlatform::topic_policy)
+    {
+        Some(TopicPolicy::Existing) => admin
+            .require_topics(&topics)
+            .context("find the standard topics")?,
+        _ => admin
+            .apply_topics(&topics)
+            .await
+            .context("apply the standard topics")?,
+    }
 
     let producer = scenario.platform.producer_settings()?;
     let groups = scenario.consumer_groups(&run_id)?;
