@@ -82,6 +82,19 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// How many sends the schedule makes within `total` (open loop; 0 for a closed loop, whose
+    /// count depends on the platform). The ledger is sized for it up front: growing a
+    /// ten-million-entry ledger by doubling would copy it and, at its peak, hold it three times.
+    pub fn sends_within(&self, total: Duration) -> usize {
+        match self {
+            Schedule::Open { interval, phase } if !interval.is_zero() => {
+                let span = total.saturating_sub(*phase).as_nanos();
+                usize::try_from(span / interval.as_nanos() + 1).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+
     /// The open-loop schedule of producer task `task` of `tasks` sharing `rate` events/s:
     /// each task sends every `tasks / rate` seconds, the tasks interleaved `1 / rate` apart.
     pub fn open(rate: f64, tasks: usize, task: usize) -> Self {
@@ -296,6 +309,9 @@ fn outcome_of(error: RDKafkaErrorCode) -> Outcome {
 /// a client fault's order.
 const POLL_AT_MOST: Duration = Duration::from_millis(50);
 
+/// Ledger entries reserved up front at most (1 GB); a longer ledger grows as it fills.
+const LEDGER_RESERVED_AT_MOST: usize = 50_000_000;
+
 /// How long the end of a task waits for its last reports at most.
 const FINISH_AT_MOST: Duration = Duration::from_secs(300);
 
@@ -311,7 +327,12 @@ pub fn run_task(mut config: TaskConfig, producer: Client) -> TaskResult {
         in_flight: 0,
         state: TaskState {
             result: TaskResult {
-                ledger: Vec::new(),
+                ledger: Vec::with_capacity(
+                    config
+                        .schedule
+                        .sends_within(config.total)
+                        .min(LEDGER_RESERVED_AT_MOST),
+                ),
                 produce: latency_histogram(),
                 service: latency_histogram(),
                 slip: latency_histogram(),
@@ -648,6 +669,19 @@ impl TaskState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_schedule_knows_how_many_sends_it_makes_and_a_closed_one_does_not() {
+        let open = Schedule::Open {
+            interval: Duration::from_micros(5),
+            phase: Duration::from_micros(2),
+        };
+        // Sends at 2, 7, 12 ... µs: every one before the end of 50 s.
+        assert_eq!(open.sends_within(Duration::from_secs(50)), 10_000_000);
+        assert_eq!(open.sends_within(Duration::from_micros(1)), 1);
+        let closed = Schedule::Closed { window: 64 };
+        assert_eq!(closed.sends_within(Duration::from_secs(50)), 0);
+    }
 
     #[test]
     fn a_ticket_carries_the_index_and_the_send_time_to_the_delivery_report() {
