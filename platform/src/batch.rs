@@ -20,6 +20,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message, Timestamp};
 use rdkafka::types::RDKafkaRespErr;
+use rdkafka::TopicPartitionList;
 
 /// A consumer whose assigned partitions are read in batches.
 pub struct BatchReader<C: ConsumerContext + 'static> {
@@ -35,7 +36,7 @@ unsafe impl<C: ConsumerContext + 'static> Send for BatchReader<C> {}
 
 impl<C: ConsumerContext + 'static> BatchReader<C> {
     /// Wraps `consumer`, which must have a `group.id` (so its events have their own queue).
-    /// Call [`BatchReader::read_partitions`] for every partition assigned.
+    /// Assign partitions through [`BatchReader::assign`], which sends their records here.
     pub fn new(consumer: BaseConsumer<C>, batch: usize) -> Self {
         // SAFETY: the client pointer is valid while `consumer` lives; the queue is destroyed
         // before it (Drop).
@@ -47,37 +48,41 @@ impl<C: ConsumerContext + 'static> BatchReader<C> {
         }
     }
 
-    /// The consumer, for assignments, positions and offsets.
+    /// The consumer, for positions, offsets and commits.
     pub fn consumer(&self) -> &BaseConsumer<C> {
         &self.consumer
     }
 
-    /// Sends the records of `topic`/`partition` to this reader's queue instead of the
-    /// consumer's. Stays in force across assignments of the partition.
-    pub fn read_partitions<'t>(
-        &self,
-        partitions: impl IntoIterator<Item = (&'t str, i32)>,
-    ) -> Result<(), KafkaError> {
-        for (topic, partition) in partitions {
-            let name = CString::new(topic).map_err(|_| {
-                KafkaError::Subscription(format!("topic name {topic:?} holds a NUL byte"))
-            })?;
-            // SAFETY: valid client and C string; the partition queue handle is released
-            // right after forwarding (the forwarding is kept by the partition itself).
-            unsafe {
-                let partition_queue = rd::rd_kafka_queue_get_partition(
-                    self.consumer.client().native_ptr(),
-                    name.as_ptr(),
-                    partition,
-                );
-                if partition_queue.is_null() {
-                    return Err(KafkaError::Subscription(format!(
-                        "no queue for {topic}/{partition}"
-                    )));
-                }
-                rd::rd_kafka_queue_forward(partition_queue, self.queue.as_ptr());
-                rd::rd_kafka_queue_destroy(partition_queue);
+    /// Assigns `partitions` to the consumer, their records sent to this reader's queue
+    /// instead of the consumer's.
+    pub fn assign(&self, partitions: &TopicPartitionList) -> Result<(), KafkaError> {
+        for element in partitions.elements() {
+            self.forward(element.topic(), element.partition())?;
+        }
+        self.consumer.assign(partitions)
+    }
+
+    /// Sends the records of `topic`/`partition` to this reader's queue; stays in force across
+    /// assignments of the partition.
+    fn forward(&self, topic: &str, partition: i32) -> Result<(), KafkaError> {
+        let name = CString::new(topic).map_err(|_| {
+            KafkaError::Subscription(format!("topic name {topic:?} holds a NUL byte"))
+        })?;
+        // SAFETY: valid client and C string; the partition queue handle is released
+        // right after forwarding (the forwarding is kept by the partition itself).
+        unsafe {
+            let partition_queue = rd::rd_kafka_queue_get_partition(
+                self.consumer.client().native_ptr(),
+                name.as_ptr(),
+                partition,
+            );
+            if partition_queue.is_null() {
+                return Err(KafkaError::Subscription(format!(
+                    "no queue for {topic}/{partition}"
+                )));
             }
+            rd::rd_kafka_queue_forward(partition_queue, self.queue.as_ptr());
+            rd::rd_kafka_queue_destroy(partition_queue);
         }
         Ok(())
     }

@@ -129,15 +129,15 @@ async fn drive(
     let admin = KafkaAdmin::connect(connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let topics = standard_topics(brokers, &scenario.topics);
-    match options
+    let policy = options
         .existing
         .as_ref()
-        .map(ExistingPlatform::topic_policy)
-    {
-        Some(TopicPolicy::Existing) => admin
+        .map_or(TopicPolicy::Apply, ExistingPlatform::topic_policy);
+    match policy {
+        TopicPolicy::Existing => admin
             .require_topics(&topics)
             .context("find the standard topics")?,
-        _ => admin
+        TopicPolicy::Apply => admin
             .apply_topics(&topics)
             .await
             .context("apply the standard topics")?,
