@@ -294,7 +294,7 @@ pub async fn run(
                 warmup_end_us,
                 ..config
             };
-            tokio::task::spawn_blocking(move || run_consumer(config, client))
+            tokio::spawn(run_consumer(config, client))
         })
         .collect();
     let sampler = LagSampler::start(&plan, clock);
