@@ -20,6 +20,7 @@ pub mod control;
 pub mod driver;
 pub mod generator;
 pub mod ledger;
+pub mod search;
 pub mod series;
 pub mod spec;
 pub mod stats;
@@ -306,7 +307,7 @@ pub async fn run(
     for (task, client) in clients.into_iter().enumerate() {
         let schedule = match plan.load.rate {
             Rate::PerSecond(rate) => Schedule::open(rate, tasks, task),
-            Rate::Max => Schedule::Closed {
+            Rate::Max | Rate::FindMax => Schedule::Closed {
                 window: CLOSED_LOOP_WINDOW,
             },
         };
@@ -456,10 +457,7 @@ fn assemble(input: AssembleInput<'_>) -> LoadOutcome {
         }
     }
     let measured_duration = plan.load.duration;
-    let target_eps = match plan.load.rate {
-        Rate::PerSecond(rate) => Some(rate),
-        Rate::Max => None,
-    };
+    let target_eps = plan.load.rate.per_second();
     let generator = generator_health(
         cpu_seconds,
         load_wall,

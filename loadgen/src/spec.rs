@@ -12,6 +12,8 @@ use streamproof_platform::events::EventType;
 use streamproof_platform::problem::{PathStep::Key, Problem};
 use streamproof_platform::profiles::ConsumerProfile;
 
+use crate::search::SearchSpec;
+
 pub use streamproof_platform::duration as human_duration;
 
 /// A number from 0 to 1.
@@ -51,10 +53,29 @@ pub enum Rate {
     /// Closed loop: each producer keeps a window of sends in flight.
     #[serde(serialize_with = "serialize_max")]
     Max,
+    /// The highest open-loop rate at which every expectation holds, found by a search of
+    /// verified steps (`load.search`). The run resolves it to a fixed rate per step; a load
+    /// started with it unresolved runs as a closed loop.
+    #[serde(serialize_with = "serialize_find_max")]
+    FindMax,
 }
 
 fn serialize_max<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str("max")
+}
+
+fn serialize_find_max<S: serde::Serializer>(serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("find-max")
+}
+
+impl Rate {
+    /// The fixed open-loop rate, if there is one.
+    pub fn per_second(self) -> Option<f64> {
+        match self {
+            Rate::PerSecond(rate) => Some(rate),
+            Rate::Max | Rate::FindMax => None,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Rate {
@@ -63,7 +84,7 @@ impl<'de> Deserialize<'de> for Rate {
         impl de::Visitor<'_> for RateVisitor {
             type Value = Rate;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("events per second (a positive number) or `max`")
+                f.write_str("events per second (a positive number), `max` or `find-max`")
             }
             fn visit_f64<E: de::Error>(self, value: f64) -> Result<Rate, E> {
                 if value.is_finite() && value > 0.0 && value <= 10_000_000.0 {
@@ -81,12 +102,12 @@ impl<'de> Deserialize<'de> for Rate {
                 self.visit_f64(value as f64)
             }
             fn visit_str<E: de::Error>(self, value: &str) -> Result<Rate, E> {
-                if value == "max" {
-                    Ok(Rate::Max)
-                } else {
-                    Err(E::custom(format!(
-                        "rate `{value}` is neither a number nor `max`; write e.g. `rate: 1000` or `rate: max`"
-                    )))
+                match value {
+                    "max" => Ok(Rate::Max),
+                    "find-max" => Ok(Rate::FindMax),
+                    _ => Err(E::custom(format!(
+                        "rate `{value}` is neither a number, `max` nor `find-max`; write e.g. `rate: 1000`, `rate: max` or `rate: find-max`"
+                    ))),
                 }
             }
         }
@@ -242,6 +263,9 @@ pub struct LoadSpec {
     /// Late events.
     #[serde(default)]
     pub late: LateSpec,
+    /// How `rate: find-max` searches (defaults when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSpec>,
 }
 
 fn default_producers() -> usize {
@@ -292,6 +316,21 @@ impl LoadSpec {
                     self.invalid.get()
                 ),
             ));
+        }
+        match (&self.search, self.rate) {
+            (Some(_), Rate::PerSecond(_) | Rate::Max) => problems.push(Problem::at(
+                [Key("load"), Key("search")],
+                "load.search only applies to `rate: find-max`; remove it or set `rate: find-max`",
+            )),
+            (Some(search), Rate::FindMax) => {
+                for (field, fix) in search.problems() {
+                    problems.push(Problem::at(
+                        [Key("load"), Key("search"), Key(field)],
+                        format!("load.search.{field}: {fix}"),
+                    ));
+                }
+            }
+            (None, _) => {}
         }
         problems
     }

@@ -72,6 +72,49 @@ pub struct RunResult {
     /// What verifying the run cost, and where each raw partition began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// The steps of a `rate: find-max` search, when the scenario searched; the rest of the
+    /// result is then the highest step every expectation held at (or the last step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_search: Option<RateSearch>,
+}
+
+/// A search for the highest rate at which every expectation holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateSearch {
+    /// The highest rate every expectation held at, events per second; `null` when none did.
+    pub max_sustainable_eps: Option<f64>,
+    /// The lowest rate an expectation failed at; `null` when none did (the ceiling held).
+    pub lowest_failed_eps: Option<f64>,
+    /// Whether the two ended within `precision` of each other (else the step budget or the
+    /// ceiling ended the search).
+    pub converged: bool,
+    /// The search's precision, a fraction of the sustained rate.
+    pub precision: f64,
+    /// Every step, in the order run.
+    pub steps: Vec<SearchStep>,
+}
+
+/// One verified step of a rate search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchStep {
+    /// The step's run id (its records carry it).
+    pub run_id: String,
+    /// Rate offered, events per second.
+    pub target_eps: f64,
+    /// Events acknowledged per second.
+    pub achieved_eps: f64,
+    /// Produce latency p99, microseconds (from the intended send time).
+    pub produce_p99_us: u64,
+    /// End-to-end latency p99, microseconds; `null` without consumer groups.
+    pub end_to_end_p99_us: Option<u64>,
+    /// Acknowledged records missing from the topics.
+    pub lost: u64,
+    /// Extra copies of sends.
+    pub duplicates: u64,
+    /// Whether every expectation held.
+    pub sustainable: bool,
+    /// Names of the checks that failed.
+    pub failed_checks: Vec<String>,
 }
 
 /// Where and how a run ran, so a result file explains itself.

@@ -104,5 +104,6 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         bronze: input.bronze.map(|(mode, found)| found.section(mode)),
         lakehouse: input.lakehouse.map(|found| found.section.clone()),
         verification: Some(verification(input.findings, bronze_topic, input.lakehouse)),
+        rate_search: None,
     }
 }

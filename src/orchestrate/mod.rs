@@ -4,6 +4,7 @@
 //! however it ends.
 
 mod assemble;
+mod search;
 mod stages;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use streamproof_chaos::commands::FaultCommands;
 use streamproof_chaos::proxy::{ProxySet, SharedProxies};
+use streamproof_loadgen::spec::Rate;
 use streamproof_loadgen::RAW_TOPICS;
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::file::TopicPolicy;
@@ -61,7 +63,12 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    let mut result = runtime.block_on(drive(loaded, &platform, options))?;
+    let mut result = runtime.block_on(async {
+        match loaded.scenario.load.rate {
+            Rate::FindMax => search::find_max(loaded, &platform, options).await,
+            Rate::PerSecond(_) | Rate::Max => drive(loaded, &platform, options).await,
+        }
+    })?;
     if options.keep_platform {
         keep_running(platform);
     }

@@ -116,7 +116,7 @@ fn intended_us(replay: &GoldReplay<'_>, send: SendId) -> Option<i64> {
             ))
         }
         (SendTimes::Recorded(times), _) => times.get(send),
-        (SendTimes::OpenLoop { .. }, Rate::Max) => None,
+        (SendTimes::OpenLoop { .. }, Rate::Max | Rate::FindMax) => None,
     }
 }
 

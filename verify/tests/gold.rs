@@ -49,7 +49,7 @@ fn simulate(spec: &LoadSpec) -> Run {
     let tasks = spec.producers;
     let rate = match spec.rate {
         streamproof_loadgen::spec::Rate::PerSecond(rate) => rate,
-        streamproof_loadgen::spec::Rate::Max => unreachable!(),
+        _ => unreachable!(),
     };
     let salt = streamproof_loadgen::id_salt(RUN);
     let start = Instant::now();

@@ -11,6 +11,9 @@ use streamproof_platform::problem::{PathStep::Key, Problem};
 
 use crate::kafka::Counts;
 
+mod search;
+pub use search::{search_checks, search_step};
+
 /// A limit on a count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -432,6 +435,26 @@ pub struct LakehouseCounts {
     pub gold_windows_wrong: u64,
     /// Records gold's window operator dropped as late (Flink's `numLateRecordsDropped`).
     pub gold_late_dropped: u64,
+}
+
+/// The checks that measure how well the platform kept up (rates, latencies, lag, the drain)
+/// rather than what it kept: a rate above what a platform sustains fails these, and only
+/// these, when the platform is correct.
+pub const OBJECTIVE_CHECKS: [&str; 9] = [
+    "min_throughput",
+    "produce_p99",
+    "produce_p999",
+    "end_to_end_p99",
+    "max_lag",
+    "lag_recovery",
+    "throughput_outside_faults",
+    "generator_kept_up",
+    "drain",
+];
+
+/// Whether a check is one of the [`OBJECTIVE_CHECKS`].
+pub fn is_objective(check_name: &str) -> bool {
+    OBJECTIVE_CHECKS.contains(&check_name)
 }
 
 /// Every check of a run, in a stable order.

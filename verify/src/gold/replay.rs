@@ -167,7 +167,9 @@ impl<'a> GoldInputs<'a> {
                 rate,
                 tasks,
             },
-            (SendTimes::OpenLoop { .. }, Rate::Max) => return Err(GoldError::ClosedLoopTimes),
+            (SendTimes::OpenLoop { .. }, Rate::Max | Rate::FindMax) => {
+                return Err(GoldError::ClosedLoopTimes)
+            }
         };
         let salt = streamproof_loadgen::id_salt(replay.run_id);
         let factories = (0..ledger.tasks())

@@ -76,7 +76,7 @@ pub fn verify_pipeline(run: &PipelineRun<'_>) -> Result<PipelineFindings, Lakeho
     }
     let drain_seconds = started.elapsed().as_secs_f64();
     let (closed, late_dropped) = match run.replay.load.rate {
-        Rate::Max => (Closed::ThroughLatestRow, run.stage.gold_late_dropped()),
+        Rate::Max | Rate::FindMax => (Closed::ThroughLatestRow, run.stage.gold_late_dropped()),
         Rate::PerSecond(_) => {
             let stop = run.stage.close_gold_windows(rows(SILVER));
             let closed = if stop.every_window_closed {
@@ -116,7 +116,7 @@ pub fn verify_pipeline(run: &PipelineRun<'_>) -> Result<PipelineFindings, Lakeho
     let gold_started = Instant::now();
     let gold = match run.replay.load.rate {
         // Closed-loop runs have no schedule to replay send times from.
-        Rate::Max => None,
+        Rate::Max | Rate::FindMax => None,
         Rate::PerSecond(_) => {
             let rows = warehouse.read_gold()?.rows;
             let window = run.stage.settings().window;
