@@ -15,6 +15,7 @@
 //! the checker and the reports.
 #![deny(missing_docs)]
 
+pub mod catch_up;
 pub mod consumer;
 pub mod control;
 pub mod driver;

@@ -12,6 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 mod check;
+pub mod plan;
 pub use check::{Check, CheckNote, Limit, Value};
 
 /// Version of the result format.
