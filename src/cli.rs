@@ -56,6 +56,10 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Size a topic: partitions, replication and retention storage.
     Capacity(CapacityArgs),
+    /// Plan capacity for a workload: calibrate on the cluster (the sustainable rate at the
+    /// objective per partition count, the consumers' catch-up rate), size every topic with
+    /// the formulas, and optionally prove the plan with a run.
+    Plan(PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +300,24 @@ pub struct CapacityArgs {
     /// Retention, days.
     #[arg(long, default_value_t = 7)]
     pub retention_days: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file (YAML): the workload, the objective and how to calibrate.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Directory for plan.json, summary.md, index.html and every calibration run (default:
+    /// runs/plan-NAME-TIME).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Calibrate on an existing platform instead of the embedded one.
+    #[command(flatten)]
+    pub existing: ExistingArgs,
+    /// Also run the planned workload on the plan's topic layout and check the objective; the
+    /// plan is marked proven or not.
+    #[arg(long)]
+    pub prove: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod orchestrate;
+mod plan;
 mod platform_file;
 mod progress;
 mod scenario;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::publish::publish(&args, json).map(|()| true),
         Command::Profiles(args) => commands::profiles::profiles(&args, json).map(|()| true),
         Command::Capacity(args) => commands::capacity::capacity(&args, json).map(|()| true),
+        Command::Plan(args) => commands::plan::plan(&args, json),
     };
     match result {
         Ok(true) => ExitCode::from(EXIT_OK),

@@ -60,7 +60,7 @@ fn default_seed() -> u64 {
     1
 }
 
-fn default_drain_timeout() -> Duration {
+pub(crate) fn default_drain_timeout() -> Duration {
     Duration::from_secs(60)
 }
 

@@ -41,6 +41,15 @@ impl PlatformSection {
             .or_insert_with(|| DEFAULT_MESSAGE_TIMEOUT_MS.to_owned());
         Ok(settings)
     }
+
+    /// Consumers' settings without a group of their own: the profile, then
+    /// `consumer_overrides`.
+    pub fn consumer_settings(&self) -> Result<ClientSettings> {
+        self.consumer_profile
+            .settings_map()
+            .with_overrides(pairs(&self.consumer_overrides))
+            .context("platform.consumer_overrides")
+    }
 }
 
 impl Scenario {

@@ -57,7 +57,7 @@ fn a_killed_leader_loses_nothing_with_acks_all() {
 fn a_killed_leader_of_a_cluster_started_earlier_is_killed_and_started_by_the_platform_files_commands(
 ) {
     let _one = exclusive();
-    let platform = UpPlatform::start("37392", &["--brokers", "3"]);
+    let platform = UpPlatform::start("27392", &["--brokers", "3"]);
     let file = platform.platform_file();
     let out = tempfile::tempdir().unwrap();
     let output = broker_kill_on(&file, out.path());

@@ -183,7 +183,7 @@ fn the_pipeline_runs_on_a_flink_cluster_and_rest_catalog_given_by_their_addresse
 ) {
     let _one = exclusive();
     let platform = UpPlatform::start(
-        "36492",
+        "26492",
         &[
             "--pipeline",
             "flink",

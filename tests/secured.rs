@@ -12,7 +12,7 @@ use std::process::Command;
 use common::{exclusive, explain, files_containing, read_result, streamproof, UpPlatform};
 
 /// Where the secured cluster listens (apart from the shared test cluster's ports).
-const BASE_PORT: &str = "37292";
+const BASE_PORT: &str = "27292";
 
 /// The secured cluster: brokers with TLS and SASL/SCRAM listeners only.
 struct SecuredCluster(UpPlatform);

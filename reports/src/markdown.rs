@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::compare::{Change, Comparison, Matrix};
 use crate::escape::{markdown_cell as cell, markdown_code as code, markdown_inline as inline};
 use crate::format;
+use crate::result::plan::CapacityPlan;
 use crate::result::{RunResult, Verdict};
 use crate::view::{self, Block, Document, Format, Span, Text};
 
@@ -62,6 +63,27 @@ pub fn summary(result: &RunResult) -> String {
     out
 }
 
+/// Renders the Markdown summary of a capacity plan.
+pub fn plan(plan: &CapacityPlan) -> String {
+    let mut out = String::new();
+    let mark = match &plan.proof {
+        Some(proof) if proof.proven => "✅ PROVEN",
+        Some(_) => "❌ NOT PROVEN",
+        None => "📐 PLAN",
+    };
+    let _ = writeln!(out, "# {mark}: capacity plan {}\n", inline(&plan.name));
+    let _ = writeln!(
+        out,
+        "{} topic(s) · {} broker(s) needed · made {} by streamproof {}\n",
+        plan.topics.len(),
+        plan.brokers.needed,
+        plan.created_at,
+        inline(&plan.streamproof_version)
+    );
+    document(&mut out, &view::plan_document(plan));
+    out
+}
+
 /// The sections of a run's document that the summary shows; a section left with nothing to
 /// show (the charts) is left out whole.
 fn document(out: &mut String, document: &Document) {
@@ -107,7 +129,7 @@ fn block(block: &Block) -> Option<String> {
             .map(|(label, value)| format!("- {}: {}\n", inline(label), text_markdown(value)))
             .collect(),
         Block::Preformatted(text) => fenced(text),
-        Block::Chart { .. } | Block::Only(Format::Html, _) => return None,
+        Block::Chart { .. } | Block::Figure { .. } | Block::Only(Format::Html, _) => return None,
         Block::Only(Format::Markdown, only) => return self::block(only),
     })
 }

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod cluster;
 pub mod copier;
 pub mod lag;
+pub mod plan;
 pub mod profiles;
 pub mod publish;
 pub mod report;

@@ -9,7 +9,7 @@ use streamproof_reports::result::RunResult;
 use streamproof_reports::{html, junit};
 
 use super::print_json;
-use crate::cli::{RunArgs, ValidateArgs};
+use crate::cli::{ExistingArgs, RunArgs, ValidateArgs};
 use crate::orchestrate::{run_scenario, RunOptions};
 use crate::platform_file::{self, ExistingPlatform};
 use crate::scenario::{self, LoadedScenario};
@@ -86,22 +86,27 @@ impl Runner {
         };
         let result = run_scenario(loaded, &options)
             .with_context(|| format!("scenario `{}`", loaded.file.display()))?;
-        result.write(&out.join("result.json"))?;
-        let written = html::render_run_dir(out, &result)?;
+        let index_html = write_reports(out, &result)?;
         if self.json {
             print_json(&result)?;
         } else {
-            print_verdict(&result, &written.index_html);
+            print_verdict(&result, &index_html);
         }
         Ok(result)
     }
+}
+
+/// Writes result.json, index.html and summary.md of a run into `out`; returns index.html.
+pub fn write_reports(out: &Path, result: &RunResult) -> Result<PathBuf> {
+    result.write(&out.join("result.json"))?;
+    Ok(html::render_run_dir(out, result)?.index_html)
 }
 
 /// Runs every scenario; `Ok(false)` when an expectation failed.
 pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     // Every file is checked before anything starts.
     let scenarios = load_all(&args.scenarios)?;
-    let existing = existing_platform(args)?;
+    let existing = existing_platform(&args.existing)?;
     let runner = Runner::new(existing, args.keep_platform, json)?;
     let several = scenarios.len() > 1;
     let mut results = Vec::new();
@@ -119,8 +124,8 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
 
 /// The platform a run goes against when it is not the embedded one: a platform file's, or a
 /// cluster given by its bootstrap servers.
-fn existing_platform(args: &RunArgs) -> Result<Option<ExistingPlatform>> {
-    if let Some(path) = &args.existing.platform {
+pub fn existing_platform(args: &ExistingArgs) -> Result<Option<ExistingPlatform>> {
+    if let Some(path) = &args.platform {
         let described = platform_file::load(path)?;
         return Ok(Some(ExistingPlatform {
             connection: described.connection()?,
@@ -128,7 +133,6 @@ fn existing_platform(args: &RunArgs) -> Result<Option<ExistingPlatform>> {
         }));
     }
     Ok(args
-        .existing
         .bootstrap_servers
         .as_ref()
         .map(|servers| ExistingPlatform {

@@ -4,6 +4,7 @@
 //! however it ends.
 
 mod assemble;
+pub mod plan;
 mod search;
 mod stages;
 
@@ -54,6 +55,16 @@ struct RunPlatform {
 
 /// Runs one scenario to its verdict. Errors are problems of the scenario or environment.
 pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunResult> {
+    run_scenario_then(loaded, options, |_, _| Ok(())).map(|(result, ())| result)
+}
+
+/// [`run_scenario`], then `after` on the platform before it stops (a measurement of what the
+/// run left behind).
+pub fn run_scenario_then<T>(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    after: impl FnOnce(&Platform, &RunResult) -> Result<T>,
+) -> Result<(RunResult, T)> {
     let started_at = chrono::Utc::now();
     let wall = Instant::now();
     std::fs::create_dir_all(&options.out)
@@ -69,12 +80,13 @@ pub fn run_scenario(loaded: &LoadedScenario, options: &RunOptions) -> Result<Run
             Rate::PerSecond(_) | Rate::Max => drive(loaded, &platform, options).await,
         }
     })?;
+    let measured = after(&platform.platform, &result)?;
     if options.keep_platform {
         keep_running(platform);
     }
     result.started_at = streamproof_platform::events::utc_timestamp(started_at);
     result.duration_seconds = wall.elapsed().as_secs_f64();
-    Ok(result)
+    Ok((result, measured))
 }
 
 /// The platform phase: the embedded brokers (or the existing cluster) and, for a pipeline,

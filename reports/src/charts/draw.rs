@@ -28,7 +28,7 @@ impl Plot {
             .all(|(_, points)| segments(points, log_y).is_empty());
         let y_formatter = |v: &f64| compact_number(*v);
         match (self.x_axis, self.y_scale) {
-            (Axis::Seconds, scale) => {
+            (Axis::Seconds | Axis::Value(_), scale) => {
                 let x_end = lines
                     .iter()
                     .flat_map(|(_, points)| points.iter().map(|p| p.0))
@@ -37,7 +37,10 @@ impl Plot {
                     .filter(|x| x.is_finite())
                     .fold(1.0, f64::max);
                 let x_range = 0.0..x_end;
-                let x_formatter = |v: &f64| format!("{v:.0}");
+                let x_formatter = |v: &f64| match self.x_axis {
+                    Axis::Value(_) => compact_number(*v),
+                    _ => format!("{v:.0}"),
+                };
                 if scale == Scale::Log {
                     self.draw_in(
                         &plot_area,
@@ -119,6 +122,7 @@ impl Plot {
         let x_label = match self.x_axis {
             Axis::Seconds => "seconds since the load started",
             Axis::Percentile => "percentile",
+            Axis::Value(label) => label,
         };
         chart
             .configure_mesh()
@@ -220,7 +224,7 @@ impl Plot {
             .collect();
         if !self.faults.is_empty() {
             entries.push((
-                "fault window".to_owned(),
+                self.windows_legend.to_owned(),
                 FAULT_FILL.mix(0.3).filled(),
                 false,
             ));

@@ -26,6 +26,9 @@ use plotters::style::{register_font, FontStyle};
 
 use crate::result::{PercentilePoint, RunResult};
 
+mod plan;
+pub use plan::{plan_svgs, PlanChart};
+
 /// Size of every chart, pixels (SVG user units).
 pub const CHART_SIZE: (u32, u32) = (960, 380);
 
@@ -204,6 +207,8 @@ enum Axis {
     Seconds,
     /// Percentile as 1/(1 − p), logarithmic.
     Percentile,
+    /// A quantity from 0, linear, with its label.
+    Value(&'static str),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -220,6 +225,8 @@ struct Plot {
     lines: Vec<Line>,
     warmup: Option<Window>,
     faults: Vec<Window>,
+    /// What the shaded windows are, in the legend.
+    windows_legend: &'static str,
     /// Said in the chart when no line has a point.
     empty_note: &'static str,
 }
@@ -349,6 +356,7 @@ fn throughput_plot(result: &RunResult) -> Plot {
         lines,
         warmup: warmup_window(result),
         faults: fault_windows(result),
+        windows_legend: "fault window",
         empty_note: "no per-second samples",
     }
 }
@@ -387,6 +395,7 @@ fn latency_plot(result: &RunResult) -> Plot {
         lines,
         warmup: warmup_window(result),
         faults: fault_windows(result),
+        windows_legend: "fault window",
         empty_note: "no latency samples",
     }
 }
@@ -403,6 +412,7 @@ fn lag_plot(result: &RunResult) -> Plot {
         lines,
         warmup: warmup_window(result),
         faults: fault_windows(result),
+        windows_legend: "fault window",
         empty_note: "no lag samples (no consumers)",
     }
 }
@@ -466,6 +476,7 @@ fn distribution_plot(result: &RunResult) -> Plot {
         lines,
         warmup: None,
         faults: Vec::new(),
+        windows_legend: "fault window",
         empty_note: "no latency samples",
     }
 }

@@ -7,10 +7,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::charts::{self, ChartKind, CHART_SIZE};
+use crate::charts::{self, CHART_SIZE};
 use crate::compare::{Change, Comparison, Matrix};
 use crate::escape::markup as esc;
 use crate::format;
+use crate::result::plan::CapacityPlan;
 use crate::result::{RunResult, Verdict};
 use crate::{markdown, view, ReportError};
 
@@ -41,6 +42,36 @@ pub fn render_comparison_dir(dir: &Path, comparison: &Comparison) -> Result<Writ
         &comparison_html(comparison),
         &markdown::comparison(comparison),
     )
+}
+
+/// Writes `index.html` and `summary.md` for a capacity plan into `dir`, creating it when
+/// missing.
+pub fn render_plan_dir(dir: &Path, plan: &CapacityPlan) -> Result<Written, ReportError> {
+    write_pair(dir, &render_plan_html(plan), &markdown::plan(plan))
+}
+
+/// Renders the page of a capacity plan.
+pub fn render_plan_html(plan: &CapacityPlan) -> String {
+    let (class, badge) = match &plan.proof {
+        Some(proof) if proof.proven => ("pass", "PROVEN"),
+        Some(_) => ("fail", "NOT PROVEN"),
+        None => ("neutral", "PLAN"),
+    };
+    let mut body = format!(
+        "<header class=\"verdict {class}\"><div class=\"badge\">{badge}</div><div><h1>Capacity plan: {}</h1>\
+         <p>{} topic(s) · {} broker(s) needed</p></div></header>\n",
+        esc(&plan.name),
+        plan.topics.len(),
+        plan.brokers.needed
+    );
+    document(&mut body, &view::plan_document(plan), None);
+    let _ = write!(
+        body,
+        "<footer>Plan of streamproof {} · plan format {}</footer>",
+        esc(&plan.streamproof_version),
+        plan.plan_version
+    );
+    page(&format!("{badge} · {} · streamproof plan", plan.name), &body)
 }
 
 /// Writes `index.html` and `summary.md` for a matrix into `dir`, creating it when missing.
@@ -80,7 +111,7 @@ pub fn render_html(result: &RunResult) -> String {
     let title = format!("{verdict} · {} · streamproof", result.scenario.name);
     let mut body = String::new();
     header(&mut body, result, verdict);
-    document(&mut body, &view::run_document(result), result);
+    document(&mut body, &view::run_document(result), Some(result));
     let _ = write!(
         body,
         "<footer>Report of streamproof {} · result format {}</footer>",

@@ -54,7 +54,7 @@ pub(super) fn header(out: &mut String, result: &RunResult, verdict: &str) {
 }
 
 /// The sections of a run's document, as HTML.
-pub(super) fn document(out: &mut String, document: &Document, result: &RunResult) {
+pub(super) fn document(out: &mut String, document: &Document, result: Option<&RunResult>) {
     for section in &document.sections {
         let _ = write!(out, "<section><h2>{}</h2>", esc(section.title));
         for block in &section.blocks {
@@ -64,7 +64,7 @@ pub(super) fn document(out: &mut String, document: &Document, result: &RunResult
     }
 }
 
-fn block_html(out: &mut String, block: &Block, result: &RunResult) {
+fn block_html(out: &mut String, block: &Block, result: Option<&RunResult>) {
     match block {
         Block::Paragraph(text) => {
             let _ = write!(out, "<p>{}</p>", text_html(text));
@@ -93,7 +93,16 @@ fn block_html(out: &mut String, block: &Block, result: &RunResult) {
         Block::Preformatted(text) => {
             let _ = write!(out, "<pre>{}</pre>", esc(text));
         }
-        Block::Chart { kind, caption } => chart_html(out, result, *kind, caption),
+        Block::Chart { kind, caption } => {
+            if let Some(result) = result {
+                chart_html(out, charts::svg(result, *kind), kind.title(), caption);
+            }
+        }
+        Block::Figure {
+            svg,
+            title,
+            caption,
+        } => chart_html(out, svg.clone(), title, caption),
         Block::Only(Format::Html, block) => block_html(out, block, result),
         Block::Only(Format::Markdown, _) => {}
     }
@@ -154,13 +163,18 @@ pub(super) fn inline_svg(svg: &str, title: &str) -> String {
     )
 }
 
-fn chart_html(out: &mut String, result: &RunResult, kind: ChartKind, caption: &str) {
-    match charts::svg(result, kind) {
+fn chart_html<E: std::fmt::Display>(
+    out: &mut String,
+    svg: Result<String, E>,
+    title: &str,
+    caption: &str,
+) {
+    match svg {
         Ok(svg) => {
             let _ = write!(
                 out,
                 "<figure>{}<figcaption>{}</figcaption></figure>",
-                inline_svg(&svg, kind.title()),
+                inline_svg(&svg, title),
                 esc(caption)
             );
         }
@@ -168,7 +182,7 @@ fn chart_html(out: &mut String, result: &RunResult, kind: ChartKind, caption: &s
             let _ = writeln!(
                 out,
                 "<p class=\"chart-error\">{}: {}</p>",
-                esc(kind.title()),
+                esc(title),
                 esc(&error.to_string())
             );
         }

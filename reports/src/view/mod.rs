@@ -9,7 +9,10 @@
 
 mod checks;
 mod layers;
+mod plan;
 mod run;
+
+pub(crate) use plan::plan_document;
 
 pub(crate) use checks::check_texts;
 
@@ -57,6 +60,13 @@ pub(crate) enum Block {
     Chart {
         kind: ChartKind,
         caption: &'static str,
+    },
+    /// A chart drawn already (an SVG document, or why it could not be drawn), with its title
+    /// and what it shows; only the page carries it.
+    Figure {
+        svg: Result<String, String>,
+        title: &'static str,
+        caption: String,
     },
     /// A block one format shows and the other leaves out.
     Only(Format, Box<Block>),

@@ -1,9 +1,10 @@
 //! Capacity formulas for sizing topics: partitions, replication and retention storage.
 
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
-pub use streamproof_result::plan::{Recovery, TopicPlan};
+mod plan;
+pub use plan::{assemble_plan, PlanInputs, KNEE_GAIN};
+
+pub use streamproof_result::plan::{Bytes, Recovery, TopicPlan};
 
 /// Partitions a topic needs: `max(ceil(target / per_partition), consumers)`, so it both carries
 /// the target throughput and gives every consumer of a group a partition. Both throughputs use
@@ -26,27 +27,6 @@ pub fn partitions(
 /// Replication factor on a cluster of `brokers`: `min(brokers, 3)`.
 pub fn replication(brokers: u32) -> u32 {
     brokers.clamp(1, 3)
-}
-
-/// A byte count, shown in decimal units (1 KB = 1000 bytes) as storage is sold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Bytes(pub u64);
-
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
-        let mut value = self.0 as f64;
-        let mut unit = 0;
-        while value >= 1000.0 && unit + 1 < UNITS.len() {
-            value /= 1000.0;
-            unit += 1;
-        }
-        if unit == 0 || value.fract() == 0.0 {
-            write!(f, "{value} {}", UNITS[unit])
-        } else {
-            write!(f, "{value:.2} {}", UNITS[unit])
-        }
-    }
 }
 
 /// Storage a topic needs to keep `retention_days` of traffic:
@@ -193,6 +173,9 @@ pub enum CapacityError {
     /// The named quantity must be a positive, finite number.
     #[error("{0} must be a positive number")]
     NotPositive(&'static str),
+    /// Calibration found no rate at which the objective held.
+    #[error("no rate tried met the objective; loosen the objective or lower calibration.search.start")]
+    NothingSustained,
 }
 
 #[cfg(test)]
