@@ -318,6 +318,10 @@ pub struct PlanArgs {
     /// plan is marked proven or not.
     #[arg(long)]
     pub prove: bool,
+    /// Partition counts to calibrate at instead of the plan file's `calibration.partitions`
+    /// (e.g. `1,2,4,8`; on an existing cluster one count, that of its `raw-events` topic).
+    #[arg(long, value_delimiter = ',', value_name = "N,…")]
+    pub partitions: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Args)]

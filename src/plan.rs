@@ -306,7 +306,10 @@ fn topic_problems(plan: &PlanFile) -> Vec<Problem> {
         if plan.topics[..index].iter().any(|t| t.topic == topic.topic) {
             problems.push(Problem::at(
                 [Key("topics"), Index(index), Key("topic")],
-                format!("topic `{}` is listed twice; list each topic once", topic.topic),
+                format!(
+                    "topic `{}` is listed twice; list each topic once",
+                    topic.topic
+                ),
             ));
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
@@ -323,7 +326,11 @@ fn topic_problems(plan: &PlanFile) -> Vec<Problem> {
                     [
                         Key("topics"),
                         Index(index),
-                        Key(if topic.rate.is_some() { "rate" } else { "mb_per_s" }),
+                        Key(if topic.rate.is_some() {
+                            "rate"
+                        } else {
+                            "mb_per_s"
+                        }),
                     ],
                     format!("{value} is not a target; write a positive number"),
                 ))
@@ -357,17 +364,21 @@ fn topic_problems(plan: &PlanFile) -> Vec<Problem> {
     problems
 }
 
+/// Partition counts to calibrate at: from 1 to 1024, increasing.
+pub fn check_partition_counts(counts: &[u32]) -> Result<(), &'static str> {
+    let increasing = counts.windows(2).all(|pair| pair[0] < pair[1]);
+    if counts.is_empty() || !increasing || counts.iter().any(|p| !(1..=1024).contains(p)) {
+        return Err("lists partition counts from 1 to 1024 in increasing order, e.g. [1, 2, 4, 8]");
+    }
+    Ok(())
+}
+
 fn calibration_problems(calibration: &CalibrationSection) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let counts = &calibration.partitions;
-    let increasing = counts.windows(2).all(|pair| pair[0] < pair[1]);
-    if counts.is_empty()
-        || !increasing
-        || counts.iter().any(|p| !(1..=1024).contains(p))
-    {
+    if let Err(fix) = check_partition_counts(&calibration.partitions) {
         problems.push(Problem::at(
             [Key("calibration"), Key("partitions")],
-            "calibration.partitions lists partition counts from 1 to 1024 in increasing order, e.g. [1, 2, 4, 8]",
+            format!("calibration.partitions {fix}"),
         ));
     }
     for (field, fix) in calibration.search.problems() {

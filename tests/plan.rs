@@ -32,7 +32,10 @@ fn a_plan_is_calibrated_on_the_embedded_platform_sized_and_proven() {
     let plan = read_json(&out.path().join("plan.json"));
     assert_eq!(plan["plan_version"], 1);
     let points = plan["calibration"]["points"].as_array().unwrap();
-    let counts: Vec<u64> = points.iter().map(|p| p["partitions"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = points
+        .iter()
+        .map(|p| p["partitions"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts, vec![1, 2]);
     for point in points {
         let steps = point["search"]["steps"].as_array().unwrap();
@@ -42,17 +45,25 @@ fn a_plan_is_calibrated_on_the_embedded_platform_sized_and_proven() {
             assert_eq!(step["lost"], 0, "{step}");
             assert_eq!(step["duplicates"], 0, "{step}");
         }
-        assert!(point["sustainable_eps"].as_f64().unwrap() >= 2000.0, "{point}");
+        assert!(
+            point["sustainable_eps"].as_f64().unwrap() >= 2000.0,
+            "{point}"
+        );
         assert!(point["catch_up_eps"].as_f64().unwrap() > 0.0, "{point}");
         assert!(point["catch_up_records"].as_u64().unwrap() > 0, "{point}");
         let results = out.path().join(point["results_dir"].as_str().unwrap());
         assert!(results.join("scenario.yaml").is_file());
         assert!(results.join("search/step-01/result.json").is_file());
-        assert_eq!(read_result(&results)["rate_search"]["steps"], point["search"]["steps"]);
+        assert_eq!(
+            read_result(&results)["rate_search"]["steps"],
+            point["search"]["steps"]
+        );
     }
 
     // The seed's formulas with the measured per-partition throughput.
-    let per_partition = plan["calibration"]["partition_throughput_eps"].as_f64().unwrap();
+    let per_partition = plan["calibration"]["partition_throughput_eps"]
+        .as_f64()
+        .unwrap();
     let first_point = points[0]["sustainable_eps"].as_f64().unwrap();
     assert_eq!(per_partition, first_point);
     for topic in plan["topics"].as_array().unwrap() {
@@ -60,13 +71,19 @@ fn a_plan_is_calibrated_on_the_embedded_platform_sized_and_proven() {
         assert_eq!(planned, topic["target_eps"].as_f64().unwrap() * 1.5);
         let for_throughput = (planned / per_partition).ceil() as u64;
         let largest_group = topic["largest_group"].as_u64().unwrap();
-        assert_eq!(topic["partitions"].as_u64().unwrap(), for_throughput.max(largest_group));
+        assert_eq!(
+            topic["partitions"].as_u64().unwrap(),
+            for_throughput.max(largest_group)
+        );
         assert_eq!(topic["replication_factor"], 1);
         let per_day = (planned * 86_400.0).ceil() as u64;
         let bytes = topic["record_bytes"].as_u64().unwrap() * per_day * 7;
         assert_eq!(topic["storage_bytes"].as_u64().unwrap(), bytes);
     }
-    assert_eq!(plan["topics"][0]["partitions"], 2, "raw-events: the readers group has 2 instances");
+    assert_eq!(
+        plan["topics"][0]["partitions"], 2,
+        "raw-events: the readers group has 2 instances"
+    );
 
     // The proof ran the plan's layout at the planned rates and held.
     assert_eq!(plan["proof"]["proven"], true, "{}", plan["proof"]);
@@ -85,7 +102,10 @@ fn a_plan_is_calibrated_on_the_embedded_platform_sized_and_proven() {
     let page = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(page.contains("Capacity plan: small") && page.contains("<svg"));
     let summary = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
-    assert!(summary.starts_with("# ✅ PROVEN: capacity plan small"), "{summary}");
+    assert!(
+        summary.starts_with("# ✅ PROVEN: capacity plan small"),
+        "{summary}"
+    );
 }
 
 /// The client quota the throttled scenario's producer gets, bytes per second.
@@ -144,7 +164,10 @@ fn the_rate_search_converges_on_a_cluster_throttled_on_purpose() {
     assert!(search["lowest_failed_eps"].as_f64().is_some(), "{search}");
     assert_eq!(search["converged"], true, "{search}");
     let steps = search["steps"].as_array().unwrap();
-    assert!(steps.iter().all(|s| s["lost"] == 0 && s["duplicates"] == 0), "{search}");
+    assert!(
+        steps.iter().all(|s| s["lost"] == 0 && s["duplicates"] == 0),
+        "{search}"
+    );
     drop(platform);
 }
 

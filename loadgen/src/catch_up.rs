@@ -131,16 +131,15 @@ fn drain(
 ) -> (bool, Duration) {
     let mut since_check = 0u32;
     while started.elapsed() < timeout {
-        match client.poll(Duration::from_millis(100)) {
-            Some(Ok(_)) => {
-                let _ = first_record.set(started.elapsed());
-                read.fetch_add(1, Ordering::Relaxed);
-                since_check += 1;
-                if since_check < 1000 {
-                    continue;
-                }
+        if let Some(Ok(_)) = client.poll(Duration::from_millis(100)) {
+            let _ = first_record.set(started.elapsed());
+            read.fetch_add(1, Ordering::Relaxed);
+            since_check += 1;
+            // Positions are asked for every thousand records, and whenever a poll comes back
+            // empty (the end may have been reached).
+            if since_check < 1000 {
+                continue;
             }
-            Some(Err(_)) | None => {}
         }
         since_check = 0;
         if reached_ends(client, targets) {

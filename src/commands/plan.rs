@@ -15,7 +15,12 @@ use crate::plan;
 
 /// Makes the plan; `Ok(false)` when `--prove` was given and the proof failed.
 pub fn plan(args: &PlanArgs, json: bool) -> Result<bool> {
-    let loaded = plan::load(&args.plan)?;
+    let mut loaded = plan::load(&args.plan)?;
+    if let Some(counts) = &args.partitions {
+        plan::check_partition_counts(counts)
+            .map_err(|fix| anyhow::anyhow!("--partitions {fix}"))?;
+        loaded.plan.calibration.partitions = counts.clone();
+    }
     let existing = existing_platform(&args.existing)?;
     let started = Arc::new(Mutex::new(Vec::new()));
     super::stop_on_interrupt(started.clone())?;

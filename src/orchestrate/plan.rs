@@ -20,7 +20,7 @@ use streamproof_reports::result::RunResult;
 use streamproof_verify::expect::Expectations;
 
 use super::{run_scenario, run_scenario_then, RunOptions};
-use crate::plan::{LoadedPlan, PlanFile};
+use crate::plan::{LoadedPlan, PlanFile, TopicDemandSection};
 use crate::platform_file::ExistingPlatform;
 use crate::scenario::{self, LoadedScenario, Scenario};
 
@@ -57,7 +57,7 @@ pub fn make_plan(loaded: &LoadedPlan, options: &PlanOptions) -> Result<CapacityP
     let counts = &plan.calibration.partitions;
     if options.existing.is_some() && counts.len() > 1 {
         bail!(
-            "`{}`: on an existing cluster a plan calibrates at one partition count (its raw topics are not re-created); write `calibration.partitions: [N]` with the partitions `{CALIBRATION_TOPIC}` has or should be created with",
+            "`{}`: on an existing cluster a plan calibrates at one partition count (its raw topics are not re-created); write `calibration.partitions: [N]` or pass `--partitions N` with the partitions `{CALIBRATION_TOPIC}` has or should be created with",
             loaded.file.display()
         );
     }
@@ -191,14 +191,18 @@ fn objective_expectations(plan: &PlanFile) -> Expectations {
 }
 
 /// A rate search on `partitions` partitions of the calibration topic, at the plan's average
-/// record size, with one consumer per partition when the objective limits end-to-end latency.
+/// record size, read by the workload's consumer groups (each with at most one instance per
+/// partition), so the sustainable rate includes their fan-out; without groups, by one group
+/// of one consumer per partition when the objective limits end-to-end latency.
 fn calibration_scenario(plan: &PlanFile, partitions: u32) -> Scenario {
     let calibration = &plan.calibration;
-    let consumers = if plan.objective.end_to_end_p99.is_some() {
-        vec![group("calibration", partitions as usize)]
-    } else {
-        Vec::new()
-    };
+    let mut consumers: Vec<ConsumerGroupSpec> = workload_groups(plan, |_| true)
+        .into_iter()
+        .map(|(name, instances)| group(name, instances.min(partitions) as usize))
+        .collect();
+    if consumers.is_empty() && plan.objective.end_to_end_p99.is_some() {
+        consumers.push(group("calibration", partitions as usize));
+    }
     Scenario {
         name: format!("{}-calibration-p{partitions}", plan.name),
         description: format!(
@@ -234,6 +238,21 @@ fn calibration_scenario(plan: &PlanFile, partitions: u32) -> Scenario {
     }
 }
 
+/// The plan's consumer groups of the topics `pick` accepts, each with its most instances.
+fn workload_groups(
+    plan: &PlanFile,
+    pick: impl Fn(&TopicDemandSection) -> bool,
+) -> BTreeMap<&str, u32> {
+    let mut groups: BTreeMap<&str, u32> = BTreeMap::new();
+    for demand in plan.topics.iter().filter(|t| pick(t)) {
+        for g in &demand.consumers {
+            let instances = groups.entry(g.group.as_str()).or_default();
+            *instances = (*instances).max(g.instances);
+        }
+    }
+    groups
+}
+
 fn group(name: &str, instances: usize) -> ConsumerGroupSpec {
     ConsumerGroupSpec {
         group: name.to_owned(),
@@ -263,13 +282,7 @@ fn proof_scenario(plan: &PlanFile, capacity: &CapacityPlan) -> Option<Scenario> 
         .iter()
         .map(|(event_type, t)| (*event_type, t.planned_eps.round().max(1.0) as u32))
         .collect();
-    let mut groups: BTreeMap<&str, u32> = BTreeMap::new();
-    for demand in plan.topics.iter().filter(|t| t.event_type().is_some()) {
-        for g in &demand.consumers {
-            let instances = groups.entry(g.group.as_str()).or_default();
-            *instances = (*instances).max(g.instances);
-        }
-    }
+    let groups = workload_groups(plan, |topic| topic.event_type().is_some());
     Some(Scenario {
         name: format!("{}-prove", plan.name),
         description: format!(

@@ -1,6 +1,5 @@
 //! Capacity formulas for sizing topics: partitions, replication and retention storage.
 
-
 mod plan;
 pub use plan::{assemble_plan, PlanInputs, KNEE_GAIN};
 
@@ -174,7 +173,9 @@ pub enum CapacityError {
     #[error("{0} must be a positive number")]
     NotPositive(&'static str),
     /// Calibration found no rate at which the objective held.
-    #[error("no rate tried met the objective; loosen the objective or lower calibration.search.start")]
+    #[error(
+        "no rate tried met the objective; loosen the objective or lower calibration.search.start"
+    )]
     NothingSustained,
 }
 

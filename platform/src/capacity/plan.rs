@@ -102,15 +102,15 @@ fn calibration(inputs: &PlanInputs) -> Result<Calibration, CapacityError> {
         .iter()
         .filter_map(|p| p.sustainable_eps.map(|eps| (p.partitions, eps)))
         .collect();
-    let &(partitions, eps) = sustained
-        .first()
-        .ok_or(CapacityError::NothingSustained)?;
+    let &(partitions, eps) = sustained.first().ok_or(CapacityError::NothingSustained)?;
     let ceiling = sustained.iter().map(|p| p.1).fold(0.0, f64::max);
     let catch_up = inputs
         .points
         .iter()
         .find(|p| p.catch_up_eps > 0.0)
-        .map_or(0.0, |p| p.catch_up_eps / f64::from(p.catch_up_instances.max(1)));
+        .map_or(0.0, |p| {
+            p.catch_up_eps / f64::from(p.catch_up_instances.max(1))
+        });
     // A point that held every rate up to the search's ceiling has an unknown limit: it can
     // show neither a knee nor its absence.
     let bracketed: Vec<(u32, f64)> = inputs
@@ -249,6 +249,22 @@ mod tests {
         assert_eq!((topic.partitions, topic.replication_factor), (6, 3));
         assert_eq!(plan.storage_by_layer["raw"].bytes, topic.storage_bytes);
         assert!(plan.notes.iter().any(|n| n.contains("4 brokers")));
+    }
+
+    #[test]
+    fn a_point_that_held_up_to_the_ceiling_shows_no_knee_and_says_so() {
+        let mut unbounded = point(2, Some(16_000.0), 30_000.0);
+        unbounded.search.lowest_failed_eps = None;
+        let plan =
+            assemble_plan(inputs(vec![point(1, Some(16_000.0), 20_000.0), unbounded])).unwrap();
+        assert_eq!(plan.calibration.knee_partitions, None);
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("At 2 partition(s)") && n.contains("lower bounds")),
+            "{:?}",
+            plan.notes
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub fn render_plan_html(plan: &CapacityPlan) -> String {
         esc(&plan.streamproof_version),
         plan.plan_version
     );
-    page(&format!("{badge} · {} · streamproof plan", plan.name), &body)
+    page(
+        &format!("{badge} · {} · streamproof plan", plan.name),
+        &body,
+    )
 }
 
 /// Writes `index.html` and `summary.md` for a matrix into `dir`, creating it when missing.

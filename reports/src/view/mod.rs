@@ -205,6 +205,7 @@ impl From<&str> for Text {
 pub(crate) fn run_document(result: &RunResult) -> Document {
     let sections = [
         Some(checks::checks(result)),
+        run::rate_search(result),
         Some(run::counts(result)),
         Some(run::throughput_and_latency(result)),
         run::faults(result),

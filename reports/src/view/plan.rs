@@ -5,6 +5,7 @@ use super::{Block, Column, Document, Format, Row, Section, Span, Stat, Table, Te
 use crate::charts::plan_svgs;
 use crate::format;
 use crate::result::plan::{Bytes, CapacityPlan, PartitionPoint, TopicPlan};
+use crate::result::SearchStep;
 
 /// Every section of a plan's page, in order.
 pub(crate) fn plan_document(plan: &CapacityPlan) -> Document {
@@ -265,48 +266,71 @@ fn calibration(plan: &CapacityPlan) -> Section {
 }
 
 fn search_steps(plan: &CapacityPlan) -> Section {
-    let rows = plan
+    let steps = plan
         .calibration
         .points
         .iter()
         .flat_map(|point| {
-            point.search.steps.iter().map(move |step| {
-                let mut row = Row::new(vec![
-                    point.partitions.to_string().into(),
-                    format::eps(step.target_eps).into(),
-                    format::eps(step.achieved_eps).into(),
-                    format::ms(step.produce_p99_us).into(),
-                    step.end_to_end_p99_us
-                        .map_or("–".to_owned(), format::ms)
-                        .into(),
-                    Text(vec![Span::Verdict(step.sustainable)]),
-                    step.failed_checks.join(", ").into(),
-                ]);
-                row.failed = !step.sustainable;
-                row
-            })
+            point
+                .search
+                .steps
+                .iter()
+                .map(|step| (Some(point.partitions), step))
         })
         .collect();
     Section {
         title: "Search steps",
         blocks: vec![
-            Block::Note(Text::plain(
-                "Every step is a verified run: its sends ledgered and read back; a step that loses or duplicates records does not count as sustainable.",
-            )),
-            Block::Table(Table {
-                columns: vec![
-                    Column::number("Partitions"),
-                    Column::number("Offered"),
-                    Column::number("Acknowledged"),
-                    Column::number("Produce p99"),
-                    Column::number("End-to-end p99"),
-                    Column::text("Held"),
-                    Column::text("Failed checks"),
-                ],
-                rows,
-                aligned_in_markdown: true,
-            }),
+            Block::Note(Text::plain(STEPS_NOTE)),
+            Block::Table(search_table(steps)),
         ],
+    }
+}
+
+/// What every search step is.
+pub(super) const STEPS_NOTE: &str = "Every step is a verified run: its sends ledgered and read back; a step that loses or duplicates records does not count as sustainable.";
+
+/// Search steps as a table, with their partition count when they have one.
+pub(super) fn search_table(steps: Vec<(Option<u32>, &SearchStep)>) -> Table {
+    let with_partitions = steps.iter().any(|(partitions, _)| partitions.is_some());
+    let rows = steps
+        .into_iter()
+        .map(|(partitions, step)| {
+            let mut cells: Vec<Text> = partitions
+                .map(|p| p.to_string().into())
+                .into_iter()
+                .collect();
+            cells.extend([
+                format::eps(step.target_eps).into(),
+                format::eps(step.achieved_eps).into(),
+                format::ms(step.produce_p99_us).into(),
+                step.end_to_end_p99_us
+                    .map_or("–".to_owned(), format::ms)
+                    .into(),
+                Text(vec![Span::Verdict(step.sustainable)]),
+                step.failed_checks.join(", ").into(),
+            ]);
+            let mut row = Row::new(cells);
+            row.failed = !step.sustainable;
+            row
+        })
+        .collect();
+    let mut columns: Vec<Column> = with_partitions
+        .then(|| Column::number("Partitions"))
+        .into_iter()
+        .collect();
+    columns.extend([
+        Column::number("Offered"),
+        Column::number("Acknowledged"),
+        Column::number("Produce p99"),
+        Column::number("End-to-end p99"),
+        Column::text("Held"),
+        Column::text("Failed checks"),
+    ]);
+    Table {
+        columns,
+        rows,
+        aligned_in_markdown: true,
     }
 }
 

@@ -220,6 +220,44 @@ fn lag(result: &RunResult) -> Vec<Block> {
     blocks
 }
 
+/// The steps of a `rate: find-max` search; the rest of the page is the step kept.
+pub(super) fn rate_search(result: &RunResult) -> Option<Section> {
+    let search = result.rate_search.as_ref()?;
+    let found = search
+        .max_sustainable_eps
+        .map_or("no rate held".to_owned(), format::eps);
+    Some(Section {
+        title: "Rate search",
+        blocks: vec![
+            Block::Stats(vec![
+                Stat::new("Highest rate every expectation held at", found)
+                    .bad_when(search.max_sustainable_eps.is_none()),
+                Stat::new(
+                    "Lowest rate that failed",
+                    search
+                        .lowest_failed_eps
+                        .map_or("none (the ceiling held)".to_owned(), format::eps),
+                ),
+                Stat::new(
+                    "Converged",
+                    if search.converged {
+                        format!("yes, within {:.0}%", search.precision * 100.0)
+                    } else {
+                        "no: the step budget or the ceiling ended it".to_owned()
+                    },
+                ),
+            ]),
+            Block::Note(Text::plain(format!(
+                "{} The figures below this section are those of the highest step that held (or of the last step); each step's result.json is under search/.",
+                super::plan::STEPS_NOTE
+            ))),
+            Block::Table(super::plan::search_table(
+                search.steps.iter().map(|step| (None, step)).collect(),
+            )),
+        ],
+    })
+}
+
 pub(super) fn faults(result: &RunResult) -> Option<Section> {
     if result.faults.is_empty() {
         return None;
