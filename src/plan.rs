@@ -121,6 +121,9 @@ pub struct CalibrationSection {
     /// Measured part of the `--prove` run.
     #[serde(default = "default_prove_duration", with = "human_duration")]
     pub prove_duration: Duration,
+    /// Load before the `--prove` run's measured part, while every group joins and settles.
+    #[serde(default = "default_prove_warmup", with = "human_duration")]
+    pub prove_warmup: Duration,
 }
 
 fn default_partitions() -> Vec<u32> {
@@ -147,6 +150,10 @@ fn default_prove_duration() -> Duration {
     Duration::from_secs(30)
 }
 
+fn default_prove_warmup() -> Duration {
+    Duration::from_secs(10)
+}
+
 impl Default for CalibrationSection {
     fn default() -> Self {
         CalibrationSection {
@@ -157,6 +164,7 @@ impl Default for CalibrationSection {
             catch_up_budget: default_catch_up_budget(),
             outage: default_outage(),
             prove_duration: default_prove_duration(),
+            prove_warmup: default_prove_warmup(),
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use streamproof_chaos::spec::{FaultSpec, PlatformProcess, Target};
-use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec};
+use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec, Rate};
 use streamproof_platform::copier::CopierMode;
 use streamproof_platform::pipeline::Guarantee;
 use streamproof_platform::problem::PathStep::{Index, Key};
@@ -440,6 +440,14 @@ fn target_problem(scenario: &Scenario, index: usize, fault: &FaultSpec) -> Optio
 fn pipeline_problems(scenario: &Scenario) -> Vec<Problem> {
     let platform = &scenario.platform;
     let mut problems = Vec::new();
+    if scenario.load.rate == Rate::FindMax
+        && (platform.pipeline.is_some() || platform.copier.is_some())
+    {
+        problems.push(Problem::at(
+            [Key("load"), Key("rate")],
+            "`rate: find-max` searches the rate the Kafka layer sustains; remove platform.copier and platform.pipeline, or give a fixed rate",
+        ));
+    }
     if platform.pipeline.is_some() && platform.copier.is_some() {
         problems.push(Problem::at(
             [Key("platform"), Key("pipeline")],
@@ -490,6 +498,20 @@ mod tests {
 
     fn error_of(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn find_max_takes_a_search_and_refuses_the_pipeline() {
+        let text = "name: tiny\nload:\n  duration: 10s\n  rate: find-max\n  search: {start: 500, step: 3s}\n";
+        let scenario = parse(text).unwrap();
+        let search = scenario.load.search.unwrap();
+        assert_eq!((search.start, search.step), (500.0, Duration::from_secs(3)));
+        let fixed = text.replace("rate: find-max", "rate: 100");
+        assert!(error_of(&fixed).contains("load.search only applies to `rate: find-max`"));
+        let bad = text.replace("start: 500", "start: 0");
+        assert!(error_of(&bad).contains("load.search.start: 0 is not a rate"));
+        let piped = format!("{text}platform:\n  copier: {{mode: exactly-once}}\n");
+        assert!(error_of(&piped).contains(":4:3: `rate: find-max` searches the rate"));
     }
 
     #[test]

@@ -191,14 +191,15 @@ fn objective_expectations(plan: &PlanFile) -> Expectations {
 }
 
 /// A rate search on `partitions` partitions of the calibration topic, at the plan's average
-/// record size, read by the workload's consumer groups (each with at most one instance per
-/// partition), so the sustainable rate includes their fan-out; without groups, by one group
-/// of one consumer per partition when the objective limits end-to-end latency.
+/// record size, read by the workload's consumer groups with their instances (those beyond
+/// the partitions idle, as they would in production), so the sustainable rate includes their
+/// fan-out; without groups, by one consumer per partition when the objective limits
+/// end-to-end latency.
 fn calibration_scenario(plan: &PlanFile, partitions: u32) -> Scenario {
     let calibration = &plan.calibration;
     let mut consumers: Vec<ConsumerGroupSpec> = workload_groups(plan, |_| true)
         .into_iter()
-        .map(|(name, instances)| group(name, instances.min(partitions) as usize))
+        .map(|(name, instances)| group(name, instances as usize))
         .collect();
     if consumers.is_empty() && plan.objective.end_to_end_p99.is_some() {
         consumers.push(group("calibration", partitions as usize));
@@ -297,7 +298,7 @@ fn proof_scenario(plan: &PlanFile, capacity: &CapacityPlan) -> Option<Scenario> 
         },
         load: LoadSpec {
             duration: plan.calibration.prove_duration,
-            warmup: plan.calibration.warmup,
+            warmup: plan.calibration.prove_warmup,
             rate: Rate::PerSecond(rate),
             producers: plan.calibration.producers,
             mix,
