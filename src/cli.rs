@@ -48,6 +48,9 @@ pub enum Command {
     /// Create or describe the platform's topics.
     #[command(subcommand)]
     Topics(TopicsCommand),
+    /// The platform's event schemas: print them, check two versions' compatibility.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// A consumer group's lag per partition and in total.
     Lag(LagArgs),
     /// Publish one event (JSON from --event or stdin) and print where it landed.
@@ -205,6 +208,35 @@ pub struct ClusterArgs {
     pub existing: ExistingArgs,
     #[command(flatten)]
     pub dir: DirArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Whether NEW may follow OLD at a compatibility level, by Avro's resolution rules, as a
+    /// schema registry would decide: exit 0 compatible, 1 not, 2 a file is not Avro.
+    Check(SchemaCheckArgs),
+    /// Print the platform's Avro schema of an event type.
+    Show(SchemaShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaCheckArgs {
+    /// The registered schema (an Avro .avsc file).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The schema that would follow it.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// BACKWARD (new readers read old data), FORWARD (old readers read new data), FULL or NONE.
+    #[arg(long, default_value = "BACKWARD")]
+    pub level: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaShowArgs {
+    /// user_action, transaction, system_event, metric_event or log_event.
+    #[arg(value_name = "EVENT_TYPE")]
+    pub event_type: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, TopicsCommand};
+use cli::{Cli, Command, SchemaCommand, TopicsCommand};
 
 /// mimalloc for Rust and (through its `override` feature) for librdkafka's C allocations: the
 /// client allocates every message on its own threads and the application frees it on another,
@@ -68,6 +68,8 @@ fn main() -> ExitCode {
         Command::Profiles(args) => commands::profiles::profiles(&args, json).map(|()| true),
         Command::Capacity(args) => commands::capacity::capacity(&args, json).map(|()| true),
         Command::Plan(args) => commands::plan::plan(&args, json),
+        Command::Schema(SchemaCommand::Check(args)) => commands::schema::check(&args, json),
+        Command::Schema(SchemaCommand::Show(args)) => commands::schema::show(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::from(EXIT_OK),

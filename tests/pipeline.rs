@@ -196,8 +196,8 @@ fn the_pipeline_runs_on_a_flink_cluster_and_rest_catalog_given_by_their_addresse
     let file = platform.platform_file();
     let dir = platform.path().display().to_string();
     let text = std::fs::read_to_string(&file).unwrap();
-    let rest = "http://127.0.0.1:36552";
-    let catalog = "http://127.0.0.1:36562";
+    let rest = "http://127.0.0.1:26552";
+    let catalog = "http://127.0.0.1:26562";
     assert!(text.contains(rest), "{text}");
     assert!(text.contains(&format!("rest: {catalog}")), "{text}");
 

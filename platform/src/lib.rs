@@ -5,6 +5,8 @@
 //! - [`events`]: [`events::EventSchema`], the typed events that build it, and validation
 //!   that reports every error at once.
 //! - [`routing`]: the raw topic and partition key of each event type.
+//! - [`schemas`]: the five event schemas as Avro documents, and compatibility checks between
+//!   versions of a schema.
 //! - [`admin`]: [`admin::KafkaAdmin`], idempotent topic creation, describe, delete, add partitions.
 //! - [`producer`]: [`producer::EventProducer`], validate → route → send, with counters.
 //! - [`profiles`]: producer and consumer tuning profiles mapped to librdkafka properties.
@@ -64,5 +66,6 @@ pub mod producer;
 pub mod profiles;
 pub mod routing;
 pub mod runtime;
+pub mod schemas;
 pub mod secrets;
 pub mod topics;

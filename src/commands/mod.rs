@@ -11,6 +11,7 @@ pub mod profiles;
 pub mod publish;
 pub mod report;
 pub mod run;
+pub mod schema;
 pub mod topics;
 
 use std::path::PathBuf;
