@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::lag::coordinator_not_ready;
@@ -146,8 +146,17 @@ pub async fn run_consumer(config: ConsumerConfig, consumer: StreamConsumer) -> C
             last_commit = Instant::now();
         }
     }
-    if since_commit > 0 {
-        let _ = consumer.commit_consumer_state(CommitMode::Sync);
+    // Always, once anything was read: the last asynchronous commit may still be in flight
+    // (it reset `since_commit`) and would be lost with the client, leaving lag behind that
+    // the group never had.
+    if result.consumed + result.foreign > 0 {
+        for _ in 0..3 {
+            match consumer.commit_consumer_state(CommitMode::Sync) {
+                // Nothing newer than what is committed: the last commit arrived.
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => break,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
     result
 }
