@@ -44,15 +44,14 @@ impl CatchUp {
     }
 }
 
-/// Reads `topic`'s backlog with `instances` consumers for at most `budget`.
+/// Reads `topic`'s backlog with `instances` consumers for at most `timeout`.
 pub fn measure_catch_up(
     connection: &KafkaConnection,
     settings: &ClientSettings,
     topic: &str,
     instances: usize,
-    budget: Duration,
+    timeout: Duration,
 ) -> Result<CatchUp, KafkaError> {
-    let timeout = budget;
     let probe: BaseConsumer = connection.tuned(settings).create()?;
     let metadata = probe.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let partitions: Vec<(String, i32)> = metadata

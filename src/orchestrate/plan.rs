@@ -204,35 +204,69 @@ fn calibration_scenario(plan: &PlanFile, partitions: u32) -> Scenario {
     if consumers.is_empty() && plan.objective.end_to_end_p99.is_some() {
         consumers.push(group("calibration", partitions as usize));
     }
-    Scenario {
-        name: format!("{}-calibration-p{partitions}", plan.name),
-        description: format!(
-            "Calibration of plan `{}`: the highest rate at which the objective holds on {partitions} partition(s) of {CALIBRATION_TOPIC}.",
-            plan.name
-        ),
-        seed: 1,
-        platform: plan.platform.clone(),
-        topics: TopicSetOptions {
-            partitions: Some(partitions as i32),
-            ..TopicSetOptions::default()
-        },
-        load: LoadSpec {
+    planned_scenario(
+        plan,
+        PlannedRun {
+            name: format!("{}-calibration-p{partitions}", plan.name),
+            description: format!(
+                "Calibration of plan `{}`: the highest rate at which the objective holds on {partitions} partition(s) of {CALIBRATION_TOPIC}.",
+                plan.name
+            ),
+            partitions,
             duration: calibration.search.step,
             warmup: calibration.warmup,
             rate: Rate::FindMax,
-            producers: calibration.producers,
             mix: BTreeMap::from([(EventType::UserAction, 1)]),
+            record_bytes: plan.average_record_bytes(),
+            search: Some(calibration.search),
+            consumers,
+        },
+    )
+}
+
+/// What differs between the runs a plan generates.
+struct PlannedRun {
+    name: String,
+    description: String,
+    partitions: u32,
+    duration: std::time::Duration,
+    warmup: std::time::Duration,
+    rate: Rate,
+    mix: BTreeMap<EventType, u32>,
+    record_bytes: u64,
+    search: Option<streamproof_loadgen::search::SearchSpec>,
+    consumers: Vec<ConsumerGroupSpec>,
+}
+
+/// A run of the plan's platform and producers on `partitions` partitions per topic, with the
+/// objective as its expectations.
+fn planned_scenario(plan: &PlanFile, run: PlannedRun) -> Scenario {
+    Scenario {
+        name: run.name,
+        description: run.description,
+        seed: 1,
+        platform: plan.platform.clone(),
+        topics: TopicSetOptions {
+            partitions: Some(run.partitions as i32),
+            ..TopicSetOptions::default()
+        },
+        load: LoadSpec {
+            duration: run.duration,
+            warmup: run.warmup,
+            rate: run.rate,
+            producers: plan.calibration.producers,
+            mix: run.mix,
             keys: KeySpec {
                 cardinality: KEY_CARDINALITY,
                 ..KeySpec::default()
             },
-            payload_bytes: PayloadBytes::Fixed(plan.average_record_bytes() as usize),
+            payload_bytes: PayloadBytes::Fixed(run.record_bytes as usize),
             duplicates: Default::default(),
             invalid: Default::default(),
             late: Default::default(),
-            search: Some(calibration.search),
+            search: run.search,
         },
-        consumers,
+        consumers: run.consumers,
         faults: Vec::new(),
         expect: objective_expectations(plan),
         drain_timeout: scenario::default_drain_timeout(),
@@ -284,42 +318,27 @@ fn proof_scenario(plan: &PlanFile, capacity: &CapacityPlan) -> Option<Scenario> 
         .map(|(event_type, t)| (*event_type, t.planned_eps.round().max(1.0) as u32))
         .collect();
     let groups = workload_groups(plan, |topic| topic.event_type().is_some());
-    Some(Scenario {
-        name: format!("{}-prove", plan.name),
-        description: format!(
-            "Proof of plan `{}`: the planned rates ({rate:.0} events/s, headroom {}) on {partitions} partitions per topic.",
-            plan.name, plan.headroom
-        ),
-        seed: 1,
-        platform: plan.platform.clone(),
-        topics: TopicSetOptions {
-            partitions: Some(partitions as i32),
-            ..TopicSetOptions::default()
-        },
-        load: LoadSpec {
+    Some(planned_scenario(
+        plan,
+        PlannedRun {
+            name: format!("{}-prove", plan.name),
+            description: format!(
+                "Proof of plan `{}`: the planned rates ({rate:.0} events/s, headroom {}) on {partitions} partitions per topic.",
+                plan.name, plan.headroom
+            ),
+            partitions,
             duration: plan.calibration.prove_duration,
             warmup: plan.calibration.prove_warmup,
             rate: Rate::PerSecond(rate),
-            producers: plan.calibration.producers,
             mix,
-            keys: KeySpec {
-                cardinality: KEY_CARDINALITY,
-                ..KeySpec::default()
-            },
-            payload_bytes: PayloadBytes::Fixed(bytes.round().max(1.0) as usize),
-            duplicates: Default::default(),
-            invalid: Default::default(),
-            late: Default::default(),
+            record_bytes: bytes.round().max(1.0) as u64,
             search: None,
+            consumers: groups
+                .into_iter()
+                .map(|(name, instances)| group(name, instances as usize))
+                .collect(),
         },
-        consumers: groups
-            .into_iter()
-            .map(|(name, instances)| group(name, instances as usize))
-            .collect(),
-        faults: Vec::new(),
-        expect: objective_expectations(plan),
-        drain_timeout: scenario::default_drain_timeout(),
-    })
+    ))
 }
 
 /// Runs the plan's workload on its layout and records whether every expectation held.
