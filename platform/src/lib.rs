@@ -66,6 +66,7 @@ pub mod producer;
 pub mod profiles;
 pub mod routing;
 pub mod runtime;
+pub mod schema_registry;
 pub mod schemas;
 pub mod secrets;
 pub mod topics;

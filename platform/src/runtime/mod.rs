@@ -10,6 +10,7 @@ mod owner;
 mod process;
 mod registry;
 mod rest_catalog;
+mod schema_registry;
 mod toolchain;
 
 use std::path::PathBuf;
@@ -32,7 +33,11 @@ pub use registry::{
     default_state_dir, Ownership, PlatformProcess, PlatformStop, ProcessKind, ProcessStop,
     RecordedPlatform, Registry,
 };
-pub use toolchain::{java_command, java_major_version, require_maven};
+pub use schema_registry::{
+    schema_registry_dir, LocalSchemaRegistry, SchemaRegistryDistribution, SchemaRegistrySpec,
+    CONFLUENT_API_PATH, SCHEMA_REGISTRY_PORTS, SCHEMA_REGISTRY_VERSION,
+};
+pub use toolchain::{java_at_least, java_command, java_major_version, require_maven};
 
 /// Signals the runtime sends to broker processes.
 pub use nix::sys::signal::Signal;
@@ -171,6 +176,18 @@ pub enum RuntimeError {
     FlinkNotReady {
         /// Which process.
         role: &'static str,
+        /// Why.
+        reason: String,
+        /// Its log.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
+    },
+    /// A service of the platform (the schema registry) did not come up.
+    #[error("the {service} is not ready: {reason}; its log `{}` ends with:\n{tail}", log.display())]
+    ServiceNotReady {
+        /// Which service.
+        service: &'static str,
         /// Why.
         reason: String,
         /// Its log.

@@ -18,9 +18,13 @@ pub fn java_command() -> PathBuf {
 
 /// The major version of [`java_command`], e.g. 17.
 pub fn java_major_version() -> Result<u32, RuntimeError> {
-    let java = java_command();
+    java_major_version_of(&java_command())
+}
+
+/// The major version of the `java` at `java`.
+fn java_major_version_of(java: &std::path::Path) -> Result<u32, RuntimeError> {
     let output =
-        Command::new(&java)
+        Command::new(java)
             .arg("-version")
             .output()
             .map_err(|_| RuntimeError::ToolMissing {
@@ -32,6 +36,28 @@ pub fn java_major_version() -> Result<u32, RuntimeError> {
         tool: "java",
         install_hint: JAVA_HINT,
     })
+}
+
+/// A `java` of major version `required` or newer: [`java_command`] when it is new enough,
+/// else the newest JDK installed side by side under `/usr/lib/jvm` (Debian's and Temurin's
+/// layout). `None` when there is none.
+pub fn java_at_least(required: u32) -> Option<(PathBuf, u32)> {
+    let default = java_command();
+    if let Ok(found) = java_major_version_of(&default) {
+        if found >= required {
+            return Some((default, found));
+        }
+    }
+    let installed = std::fs::read_dir("/usr/lib/jvm").ok()?;
+    installed
+        .flatten()
+        .map(|entry| entry.path().join("bin").join("java"))
+        .filter(|java| java.exists())
+        .filter_map(|java| {
+            let found = java_major_version_of(&java).ok()?;
+            (found >= required).then_some((java, found))
+        })
+        .max_by_key(|(_, found)| *found)
 }
 
 /// Reads the major version from `java -version` output (`openjdk version "17.0.15"`,

@@ -1,8 +1,10 @@
-//! The platform's five event schemas as Avro documents (`platform/schemas/avro/*.avsc`), and
-//! the compatibility levels a schema registry enforces between two versions of a schema,
-//! checked offline with Avro's own resolution rules.
+//! The platform's five event schemas as Avro documents (`platform/schemas/avro/*.avsc`) and
+//! JSON Schema documents (`platform/schemas/json/*.json`); events encoded with them and
+//! decoded again; the changes a scenario makes to them mid-run; and the compatibility levels
+//! a schema registry enforces between two versions of a schema, checked offline with Avro's
+//! own resolution rules.
 //!
-//! This module only reads and compares schemas; it never talks to a registry.
+//! This module only reads, transforms and compares schemas; it never talks to a registry.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,15 +13,45 @@ use apache_avro::schema_compatibility::SchemaCompatibility;
 use apache_avro::Schema;
 
 use crate::events::EventType;
+use crate::schema_registry::{SchemaDocument, SchemaKind};
+
+mod codec;
+mod evolve;
+
+pub use codec::{AvroEvent, CodecError, JsonSchemaEvent};
+pub use evolve::{evolve, SchemaChange};
 
 /// The Avro schema of an event type, as the repository ships it.
 pub fn avro_schema(event_type: EventType) -> &'static str {
     match event_type {
-        EventType::UserAction => include_str!("../schemas/avro/user_action.avsc"),
-        EventType::Transaction => include_str!("../schemas/avro/transaction.avsc"),
-        EventType::SystemEvent => include_str!("../schemas/avro/system_event.avsc"),
-        EventType::MetricEvent => include_str!("../schemas/avro/metric_event.avsc"),
-        EventType::LogEvent => include_str!("../schemas/avro/log_event.avsc"),
+        EventType::UserAction => include_str!("../../schemas/avro/user_action.avsc"),
+        EventType::Transaction => include_str!("../../schemas/avro/transaction.avsc"),
+        EventType::SystemEvent => include_str!("../../schemas/avro/system_event.avsc"),
+        EventType::MetricEvent => include_str!("../../schemas/avro/metric_event.avsc"),
+        EventType::LogEvent => include_str!("../../schemas/avro/log_event.avsc"),
+    }
+}
+
+/// The JSON Schema of an event type, as the repository ships it.
+pub fn json_schema(event_type: EventType) -> &'static str {
+    match event_type {
+        EventType::UserAction => include_str!("../../schemas/json/user_action.json"),
+        EventType::Transaction => include_str!("../../schemas/json/transaction.json"),
+        EventType::SystemEvent => include_str!("../../schemas/json/system_event.json"),
+        EventType::MetricEvent => include_str!("../../schemas/json/metric_event.json"),
+        EventType::LogEvent => include_str!("../../schemas/json/log_event.json"),
+    }
+}
+
+/// The shipped document of `event_type` in `kind`.
+pub fn event_schema_document(event_type: EventType, kind: SchemaKind) -> SchemaDocument {
+    let text = match kind {
+        SchemaKind::Avro => avro_schema(event_type),
+        SchemaKind::Json => json_schema(event_type),
+    };
+    SchemaDocument {
+        kind,
+        text: text.to_owned(),
     }
 }
 
