@@ -100,6 +100,11 @@ pub struct UpArgs {
     /// the platform file that reaches it (`run --platform DIR/platform.yaml`).
     #[arg(long, value_enum, default_value_t = SecurityArg::Plaintext)]
     pub security: SecurityArg,
+    /// Also start a schema registry (Apicurio Registry, Confluent-compatible API) on
+    /// base-port + 71, for scenarios whose schema.format is `avro` or `json-schema`; the
+    /// platform file names it.
+    #[arg(long)]
+    pub schema_registry: bool,
 }
 
 /// How `up`'s brokers are secured.
@@ -368,6 +373,11 @@ pub struct RunArgs {
     /// Run against an existing platform instead of starting the embedded one.
     #[command(flatten)]
     pub existing: ExistingArgs,
+    /// The schema registry (its Confluent-compatible API) for scenarios whose schema.format is
+    /// `avro` or `json-schema`, instead of the platform file's `schema_registry` or a registry
+    /// started for the run.
+    #[arg(long, env = "STREAMPROOF_SCHEMA_REGISTRY", value_name = "URL")]
+    pub schema_registry: Option<String>,
     /// Leave the embedded platform running after the run, to inspect it; stop it later with
     /// `streamproof down --dir OUT/platform` (or `down --all`). Without it the platform ends
     /// with the run, however the run ends.

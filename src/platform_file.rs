@@ -14,6 +14,7 @@ use streamproof_platform::handle::Platform;
 use streamproof_platform::pipeline::JavaClientProperties;
 use streamproof_platform::problem::PathStep::Key;
 use streamproof_platform::problem::Problem;
+use streamproof_platform::schema_registry::RegistryConnection;
 
 use crate::scenario::{LoadedScenario, ScenarioError};
 
@@ -53,6 +54,16 @@ impl ExistingPlatform {
             .check_reachable(REACHABLE_TIMEOUT)
             .context("check the platform's Kafka cluster before the run")?;
         Ok(())
+    }
+
+    /// The platform file's schema registry, when it names one.
+    pub fn schema_registry(&self) -> Option<Result<RegistryConnection>> {
+        let section = self.described.as_ref()?.file.schema_registry.as_ref()?;
+        Some(
+            section
+                .connection()
+                .context("the platform file's schema_registry"),
+        )
     }
 
     /// The platform file's fault commands, when it has any.

@@ -3,6 +3,7 @@
 //! with the field's path and how to fix it.
 
 mod locate;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,6 +46,10 @@ pub struct Scenario {
     /// Consumer groups that measure end-to-end latency and lag.
     #[serde(default)]
     pub consumers: Vec<ConsumerGroupSpec>,
+    /// How the raw topics' values are written (JSON, or Avro or JSON Schema through a
+    /// schema registry) and the schema changes made during the load.
+    #[serde(default, skip_serializing_if = "schema::SchemaSection::is_default")]
+    pub schema: schema::SchemaSection,
     /// Faults injected during the load (embedded platform only).
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
@@ -331,6 +336,9 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         name_problems(&scenario),
         fault_problems(&scenario),
         pipeline_problems(&scenario),
+        scenario
+            .schema
+            .problems(scenario.load.total(), scenario.platform.pipeline.is_some()),
     ]
     .concat();
     located(text, problems).map(|()| scenario)

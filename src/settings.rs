@@ -8,12 +8,18 @@ use anyhow::{Context, Result};
 use streamproof_loadgen::{GroupPlan, RAW_TOPICS};
 use streamproof_platform::connection::KafkaConnection;
 use streamproof_platform::copier::CopierConfig;
-use streamproof_platform::handle::{free_port_block, Catalog, KafkaSource, PlatformSpec};
+use streamproof_platform::handle::{
+    free_port_block, Catalog, KafkaSource, PlatformSpec, SchemaRegistrySource,
+};
 use streamproof_platform::pipeline::{
     JavaClientProperties, PipelineError, PipelineSettings, BRONZE_TOPIC,
 };
 use streamproof_platform::profiles::ClientSettings;
-use streamproof_platform::runtime::{ClusterSpec, FlinkSpec, Lifetime, PORT_BLOCK};
+use streamproof_platform::runtime::{
+    schema_registry_dir, ClusterSpec, FlinkSpec, Lifetime, SchemaRegistrySpec, FLINK_PORTS,
+    PORT_BLOCK,
+};
+use streamproof_platform::schema_registry::RegistryConnection;
 
 use crate::platform_file::ExistingPlatform;
 use crate::scenario::{CopierSection, PipelineSection, PlatformSection, Scenario};
@@ -81,6 +87,7 @@ impl Scenario {
 pub fn platform_spec(
     scenario: &Scenario,
     existing: Option<&ExistingPlatform>,
+    schema_registry: Option<&RegistryConnection>,
     out: &Path,
     lifetime: Lifetime,
 ) -> Result<PlatformSpec> {
@@ -115,12 +122,24 @@ pub fn platform_spec(
         lifetime,
         ..FlinkSpec::default()
     });
+    let needs_registry = scenario.schema.format.schema_kind().is_some();
+    let schema_registry = needs_registry.then(|| match schema_registry {
+        Some(connection) => SchemaRegistrySource::Existing(connection.clone()),
+        None => SchemaRegistrySource::Embedded(SchemaRegistrySpec {
+            lifetime,
+            ..SchemaRegistrySpec::new(
+                schema_registry_dir(&out.join("platform")),
+                flink_port + FLINK_PORTS,
+            )
+        }),
+    });
     Ok(PlatformSpec {
         kafka,
         flink,
         reuse_running: false,
         remote_flink,
         catalog,
+        schema_registry,
     })
 }
 

@@ -159,6 +159,10 @@ pub struct TaskConfig {
     pub factory: EventFactory,
     /// Shared progress counters.
     pub live: Arc<LiveCounters>,
+    /// Encodes values in a schema registry's wire format (`None`: the JSON events as they are).
+    pub encoder: Option<Arc<crate::wire::WireEncoder>>,
+    /// The encoded value of the send being made, its buffer reused.
+    pub encoded: Vec<u8>,
 }
 
 /// What one task measured.
@@ -507,6 +511,18 @@ impl TaskConfig {
         let intended_us = self.clock.unix_us(intended);
         let wall = chrono::DateTime::from_timestamp_micros(intended_us).unwrap_or_default();
         let planned = self.factory.next(index, wall);
+        let value: &[u8] = match &self.encoder {
+            Some(encoder) => {
+                encoder.encode(
+                    planned.topic,
+                    planned.kind,
+                    &planned.body,
+                    &mut self.encoded,
+                );
+                &self.encoded
+            }
+            None => &planned.body,
+        };
         let warmup = intended < task.state.warmup_end;
         task.state.result.ledger.push(LedgerEntry::pending(
             planned.topic,
@@ -514,7 +530,7 @@ impl TaskConfig {
             planned.origin_back,
             planned.late,
             warmup,
-            RecordDigest::of(planned.key.as_bytes(), &planned.body),
+            RecordDigest::of(planned.key.as_bytes(), value),
         ));
         let headers = record_headers(
             &self.run_id,
@@ -536,7 +552,7 @@ impl TaskConfig {
                 let ticket = Ticket::new(index, Instant::now(), &self.clock);
                 task.state.complete(&Delivered {
                     ticket: ticket.pack(),
-                    bytes: planned.body.len() + planned.key.len(),
+                    bytes: value.len() + planned.key.len(),
                     result: Err(RDKafkaErrorCode::PurgeQueue),
                 });
                 return;
@@ -544,7 +560,7 @@ impl TaskConfig {
             let sent_at = Instant::now();
             let ticket = Ticket::new(index, sent_at, &self.clock).pack();
             let record = BaseRecord::with_opaque_to(topic, ticket)
-                .payload(&planned.body)
+                .payload(value)
                 .key(&planned.key)
                 .headers(headers.take().unwrap_or_default());
             match producer.send(record) {
@@ -570,7 +586,7 @@ impl TaskConfig {
                 Err((error, _)) => {
                     task.state.complete(&Delivered {
                         ticket,
-                        bytes: planned.body.len() + planned.key.len(),
+                        bytes: value.len() + planned.key.len(),
                         result: Err(error
                             .rdkafka_error_code()
                             .unwrap_or(RDKafkaErrorCode::Unknown)),

@@ -26,6 +26,7 @@ pub mod series;
 pub mod spec;
 pub mod stats;
 mod summary;
+pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -92,6 +93,8 @@ pub struct LoadPlan {
     /// Consumer groups of the platform itself (e.g. the pipeline's source) whose lag is
     /// sampled with the run's own groups.
     pub observed_groups: Vec<String>,
+    /// Values in a schema registry's wire format (`None`: JSON as the generator writes it).
+    pub encoder: Option<Arc<wire::WireEncoder>>,
 }
 
 /// A progress report, once a second.
@@ -325,6 +328,8 @@ pub async fn run(
             total: plan.load.total(),
             factory: EventFactory::new(&plan.load, plan.seed, salt, task, tasks)?,
             live: live.clone(),
+            encoder: plan.encoder.clone(),
+            encoded: Vec::new(),
         };
         // Each producer polls its own client on a thread of its own: no future per send.
         producers.push(tokio::task::spawn_blocking(move || {

@@ -30,9 +30,44 @@ pub struct PlatformFile {
     /// The lakehouse catalog the jobs write and the checker reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lakehouse: Option<LakehouseSection>,
+    /// A schema registry serving the Confluent-compatible REST API, for scenarios whose
+    /// format is `avro` or `json-schema`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_registry: Option<SchemaRegistrySection>,
     /// How to act on the platform's processes when a scenario injects faults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultsSection>,
+}
+
+/// `schema_registry:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRegistrySection {
+    /// The base URL of its Confluent-compatible API, e.g. `http://schema-registry:8081`.
+    pub url: String,
+    /// HTTP basic user, when the registry asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// HTTP basic password: a literal, or a reference (`${env:NAME}`, `${file:PATH}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl SchemaRegistrySection {
+    /// The connection, with the password's reference resolved.
+    pub fn connection(
+        &self,
+    ) -> Result<crate::schema_registry::RegistryConnection, crate::secrets::SecretError> {
+        let mut connection = crate::schema_registry::RegistryConnection::new(&self.url);
+        if let Some(user) = &self.username {
+            let password = match &self.password {
+                Some(password) => crate::secrets::resolve("schema_registry.password", password)?,
+                None => String::new(),
+            };
+            connection.credentials = Some((user.clone(), password));
+        }
+        Ok(connection)
+    }
 }
 
 /// `kafka:`.

@@ -12,9 +12,12 @@ use crate::connection::KafkaConnection;
 use crate::pipeline::FlinkEndpoint;
 use crate::profiles::ClientSettings;
 use crate::runtime::{
-    ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec, KafkaDistribution,
-    LocalCluster, RuntimeError, UpOutcome, FLINK_PORTS, FLINK_VERSION, PORT_BLOCK,
+    schema_registry_dir, ClusterSpec, ClusterState, FlinkCluster, FlinkDistribution, FlinkSpec,
+    KafkaDistribution, LocalCluster, LocalSchemaRegistry, RuntimeError, SchemaRegistryDistribution,
+    SchemaRegistrySpec, UpOutcome, FLINK_PORTS, FLINK_VERSION, PORT_BLOCK, SCHEMA_REGISTRY_PORTS,
+    SCHEMA_REGISTRY_VERSION,
 };
+use crate::schema_registry::RegistryConnection;
 use crate::topics::TopicConfig;
 use streamproof_result::PlatformInfo;
 
@@ -46,6 +49,17 @@ pub struct PlatformSpec {
     pub remote_flink: Option<FlinkEndpoint>,
     /// The lakehouse catalog, when a platform file names it; else the embedded Flink's.
     pub catalog: Option<Catalog>,
+    /// The schema registry, when the run needs one.
+    pub schema_registry: Option<SchemaRegistrySource>,
+}
+
+/// Where the schema registry comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaRegistrySource {
+    /// A registry streamproof starts beside the embedded brokers.
+    Embedded(SchemaRegistrySpec),
+    /// A registry that already runs (a platform file's `schema_registry`).
+    Existing(RegistryConnection),
 }
 
 /// The lakehouse catalog the pipeline's jobs write and the checker reads.
@@ -114,6 +128,9 @@ pub struct Platform {
     /// The embedded Flink session cluster, when one was started. Declared before the
     /// brokers so that it stops first: its jobs read from them.
     pub flink: Option<FlinkCluster>,
+    /// The schema registry streamproof started, declared before the brokers so that it stops
+    /// before them.
+    pub local_schema_registry: Option<LocalSchemaRegistry>,
     /// The embedded brokers, when streamproof started them in this call.
     pub cluster: Option<SharedCluster>,
     /// Embedded brokers found already running (`reuse_running`).
@@ -122,6 +139,8 @@ pub struct Platform {
     pub remote_flink: Option<FlinkEndpoint>,
     /// The catalog a platform file named.
     pub named_catalog: Option<Catalog>,
+    /// Where the run's schema registry answers (started here or named by a platform file).
+    pub schema_registry: Option<RegistryConnection>,
 }
 
 /// What a kept platform leaves running.
@@ -130,6 +149,8 @@ pub struct KeptPlatform {
     pub kafka: Option<ClusterState>,
     /// The Flink session cluster, when one was started.
     pub flink: Option<FlinkSpec>,
+    /// The schema registry, when one was started.
+    pub schema_registry: Option<SchemaRegistrySpec>,
 }
 
 impl PlatformSpec {
@@ -148,7 +169,14 @@ impl PlatformSpec {
                 flink.base_port
             )
         });
-        kafka.into_iter().chain(flink).collect()
+        let registry = match &self.schema_registry {
+            Some(SchemaRegistrySource::Embedded(spec)) => Some(format!(
+                "starting the schema registry (Apicurio Registry {SCHEMA_REGISTRY_VERSION}) on 127.0.0.1:{}…",
+                spec.port
+            )),
+            _ => None,
+        };
+        kafka.into_iter().chain(flink).chain(registry).collect()
     }
 }
 
@@ -169,7 +197,13 @@ impl KeptPlatform {
                 state.dir.display()
             )
         });
-        flink.into_iter().chain(kafka).collect()
+        let registry = self.schema_registry.as_ref().map(|spec| {
+            format!(
+                "the schema registry keeps running at {} (Confluent-compatible API)",
+                spec.url()
+            )
+        });
+        flink.into_iter().chain(registry).chain(kafka).collect()
     }
 }
 
@@ -187,11 +221,25 @@ impl Platform {
                 flink: None,
                 remote_flink: None,
                 named_catalog: None,
+                local_schema_registry: None,
+                schema_registry: None,
             },
             KafkaSource::Embedded(cluster) => start_brokers(cluster, cache_root, spec)?,
         };
         platform.remote_flink = spec.remote_flink.clone();
         platform.named_catalog = spec.catalog.clone();
+        match &spec.schema_registry {
+            Some(SchemaRegistrySource::Embedded(registry)) => {
+                let distribution = SchemaRegistryDistribution::ensure(cache_root)?;
+                let started = LocalSchemaRegistry::start(registry, &distribution)?;
+                platform.schema_registry = Some(RegistryConnection::new(&started.url()));
+                platform.local_schema_registry = Some(started);
+            }
+            Some(SchemaRegistrySource::Existing(connection)) => {
+                platform.schema_registry = Some(connection.clone());
+            }
+            None => {}
+        }
         if let Some(flink) = &spec.flink {
             let distribution = FlinkDistribution::ensure(cache_root)?;
             platform.flink = Some(FlinkCluster::up(flink, &distribution)?);
@@ -254,6 +302,7 @@ impl Platform {
         KeptPlatform {
             kafka: kafka.or(self.already_running),
             flink,
+            schema_registry: self.local_schema_registry.map(LocalSchemaRegistry::detach),
         }
     }
 
@@ -261,6 +310,7 @@ impl Platform {
     /// recorded pid: what Ctrl-C does for every platform started so far.
     pub fn stop_recorded(dir: &Path, grace: Duration) {
         FlinkCluster::down_with_brokers(dir, grace);
+        LocalSchemaRegistry::down(&schema_registry_dir(dir), grace);
         if let Ok(canonical) = std::fs::canonicalize(dir) {
             let _ = LocalCluster::down(&canonical, grace);
         }
@@ -284,6 +334,8 @@ fn start_brokers(
             flink: None,
             remote_flink: None,
             named_catalog: None,
+            local_schema_registry: None,
+            schema_registry: None,
         }),
         UpOutcome::AlreadyRunning(state) if spec.reuse_running => Ok(Platform {
             connection: state.connection()?,
@@ -294,15 +346,17 @@ fn start_brokers(
             flink: None,
             remote_flink: None,
             named_catalog: None,
+            local_schema_registry: None,
+            schema_registry: None,
         }),
         UpOutcome::AlreadyRunning(state) => Err(RuntimeError::AlreadyRunning { dir: state.dir }),
     }
 }
 
 /// The first block of ports (Kafka's clients, controllers and proxied listeners, then
-/// Flink's) free on 127.0.0.1 from 19092 up.
+/// Flink's, then the schema registry's) free on 127.0.0.1 from 19092 up.
 pub fn free_port_block() -> Result<u16, RuntimeError> {
-    let block = PORT_BLOCK + FLINK_PORTS;
+    let block = PORT_BLOCK + FLINK_PORTS + SCHEMA_REGISTRY_PORTS;
     (19_092..60_000)
         .step_by(usize::from(block))
         .find(|base| {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod check;
 pub mod plan;
+pub mod schema;
 pub use check::{Check, CheckNote, Limit, Value};
 
 /// Version of the result format.
@@ -77,6 +78,10 @@ pub struct RunResult {
     /// result is then the highest step every expectation held at (or the last step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_search: Option<RateSearch>,
+    /// The schema registry's subjects, the schema changes made mid-run and the raw records
+    /// decoded through the registry, when the scenario's format is `avro` or `json-schema`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<schema::SchemaReport>,
 }
 
 /// A search for the highest rate at which every expectation holds.

@@ -6,18 +6,22 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use streamproof_platform::runtime::{
-    default_cache_root, ClusterSpec, ClusterState, FlinkCluster, FlinkSpec, Lifetime, LocalCluster,
-    Ownership, RecordedPlatform, Registry, Security, StopOutcome, FLINK_VERSION, PORT_BLOCK,
+    default_cache_root, schema_registry_dir, ClusterSpec, ClusterState, FlinkCluster, FlinkSpec,
+    Lifetime, LocalCluster, LocalSchemaRegistry, Ownership, RecordedPlatform, Registry,
+    SchemaRegistrySpec, Security, StopOutcome, FLINK_PORTS, FLINK_VERSION, PORT_BLOCK,
 };
+use streamproof_platform::schema_registry::RegistryConnection;
 
 use super::{print_json, stop_on_interrupt};
 use crate::cli::{CatalogArg, DownArgs, PipelineEngineArg, SecurityArg, StatusArgs, UpArgs};
 use crate::platform_file;
 use streamproof_platform::file::{
     FaultsSection, FlinkSection, KafkaSection, LakehouseSection, PlatformFile, ProcessActions,
-    TopicPolicy, DEFAULT_COMMAND_TIMEOUT,
+    SchemaRegistrySection, TopicPolicy, DEFAULT_COMMAND_TIMEOUT,
 };
-use streamproof_platform::handle::{Catalog, KafkaSource, Platform, PlatformSpec};
+use streamproof_platform::handle::{
+    Catalog, KafkaSource, Platform, PlatformSpec, SchemaRegistrySource,
+};
 
 pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     let dir = args.dir.dir.clone();
@@ -45,6 +49,15 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         reuse_running: true,
         remote_flink: None,
         catalog: None,
+        schema_registry: args.schema_registry.then(|| {
+            SchemaRegistrySource::Embedded(SchemaRegistrySpec {
+                lifetime: Lifetime::Kept,
+                ..SchemaRegistrySpec::new(
+                    schema_registry_dir(&dir),
+                    args.base_port + PORT_BLOCK + FLINK_PORTS,
+                )
+            })
+        }),
     };
     stop_on_interrupt(Arc::new(Mutex::new(vec![dir])))?;
     let platform =
@@ -67,6 +80,7 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         "started"
     };
     let catalog = platform.catalog();
+    let registry = platform.schema_registry.clone();
     let kept = platform.keep_running();
     let Some(state) = kept.kafka else {
         anyhow::bail!("the local platform started no brokers");
@@ -74,7 +88,7 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
     let platform_file = state.dir.join("platform.yaml");
     platform_file::write(
         &platform_file,
-        &describe(&state, kept.flink.as_ref(), catalog),
+        &describe(&state, kept.flink.as_ref(), catalog, registry.as_ref()),
     )?;
     if json {
         return print_json(&state);
@@ -89,6 +103,12 @@ pub fn up(args: &UpArgs, json: bool) -> Result<()> {
         if let Catalog::Rest { uri, .. } = flink.catalog() {
             println!("Iceberg REST catalog started: {uri}");
         }
+    }
+    if let Some(registry) = &registry {
+        println!(
+            "Schema registry: {} (Confluent-compatible API)",
+            registry.url
+        );
     }
     println!(
         "Kafka {} {verb}: {} broker(s) at {}",
@@ -122,6 +142,7 @@ fn describe(
     state: &ClusterState,
     flink: Option<&FlinkSpec>,
     catalog: Option<Catalog>,
+    registry: Option<&RegistryConnection>,
 ) -> PlatformFile {
     PlatformFile {
         kafka: KafkaSection {
@@ -138,6 +159,11 @@ fn describe(
             }
         }),
         lakehouse: catalog.map(LakehouseSection::from),
+        schema_registry: registry.map(|registry| SchemaRegistrySection {
+            url: registry.url.clone(),
+            username: None,
+            password: None,
+        }),
         faults: broker_command(&state.dir).map(|base| {
             let broker = ProcessActions::acting_through(&base);
             FaultsSection {
@@ -223,6 +249,15 @@ pub fn down(args: &DownArgs, json: bool) -> Result<()> {
             };
             println!("  Flink {process}  pid {pid}  {what}");
         }
+    }
+    let registry = LocalSchemaRegistry::down(&schema_registry_dir(&args.dir.dir), grace);
+    if let (Some((pid, killed)), false) = (registry, json) {
+        let what = if killed {
+            "killed after the grace period"
+        } else {
+            "stopped"
+        };
+        println!("  schema registry  pid {pid}  {what}");
     }
     let report = LocalCluster::down(&args.dir.dir, grace)?;
     if json {

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use streamproof_platform::connection::KafkaConnection;
+use streamproof_platform::schema_registry::RegistryConnection;
 use streamproof_reports::result::RunResult;
 use streamproof_reports::{html, junit};
 
@@ -38,6 +39,8 @@ pub struct Runner {
     pub json: bool,
     /// Platforms started so far, stopped on Ctrl-C.
     started: Arc<Mutex<Vec<PathBuf>>>,
+    /// The schema registry named on the command line or in the platform file.
+    pub schema_registry: Option<RegistryConnection>,
 }
 
 impl Runner {
@@ -54,6 +57,7 @@ impl Runner {
             keep_platform,
             json,
             started,
+            schema_registry: None,
         })
     }
 
@@ -83,6 +87,7 @@ impl Runner {
             existing: self.existing.clone(),
             started: self.started.clone(),
             keep_platform: self.keep_platform,
+            schema_registry: self.schema_registry.clone(),
         };
         let result = run_scenario(loaded, &options)
             .with_context(|| format!("scenario `{}`", loaded.file.display()))?;
@@ -107,7 +112,15 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     // Every file is checked before anything starts.
     let scenarios = load_all(&args.scenarios)?;
     let existing = existing_platform(&args.existing)?;
-    let runner = Runner::new(existing, args.keep_platform, json)?;
+    let schema_registry = match &args.schema_registry {
+        Some(url) => Some(RegistryConnection::new(url)),
+        None => existing
+            .as_ref()
+            .and_then(ExistingPlatform::schema_registry)
+            .transpose()?,
+    };
+    let mut runner = Runner::new(existing, args.keep_platform, json)?;
+    runner.schema_registry = schema_registry;
     let several = scenarios.len() > 1;
     let mut results = Vec::new();
     for loaded in &scenarios {

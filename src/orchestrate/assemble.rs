@@ -16,7 +16,9 @@ use streamproof_verify::kafka::KafkaFindings;
 use streamproof_verify::pipeline::PipelineFindings;
 use streamproof_verify::summary::{anomalies, verification};
 
+use super::schema::schema_counts;
 use crate::scenario::LoadedScenario;
+use streamproof_reports::result::schema::SchemaReport;
 
 /// Everything a result is made of.
 pub struct Assembly<'a> {
@@ -32,6 +34,8 @@ pub struct Assembly<'a> {
     pub bronze: Option<&'a (String, BronzeFindings)>,
     /// What the pipeline's verification found, when the pipeline ran.
     pub lakehouse: Option<&'a PipelineFindings>,
+    /// The schema registry's report, when values carry registered schemas.
+    pub schemas: Option<SchemaReport>,
 }
 
 pub fn assemble(input: Assembly<'_>) -> RunResult {
@@ -72,6 +76,7 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
             .map(|t| (t.before_faults_eps, t.outside_faults_eps)),
         lakehouse: input.lakehouse.map(PipelineFindings::counts),
         faults_healed: healed(input.faults),
+        schemas: input.schemas.as_ref().map(schema_counts),
     };
     let checks = evaluate(&scenario.expect, &observed);
     let verdict = Verdict::of(&checks);
@@ -105,5 +110,6 @@ pub fn assemble(input: Assembly<'_>) -> RunResult {
         lakehouse: input.lakehouse.map(|found| found.section.clone()),
         verification: Some(verification(input.findings, bronze_topic, input.lakehouse)),
         rate_search: None,
+        schemas: input.schemas,
     }
 }

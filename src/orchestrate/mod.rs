@@ -5,6 +5,7 @@
 
 mod assemble;
 pub mod plan;
+mod schema;
 mod search;
 mod stages;
 
@@ -21,6 +22,7 @@ use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::file::TopicPolicy;
 use streamproof_platform::handle::{KafkaSource, Platform};
 use streamproof_platform::runtime::{default_cache_root, Lifetime};
+use streamproof_platform::schema_registry::RegistryConnection;
 use streamproof_platform::topics::standard_topics;
 use streamproof_reports::result::RunResult;
 use streamproof_verify::gold::{GoldReplay, SendTimes};
@@ -30,6 +32,7 @@ use crate::platform_file::ExistingPlatform;
 use crate::scenario::LoadedScenario;
 use crate::settings::platform_spec;
 use assemble::{assemble, Assembly};
+use schema::SchemaRun;
 use stages::{Stages, Verified};
 
 /// Where and against what to run.
@@ -42,6 +45,9 @@ pub struct RunOptions {
     pub started: Arc<Mutex<Vec<PathBuf>>>,
     /// Leave the embedded platform running after the verdict.
     pub keep_platform: bool,
+    /// A schema registry that already runs, for formats that register schemas (else one is
+    /// started with the platform).
+    pub schema_registry: Option<RegistryConnection>,
 }
 
 /// The platform of a run, and the client proxies in front of its brokers when network faults
@@ -99,6 +105,7 @@ fn start_platform(loaded: &LoadedScenario, options: &RunOptions) -> Result<RunPl
     let spec = platform_spec(
         &loaded.scenario,
         options.existing.as_ref(),
+        options.schema_registry.as_ref(),
         &options.out,
         lifetime,
     )?;
@@ -164,6 +171,9 @@ async fn drive(
 
     let producer = scenario.platform.producer_settings()?;
     let groups = scenario.consumer_groups(&run_id)?;
+    let schemas =
+        tokio::task::block_in_place(|| SchemaRun::register(&scenario.schema, &run.platform))
+            .context("register the event schemas")?;
     let stages =
         tokio::task::block_in_place(|| Stages::start(scenario, &run.platform, &run_id, options))?;
     eprintln!(
@@ -173,7 +183,7 @@ async fn drive(
         humantime_serde::re::humantime::format_duration(scenario.load.warmup)
     );
     let loaded_run = stages
-        .load_with_faults(scenario, run, &run_id, &producer, &groups)
+        .load_with_faults(scenario, run, &run_id, &producer, &groups, schemas.as_ref())
         .await?;
     let outcome = &loaded_run.outcome;
 
@@ -190,17 +200,32 @@ async fn drive(
         },
     };
     let topic_names: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let readers = tokio::task::block_in_place(|| schemas.as_ref().map(|s| s.readers()).transpose())
+        .context("read the registered schemas back from the registry")?;
     let findings = tokio::task::block_in_place(|| {
-        let check = KafkaCheck::of_load(
-            connection,
-            outcome,
-            &topic_names,
-            scenario.drain_timeout,
-            replay,
-        );
+        let check = KafkaCheck {
+            schemas: readers.as_ref(),
+            ..KafkaCheck::of_load(
+                connection,
+                outcome,
+                &topic_names,
+                scenario.drain_timeout,
+                replay,
+            )
+        };
         check_kafka(&check)
     })
     .context("verify the raw topics")?;
+    let schema_report = match (&schemas, &readers) {
+        (Some(run), Some(readers)) => Some(tokio::task::block_in_place(|| {
+            run.report(
+                readers,
+                loaded_run.schema_changes.clone(),
+                findings.schemas.clone().unwrap_or_default(),
+            )
+        })),
+        _ => None,
+    };
     let verified: Verified = tokio::task::block_in_place(|| {
         stages.verify(
             &run.platform,
@@ -225,5 +250,6 @@ async fn drive(
         faults: &loaded_run.faults,
         bronze: verified.bronze.as_ref(),
         lakehouse: verified.lakehouse.as_ref(),
+        schemas: schema_report,
     }))
 }

@@ -47,6 +47,7 @@ impl PlanOptions {
             existing: self.existing.clone(),
             started: self.started.clone(),
             keep_platform: false,
+            schema_registry: None,
         }
     }
 }
@@ -267,6 +268,7 @@ fn planned_scenario(plan: &PlanFile, run: PlannedRun) -> Scenario {
             search: run.search,
         },
         consumers: run.consumers,
+        schema: Default::default(),
         faults: Vec::new(),
         expect: objective_expectations(plan),
         drain_timeout: scenario::default_drain_timeout(),

@@ -18,10 +18,12 @@ use streamproof_verify::gold::GoldReplay;
 use streamproof_verify::kafka::KafkaFindings;
 use streamproof_verify::pipeline::{verify_pipeline, PipelineFindings, PipelineRun};
 
+use super::schema::{ScheduledChanges, SchemaRun};
 use super::{RunOptions, RunPlatform};
 use crate::platform_file::copier_connection_args;
 use crate::progress::ProgressView;
 use crate::scenario::Scenario;
+use streamproof_reports::result::schema::SchemaChangeRecord;
 
 /// The running stages of a run.
 pub struct Stages {
@@ -35,6 +37,8 @@ pub struct LoadedRun {
     pub outcome: LoadOutcome,
     /// Every fault's timeline.
     pub faults: Vec<FaultRecord>,
+    /// Every schema change made during the load.
+    pub schema_changes: Vec<SchemaChangeRecord>,
 }
 
 /// What the stages' verification found.
@@ -97,6 +101,7 @@ impl Stages {
         run_id: &str,
         producer: &ClientSettings,
         groups: &[GroupPlan],
+        schemas: Option<&Arc<SchemaRun>>,
     ) -> Result<LoadedRun> {
         let control = Arc::new(ProducerControl::new(scenario.load.producers));
         let plan = LoadPlan {
@@ -113,10 +118,13 @@ impl Stages {
                 .iter()
                 .map(PipelineStage::source_group)
                 .collect(),
+            encoder: schemas.map(|run| run.encoder()),
         };
         let view = ProgressView::new(scenario.load.total());
         let mut injector: Option<Injector> = None;
+        let mut changes: Option<ScheduledChanges> = None;
         let mut start_faults = |start: Instant| {
+            changes = schemas.map(|run| run.start_changes(start));
             if !scenario.faults.is_empty() {
                 injector = Some(Injector::start(
                     self.fault_targets(run, &control),
@@ -135,7 +143,14 @@ impl Stages {
         // Every fault heals before the records are verified.
         let faults =
             tokio::task::block_in_place(|| injector.map(Injector::finish).unwrap_or_default());
-        Ok(LoadedRun { outcome, faults })
+        let schema_changes = tokio::task::block_in_place(|| {
+            changes.map(ScheduledChanges::finish).unwrap_or_default()
+        });
+        Ok(LoadedRun {
+            outcome,
+            faults,
+            schema_changes,
+        })
     }
 
     /// What faults may act on: the embedded brokers and Flink, the copier, the producers,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::gold::GoldReplay;
 pub use crate::read::VerifyError;
 use crate::read::{log_starts_by_partition, read_range, Observer, PartitionView, Range};
+use crate::schema::{RecordDecoder, SchemaReaders, SentRecord};
 use crate::sent::AlteredRecord;
 use rdkafka::message::Message;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,9 @@ pub struct KafkaCheck<'a> {
     /// How to rebuild what a send carried, to show where an altered record first differs
     /// (`None`: altered records are counted without that detail).
     pub replay: Option<GoldReplay<'a>>,
+    /// The registry's schemas to decode every record with, when values carry registered
+    /// schemas.
+    pub schemas: Option<&'a SchemaReaders>,
 }
 
 impl<'a> KafkaCheck<'a> {
@@ -57,6 +61,7 @@ impl<'a> KafkaCheck<'a> {
             start: &outcome.start_offsets,
             drain_timeout,
             replay: Some(replay),
+            schemas: None,
         }
     }
 }
@@ -86,6 +91,9 @@ pub struct KafkaFindings {
     /// may or may not hold them, depending on whether they were copied before the removal.
     #[serde(skip)]
     pub removed: Vec<SendId>,
+    /// The records decoded through the schema registry, when values carry registered schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<streamproof_result::schema::SchemaDecoding>,
 }
 
 /// Per-send observations, two bytes per send.
@@ -154,6 +162,7 @@ struct Reader<'a> {
     acked_total: u64,
     salt: u64,
     altered: Vec<AlteredRecord>,
+    decoder: Option<RecordDecoder>,
 }
 
 impl Observer for Reader<'_> {
@@ -205,6 +214,11 @@ pub fn check_kafka(check: &KafkaCheck<'_>) -> Result<KafkaFindings, VerifyError>
         acked_total,
         salt: streamproof_loadgen::id_salt(check.run_id),
         altered: Vec::new(),
+        decoder: check
+            .schemas
+            .map(RecordDecoder::new)
+            .transpose()
+            .map_err(|error| VerifyError::Schema(error.to_string()))?,
     };
     let range = Range {
         connection: check.connection,
@@ -256,6 +270,17 @@ impl Reader<'_> {
         }
         if first_copy && entry.outcome() == Outcome::Acked {
             self.acked_seen += 1;
+        }
+        if let Some(decoder) = &mut self.decoder {
+            let event_id = event_id(self.salt, self.check.ledger.event_send(meta.send_id));
+            let sent = SentRecord {
+                topic: usize::from(entry.topic()),
+                kind: entry.kind(),
+                event_id: &event_id,
+            };
+            if let Some(anomaly) = decoder.observe(&sent, key, value) {
+                self.example(anomaly, meta.send_id, topic, Some(position));
+            }
         }
         let expected_topic = self.check.topics.get(usize::from(entry.topic()));
         if entry.position() == Some(position) && expected_topic.is_some_and(|t| t == topic) {
@@ -319,6 +344,7 @@ impl Reader<'_> {
 
     fn finish(mut self) -> KafkaFindings {
         self.altered_examples();
+        self.findings.schemas = self.decoder.take().map(RecordDecoder::finish);
         self.findings.copies = std::mem::take(&mut self.seen.copies);
         let log_starts = log_starts_by_partition(&self.findings.partitions);
         let mut removed = Vec::new();

@@ -30,6 +30,7 @@ pub mod kafka;
 pub mod lakehouse;
 pub mod pipeline;
 mod read;
+pub mod schema;
 pub use read::cost;
 pub mod sent;
 pub mod summary;

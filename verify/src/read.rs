@@ -47,6 +47,9 @@ pub enum VerifyError {
         /// The partition's end.
         end: i64,
     },
+    /// A schema of the registry cannot be parsed.
+    #[error("a schema registered for the run cannot be parsed: {0}")]
+    Schema(String),
 }
 
 pub(crate) fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> VerifyError {

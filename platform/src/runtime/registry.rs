@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::cluster::{ClusterState, LocalCluster, StopOutcome, STATE_FILE};
 use super::flink::{recorded_flink_processes, FlinkCluster};
 use super::owner::{Lifetime, Owner};
+use super::schema_registry::{schema_registry_dir, LocalSchemaRegistry};
 use super::{io_error, RuntimeError};
 
 /// The directory for streamproof's state: `$STREAMPROOF_STATE_DIR`, else
@@ -168,6 +169,8 @@ pub enum ProcessKind {
     Broker,
     /// A Flink JobManager, TaskManager or SQL Gateway.
     Flink,
+    /// The schema registry.
+    SchemaRegistry,
 }
 
 /// One recorded process of a platform.
@@ -227,6 +230,15 @@ impl RecordedPlatform {
                 pid: broker.pid,
                 running: broker.is_running(),
             }));
+        }
+        if let Some(recorded) = LocalSchemaRegistry::recorded(&schema_registry_dir(dir)) {
+            owner = owner.or(recorded.owner);
+            processes.push(PlatformProcess {
+                name: "schema-registry".to_owned(),
+                kind: ProcessKind::SchemaRegistry,
+                pid: recorded.pid,
+                running: recorded.is_running(),
+            });
         }
         for (role, recorded) in recorded_flink_processes(dir) {
             owner = owner.or(recorded.owner);
@@ -298,6 +310,19 @@ fn stop_platform(
             },
         })
         .collect();
+    if let Some((pid, killed)) =
+        LocalSchemaRegistry::down(&schema_registry_dir(&platform.dir), grace)
+    {
+        stopped.push(ProcessStop {
+            name: "schema-registry".to_owned(),
+            pid,
+            outcome: if killed {
+                StopOutcome::Killed
+            } else {
+                StopOutcome::Graceful
+            },
+        });
+    }
     if platform.dir.join(STATE_FILE).exists() {
         let report = LocalCluster::down(&platform.dir, grace)?;
         stopped.extend(

@@ -188,6 +188,10 @@ impl LocalSchemaRegistry {
                 .to_string(),
         ];
         let log = log_file(&dir);
+        if let Some(platform_dir) = dir.parent() {
+            // `down --all` finds it even when no brokers of streamproof's run beside it.
+            super::registry::register_quietly(platform_dir);
+        }
         let process = ManagedProcess::launch(ProcessSpec {
             dir: Some(dir.clone()),
             pid_file: Some(pid_file(&dir)),

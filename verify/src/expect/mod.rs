@@ -159,6 +159,15 @@ pub struct Expectations {
     /// a row without events (counted together).
     #[serde(default = "zero")]
     pub gold_windows_wrong: Bound,
+    /// Valid events of a registered-schema format that do not decode through the registry as
+    /// sent: not in the wire format, an unknown or foreign schema id, undecodable, or decoded
+    /// to another event.
+    #[serde(default = "zero")]
+    pub schema_undecodable: Bound,
+    /// Reads of a valid event by a version of its subject (old readers of new events, new
+    /// readers of old ones) that failed.
+    #[serde(default = "zero")]
+    pub schema_reader_failures: Bound,
     /// Achieved throughput as a fraction of the target rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_throughput: Option<f64>,
@@ -230,6 +239,8 @@ impl Default for Expectations {
             dlq_duplicates: zero(),
             dlq_unexpected: zero(),
             gold_windows_wrong: zero(),
+            schema_undecodable: zero(),
+            schema_reader_failures: zero(),
             min_throughput: None,
             produce_p99: None,
             produce_p999: None,
@@ -288,6 +299,22 @@ pub struct Observed {
     pub lakehouse: Option<LakehouseCounts>,
     /// Acknowledged events/s before the first fault and outside every fault window.
     pub fault_throughput: Option<(Option<f64>, Option<f64>)>,
+    /// The records decoded through the schema registry and the schema changes made, when the
+    /// format carries registered schemas.
+    pub schemas: Option<SchemaCounts>,
+}
+
+/// What decoding through the registry and the schema changes came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaCounts {
+    /// Valid events not decoded as sent.
+    pub undecodable: u64,
+    /// Failed reads by a version of a subject.
+    pub reader_failures: u64,
+    /// Valid events decoded as sent.
+    pub decoded: u64,
+    /// Each schema change, as `(what, expected, outcome)`.
+    pub changes: Vec<(String, String, String)>,
 }
 
 pub use streamproof_result::Check;
@@ -388,6 +415,57 @@ fn gold_check(bound: Bound, lakehouse: &LakehouseCounts) -> Check {
         },
         _ => check,
     }
+}
+
+/// Decoding through the registry, each subject's versions reading every event, and every
+/// schema change answered as the scenario expected.
+fn schema_checks(expect: &Expectations, schemas: &SchemaCounts) -> Vec<Check> {
+    let mut checks = vec![
+        Check {
+            actual: format!(
+                "{} ({} valid events decoded as sent)",
+                schemas.undecodable, schemas.decoded
+            ),
+            ..count_check(
+                "schema_undecodable",
+                expect.schema_undecodable,
+                schemas.undecodable,
+            )
+        },
+        count_check(
+            "schema_reader_failures",
+            expect.schema_reader_failures,
+            schemas.reader_failures,
+        ),
+    ];
+    if !schemas.changes.is_empty() {
+        let unexpected: Vec<String> = schemas
+            .changes
+            .iter()
+            .filter(|(_, expected, outcome)| expected != outcome)
+            .map(|(what, expected, outcome)| format!("{what}: {outcome}, expected {expected}"))
+            .collect();
+        checks.push(check(
+            "schema_changes",
+            (
+                format!(
+                    "each of {} schema change(s) accepted or refused by the registry as expected",
+                    schemas.changes.len()
+                ),
+                Limit::AtMost(Value::Count(0)),
+            ),
+            (
+                if unexpected.is_empty() {
+                    "every change answered as expected".to_owned()
+                } else {
+                    unexpected.join("; ")
+                },
+                Some(Value::Count(unexpected.len() as u64)),
+            ),
+            unexpected.is_empty(),
+        ));
+    }
+    checks
 }
 
 /// A layer copied from raw (the `bronze-events` topic, the `bronze.events` table) against raw.
@@ -564,6 +642,9 @@ pub fn evaluate(expect: &Expectations, observed: &Observed) -> Vec<Check> {
             checks.push(count_check(name, bound, actual));
         }
         checks.push(gold_check(expect.gold_windows_wrong, lakehouse));
+    }
+    if let Some(schemas) = &observed.schemas {
+        checks.extend(schema_checks(expect, schemas));
     }
     if let Some(bronze) = &observed.bronze {
         checks.extend(bronze.checks(

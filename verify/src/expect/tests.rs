@@ -28,6 +28,7 @@ fn observed() -> Observed {
         bronze: None,
         lakehouse: None,
         fault_throughput: None,
+        schemas: None,
     }
 }
 
@@ -347,4 +348,59 @@ fn what_explains_an_actual_value_is_typed_too() {
         .unwrap();
     assert_eq!(gold.actual_value, Some(Value::Count(26)));
     assert_eq!(gold.note, Some(CheckNote::DroppedAsLate { records: 41 }));
+}
+
+#[test]
+fn schema_checks_count_undecodable_events_failed_readers_and_unexpected_answers() {
+    let mut run = observed();
+    run.schemas = Some(SchemaCounts {
+        undecodable: 0,
+        reader_failures: 0,
+        decoded: 90,
+        changes: vec![(
+            "transaction add-optional-field channel".to_owned(),
+            "accepted".to_owned(),
+            "accepted".to_owned(),
+        )],
+    });
+    let checks = evaluate(&Expectations::default(), &run);
+    assert!(failed(&checks).is_empty(), "{checks:?}");
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    for name in [
+        "schema_undecodable",
+        "schema_reader_failures",
+        "schema_changes",
+    ] {
+        assert!(names.contains(&name), "{name}");
+    }
+    run.schemas = Some(SchemaCounts {
+        undecodable: 3,
+        reader_failures: 2,
+        decoded: 87,
+        changes: vec![(
+            "transaction add-required-field region".to_owned(),
+            "refused".to_owned(),
+            "accepted".to_owned(),
+        )],
+    });
+    let checks = evaluate(&Expectations::default(), &run);
+    assert_eq!(
+        failed(&checks),
+        vec![
+            "schema_undecodable",
+            "schema_reader_failures",
+            "schema_changes"
+        ]
+    );
+    let undecodable = checks
+        .iter()
+        .find(|c| c.name == "schema_undecodable")
+        .unwrap();
+    assert_eq!(undecodable.actual_value, Some(Value::Count(3)));
+    let changes = checks.iter().find(|c| c.name == "schema_changes").unwrap();
+    assert!(
+        changes.actual.contains("accepted, expected refused"),
+        "{}",
+        changes.actual
+    );
 }
