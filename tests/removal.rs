@@ -6,18 +6,17 @@
 
 mod common;
 
+use common::records::{
+    end_of_partition_zero, failed_checks, first_record_of_a_run, resend_to_partition_zero,
+    spawn_run_on_shared_cluster,
+};
 use common::{bootstrap, exclusive, explain, read_result, streamproof};
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
-use streamproof_loadgen::consumer::StartOffsets;
 use streamproof_platform::admin::KafkaAdmin;
 use streamproof_platform::connection::KafkaConnection;
 
@@ -27,39 +26,10 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The end offset of raw-events/0 on the shared cluster; 0 before any run created it, `None`
-/// while the cluster cannot say (a run is creating the topic).
-fn end_of_partition_zero() -> Option<i64> {
-    let ends = StartOffsets::snapshot(&KafkaConnection::new(bootstrap()), &["raw-events"]).ok()?;
-    Some(
-        ends.0
-            .iter()
-            .find(|(_, partition, _)| *partition == 0)
-            .map_or(0, |(_, _, offset)| *offset),
-    )
-}
-
 /// `streamproof run` of the eight-second user-action load on the shared cluster, into `out`,
 /// left running while the test acts on the platform.
 fn start_run(out: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_streamproof"))
-        .args(["run", fixture("delete-records.yaml").to_str().unwrap()])
-        .args(["--bootstrap-servers", &bootstrap()])
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn failed_checks(result: &Value) -> Vec<&str> {
-    result["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect()
+    spawn_run_on_shared_cluster(&fixture("delete-records.yaml"), out, &[])
 }
 
 fn raw_partitions(result: &Value) -> &Vec<Value> {
@@ -185,37 +155,6 @@ fn segments_deleted_by_retention_mid_run_are_removed_records_a_scenario_may_allo
     );
 }
 
-/// The first record a run sent to raw-events/0 at or after `from`, once one is there:
-/// its key, value and headers.
-fn first_record_of_a_run(from: i64) -> (Vec<u8>, Vec<u8>, OwnedHeaders) {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", "removal-test-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset("raw-events", 0, Offset::Offset(from))
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(120) {
-        let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let headers = message.headers().map(|h| h.detach()).unwrap_or_default();
-        if headers.iter().any(|h| h.key == "streamproof.run") {
-            return (
-                message.key().unwrap_or_default().to_vec(),
-                message.payload().unwrap_or_default().to_vec(),
-                headers,
-            );
-        }
-    }
-    panic!("no record of the run reached raw-events/0");
-}
-
 #[test]
 fn a_copy_altered_in_flight_is_corrupted_at_the_byte_it_differs() {
     let _one = exclusive();
@@ -227,21 +166,7 @@ fn a_copy_altered_in_flight_is_corrupted_at_the_byte_it_differs() {
     const AT: usize = 60;
     let sent_byte = value[AT];
     value[AT] = if sent_byte == b'#' { b'%' } else { b'#' };
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .create()
-        .unwrap();
-    producer
-        .send(
-            BaseRecord::to("raw-events")
-                .partition(0)
-                .key(&key)
-                .payload(&value)
-                .headers(headers),
-        )
-        .map_err(|(error, _)| error)
-        .unwrap();
-    producer.flush(Duration::from_secs(30)).unwrap();
+    resend_to_partition_zero(&key, &value, headers);
     let output = run.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
 

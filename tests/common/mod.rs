@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run the `streamproof` binary.
 #![allow(dead_code)]
 
+pub mod records;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};

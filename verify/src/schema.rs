@@ -246,3 +246,163 @@ mod tests {
         assert!(!is_the_event_sent(&event, "e-1", b"app-2"));
     }
 }
+
+#[cfg(test)]
+mod decoder_tests {
+    use super::*;
+    use streamproof_platform::events::EventType;
+    use streamproof_platform::schema_registry::{write_wire_header, RegistryConnection};
+    use streamproof_platform::schemas::{event_schema_document, evolve, SchemaChange};
+
+    const EVENT: &str = r#"{"event_id":"e-1","event_type":"log_event","event_timestamp":"2026-11-30T12:00:00.000Z","source_system":"s","payload":{"application":"app-1","severity":"info","message":"m"},"metadata":{},"schema_version":"1.0"}"#;
+
+    fn version(version: u32, id: u32, document: SchemaDocument) -> RegisteredVersion {
+        RegisteredVersion {
+            version,
+            id,
+            schema: document,
+        }
+    }
+
+    /// A decoder of one topic (log events) with versions 1 (id 10) and `second` (id 11),
+    /// whose writer schemas are known without asking a registry.
+    fn decoder(second: SchemaChange) -> RecordDecoder {
+        let first = event_schema_document(EventType::LogEvent, SchemaKind::Avro);
+        let evolved = evolve(&first, &second).unwrap();
+        let readers = SchemaReaders {
+            // Nothing listens there: every writer the test uses is known already.
+            registry: RegistryClient::new(&RegistryConnection::new("http://127.0.0.1:9")),
+            kind: SchemaKind::Avro,
+            subjects: vec![SubjectReaders {
+                subject: "raw-logs-value".to_owned(),
+                versions: vec![
+                    version(1, 10, first.clone()),
+                    version(2, 11, evolved.clone()),
+                ],
+            }],
+        };
+        let mut decoder = RecordDecoder::new(&readers).unwrap();
+        for (id, document) in [(10, first), (11, evolved)] {
+            decoder
+                .writers
+                .insert(id, Some(Decoder::parse(&document).unwrap()));
+        }
+        decoder
+    }
+
+    fn avro_record(id: u32, event: &str) -> Vec<u8> {
+        let schema =
+            AvroEvent::parse(&event_schema_document(EventType::LogEvent, SchemaKind::Avro).text)
+                .unwrap();
+        let mut record = Vec::new();
+        write_wire_header(&mut record, id);
+        schema.encode_json(event.as_bytes(), &mut record).unwrap();
+        record
+    }
+
+    fn sent(kind: SendKind) -> SentRecord<'static> {
+        SentRecord {
+            topic: 0,
+            kind,
+            event_id: "e-1",
+        }
+    }
+
+    #[test]
+    fn every_cause_of_an_undecodable_event_is_counted_apart() {
+        let mut decoder = decoder(SchemaChange::AddOptionalField("channel".to_owned()));
+        let good = avro_record(10, EVENT);
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Fresh), b"app-1", &good),
+            None
+        );
+        let mut truncated = good.clone();
+        truncated.truncate(good.len() - 4);
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Fresh), b"app-1", &truncated),
+            Some("undecodable")
+        );
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Fresh), b"app-1", EVENT.as_bytes()),
+            Some("undecodable"),
+            "not in the wire format"
+        );
+        let mut foreign = good.clone();
+        foreign[1..5].copy_from_slice(&99u32.to_be_bytes());
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Fresh), b"app-1", &foreign),
+            Some("foreign_schema")
+        );
+        let other = avro_record(10, &EVENT.replace("e-1", "e-2"));
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Duplicate), b"app-1", &other),
+            Some("mismatched")
+        );
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Fresh), b"app-9", &good),
+            Some("mismatched"),
+            "the payload routes to another key"
+        );
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Invalid), b"app-1", &truncated),
+            None
+        );
+        assert_eq!(
+            decoder.observe(&sent(SendKind::Invalid), b"app-1", &good),
+            None
+        );
+        let found = decoder.finish();
+        assert_eq!(
+            (
+                found.records,
+                found.decoded,
+                found.undecodable,
+                found.foreign_schema,
+                found.mismatched,
+                found.invalid_refused,
+                found.invalid_matching
+            ),
+            (8, 1, 2, 1, 2, 1, 1)
+        );
+        assert_eq!(found.anomalies(), 5);
+        // Both versions read the one event decoded as sent.
+        assert_eq!(
+            found
+                .readers
+                .iter()
+                .map(|r| (r.version, r.decoded, r.failed))
+                .collect::<Vec<_>>(),
+            vec![(1, 1, 0), (2, 1, 0)]
+        );
+        assert_eq!(
+            found
+                .writers
+                .iter()
+                .map(|w| (w.id, w.records))
+                .collect::<Vec<_>>(),
+            vec![(10, 6), (99, 1)]
+        );
+    }
+
+    #[test]
+    fn a_version_that_cannot_read_old_events_fails_each_read() {
+        let mut decoder = decoder(SchemaChange::AddRequiredField("region".to_owned()));
+        for _ in 0..3 {
+            let record = avro_record(10, EVENT);
+            assert_eq!(
+                decoder.observe(&sent(SendKind::Fresh), b"app-1", &record),
+                None
+            );
+        }
+        let found = decoder.finish();
+        assert_eq!(
+            found
+                .readers
+                .iter()
+                .map(|r| (r.version, r.decoded, r.failed))
+                .collect::<Vec<_>>(),
+            vec![(1, 3, 0), (2, 0, 3)]
+        );
+        assert_eq!(found.reader_failures(), 3);
+    }
+}
