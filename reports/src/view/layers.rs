@@ -330,3 +330,98 @@ pub(super) fn scenario(result: &RunResult) -> Section {
         ],
     }
 }
+
+/// The schema registry: decoding of every raw record, each subject's versions reading the
+/// events, and the schema changes made mid-run.
+pub(super) fn schemas(result: &RunResult) -> Option<Section> {
+    let report = result.schemas.as_ref()?;
+    let decoding = &report.decoding;
+    let count = |label, value: u64| Stat::new(label, value.to_string());
+    let anomaly = |label, value: u64| count(label, value).bad_when(value > 0);
+    let mut blocks = vec![
+        Block::Paragraph(
+            Text::plain("Values written as ")
+                .then_code(report.format.clone())
+                .then_plain(" through the registry at ")
+                .then_code(report.registry.clone())
+                .then_plain(format!(", compatibility {}.", report.compatibility)),
+        ),
+        Block::Stats(vec![
+            count("records", decoding.records),
+            count("decoded as sent", decoding.decoded),
+            anomaly("undecodable", decoding.undecodable),
+            anomaly("another event", decoding.mismatched),
+            anomaly("foreign schema id", decoding.foreign_schema),
+            anomaly("failed reads by a version", decoding.reader_failures()),
+            count("invalid refused by the schema", decoding.invalid_refused),
+            count("invalid matching the schema", decoding.invalid_matching),
+        ]),
+    ];
+    if !report.changes.is_empty() {
+        blocks.push(Block::Table(Table {
+            columns: vec![
+                Column::number("at (s)"),
+                Column::text("event type"),
+                Column::text("change"),
+                Column::text("field"),
+                Column::text("expected"),
+                Column::text("registry"),
+                Column::text("id or reason"),
+            ],
+            rows: report
+                .changes
+                .iter()
+                .map(|change| {
+                    let answer = if change.as_expected() {
+                        Text::plain(change.outcome.clone())
+                    } else {
+                        Text(vec![Span::Bad(change.outcome.clone())])
+                    };
+                    Row::new(vec![
+                        Text::plain(format!("{:.1}", change.at_seconds)),
+                        Text::plain(change.event_type.clone()),
+                        Text::plain(change.change.clone()),
+                        Text::code(change.field.clone()),
+                        Text::plain(change.expected.clone()),
+                        answer,
+                        Text::plain(
+                            change
+                                .id
+                                .map(|id| format!("id {id}"))
+                                .or_else(|| change.message.clone())
+                                .unwrap_or_default(),
+                        ),
+                    ])
+                })
+                .collect(),
+            aligned_in_markdown: false,
+        }));
+    }
+    blocks.push(Block::Table(Table {
+        columns: vec![
+            Column::text("subject"),
+            Column::number("version"),
+            Column::number("schema id"),
+            Column::number("events read"),
+            Column::number("failed"),
+        ],
+        rows: decoding
+            .readers
+            .iter()
+            .map(|reader| {
+                Row::new(vec![
+                    Text::plain(reader.subject.clone()),
+                    Text::plain(reader.version.to_string()),
+                    Text::plain(reader.id.to_string()),
+                    Text::plain(reader.decoded.to_string()),
+                    Text::plain(reader.failed.to_string()),
+                ])
+            })
+            .collect(),
+        aligned_in_markdown: true,
+    }));
+    Some(Section {
+        title: "Schemas",
+        blocks,
+    })
+}

@@ -212,6 +212,7 @@ pub(crate) fn run_document(result: &RunResult) -> Document {
         Some(run::charts()),
         layers::lakehouse(result),
         layers::bronze(result),
+        layers::schemas(result),
         layers::verification(result),
         run::anomalies(result),
         Some(layers::platform(result)),
