@@ -49,6 +49,17 @@ impl ExistingPlatform {
         if loaded.scenario.platform.pipeline.is_some() {
             JavaClientProperties::from_librdkafka(self.connection.client_properties())
                 .context("the pipeline's Flink jobs reach Kafka with the platform's settings")?;
+            let remote_flink = self
+                .described
+                .as_ref()
+                .is_some_and(|described| described.file.flink.is_some());
+            if remote_flink && loaded.scenario.schema.format.schema_kind().is_some() {
+                anyhow::bail!(
+                    "`{}`: the pipeline decodes schema.format {} with streamproof's own Flink function, which the platform file's Flink cluster does not have; run it on the embedded Flink (leave `flink` out of the platform file) or with schema.format json",
+                    loaded.file.display(),
+                    loaded.scenario.schema.format.as_str()
+                );
+            }
         }
         self.connection
             .check_reachable(REACHABLE_TIMEOUT)

@@ -336,9 +336,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         name_problems(&scenario),
         fault_problems(&scenario),
         pipeline_problems(&scenario),
-        scenario
-            .schema
-            .problems(scenario.load.total(), scenario.platform.pipeline.is_some()),
+        scenario.schema.problems(scenario.load.total()),
     ]
     .concat();
     located(text, problems).map(|()| scenario)

@@ -12,7 +12,7 @@ use streamproof_platform::handle::{
     free_port_block, Catalog, KafkaSource, PlatformSpec, SchemaRegistrySource,
 };
 use streamproof_platform::pipeline::{
-    JavaClientProperties, PipelineError, PipelineSettings, BRONZE_TOPIC,
+    JavaClientProperties, PipelineError, PipelineSettings, RawValues, BRONZE_TOPIC,
 };
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_platform::runtime::{
@@ -151,6 +151,7 @@ impl PipelineSection {
         connection: &KafkaConnection,
         catalog: Catalog,
         run_id: &str,
+        values: RawValues,
     ) -> Result<PipelineSettings, PipelineError> {
         Ok(PipelineSettings {
             bootstrap: connection.bootstrap_servers().to_owned(),
@@ -162,6 +163,7 @@ impl PipelineSection {
             window: self.window,
             watermark_delay: self.watermark_delay,
             prefix: format!("streamproof-{}", &run_id[..8]),
+            values,
         })
     }
 }

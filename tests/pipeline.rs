@@ -2,7 +2,7 @@
 //! cluster and real Iceberg tables. A passing run whose tables another engine (PyIceberg)
 //! counts the same; a TaskManager kill and a JobManager kill (jobs resubmitted from their
 //! checkpoints) that must still be exactly-once; the at-least-once profile whose replayed
-//! duplicates must be caught.
+//! duplicates must be caught; Avro through a schema registry, exact through gold.
 
 mod common;
 
@@ -82,6 +82,34 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
     };
     assert_eq!(rows("bronze.events"), lake["bronze_rows"].as_u64());
     assert_eq!(rows("silver.events"), lake["silver_rows"].as_u64());
+}
+
+#[test]
+fn avro_values_are_decoded_through_the_registry_and_exact_through_gold() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("avro.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    let lake = &result["lakehouse"];
+    let counts = &result["counts"];
+    // Bronze kept every record byte for byte (they are compared with what was sent).
+    assert_eq!(lake["bronze_rows"], counts["present"]);
+    assert_eq!(lake["silver_rows"], lake["silver_expected"]);
+    // Every invalid record reached the DLQ: those the schema cannot decode and those it can.
+    let decoding = &result["schemas"]["decoding"];
+    assert!(
+        decoding["invalid_refused"].as_u64().unwrap() > 0,
+        "{decoding}"
+    );
+    assert!(
+        decoding["invalid_matching"].as_u64().unwrap() > 0,
+        "{decoding}"
+    );
+    assert_eq!(lake["dlq_present"], counts["invalid_present"]);
+    let gold = &lake["gold"];
+    assert!(gold["windows_checked"].as_u64().unwrap() > 0, "{gold}");
+    assert_eq!(gold["windows_matching"], gold["windows_checked"]);
+    assert_eq!(result["schemas"]["changes"][0]["outcome"], "accepted");
 }
 
 /// Runs a scenario whose one fault kills `target`; it must pass, with the kill applied.

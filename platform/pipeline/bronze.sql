@@ -1,5 +1,7 @@
--- Bronze: every record of the raw topics, the value as UTF-8 text, with its Kafka coordinates and
--- headers, into the Iceberg table and the bronze-events topic (with the same headers).
+-- Bronze: every record of the raw topics, the value as text (UTF-8 for JSON; for values in a
+-- schema registry's wire format, ISO-8859-1, one character per byte, so that no byte is lost),
+-- with its Kafka coordinates and headers, into the Iceberg table and the bronze-events topic
+-- (the value's bytes as they were, with the same headers).
 SET 'pipeline.name' = 'streamproof-bronze';
 SET 'table.local-time-zone' = 'UTC';
 SET 'execution.checkpointing.interval' = '${CHECKPOINT_INTERVAL}';
@@ -11,7 +13,7 @@ CREATE CATALOG lake WITH (
 
 CREATE TEMPORARY TABLE raw_src (
   record_key   STRING,
-  raw_value    STRING,
+  ${RAW_SOURCE_COLUMN},
   src_topic     STRING               METADATA FROM 'topic'     VIRTUAL,
   src_partition INT                  METADATA FROM 'partition' VIRTUAL,
   src_offset    BIGINT               METADATA FROM 'offset'    VIRTUAL,
@@ -34,7 +36,7 @@ CREATE TEMPORARY TABLE raw_src (
 
 CREATE TEMPORARY TABLE bronze_kafka (
   record_key   STRING,
-  raw_value    STRING,
+  ${BRONZE_KAFKA_VALUE_COLUMN},
   headers      MAP<STRING, BYTES> METADATA FROM 'headers'
 ) WITH (
   'connector' = 'kafka',
@@ -52,8 +54,8 @@ CREATE TEMPORARY TABLE bronze_kafka (
 EXECUTE STATEMENT SET
 BEGIN
 INSERT INTO lake.bronze.events
-SELECT src_topic, src_partition, src_offset, src_timestamp, record_key, raw_value, src_headers,
+SELECT src_topic, src_partition, src_offset, src_timestamp, record_key, ${RAW_TEXT}, src_headers,
        CURRENT_TIMESTAMP
 FROM raw_src;
-INSERT INTO bronze_kafka SELECT record_key, raw_value, src_headers FROM raw_src;
+INSERT INTO bronze_kafka SELECT record_key, ${RAW_KAFKA_VALUE}, src_headers FROM raw_src;
 END;

@@ -45,37 +45,44 @@ CREATE TEMPORARY TABLE dlq_kafka (
   'properties.transaction.timeout.ms' = '${TXN_TIMEOUT_MS}'
 );
 
+-- 0) the event as JSON: the value itself, or for a schema registry's wire format the value
+--    decoded through the registry (NULL when it does not decode: the record goes to the DLQ)
+${FUNCTIONS}
+CREATE TEMPORARY VIEW events AS
+SELECT kafka_topic, kafka_partition, kafka_offset, raw_value, ${EVENT_JSON} AS event_json
+FROM lake.bronze.events
+  /*+ OPTIONS('streaming'='true', 'monitor-interval'='1s', 'starting-strategy'='TABLE_SCAN_THEN_INCREMENTAL') */;
+
 -- 1) parse: only committed bronze snapshots, from the first one on (restores resume from checkpointed position)
 CREATE TEMPORARY VIEW parsed AS
 SELECT
-  kafka_topic, kafka_partition, kafka_offset, raw_value,
-  raw_value IS JSON OBJECT                                  AS is_json,
-  JSON_VALUE(raw_value, '$.event_id')                       AS event_id,
-  JSON_VALUE(raw_value, '$.event_type')                     AS event_type,
-  JSON_VALUE(raw_value, '$.event_timestamp')                AS event_timestamp,
-  JSON_VALUE(raw_value, '$.source_system')                  AS source_system,
-  COALESCE(JSON_VALUE(raw_value, '$.schema_version'), '1.0') AS schema_version,
-  JSON_QUERY(raw_value, '$.payload')                        AS payload,
-  JSON_QUERY(raw_value, '$.metadata')                       AS metadata,
+  kafka_topic, kafka_partition, kafka_offset, raw_value, event_json,
+  event_json IS JSON OBJECT                                  AS is_json,
+  JSON_VALUE(event_json, '$.event_id')                       AS event_id,
+  JSON_VALUE(event_json, '$.event_type')                     AS event_type,
+  JSON_VALUE(event_json, '$.event_timestamp')                AS event_timestamp,
+  JSON_VALUE(event_json, '$.source_system')                  AS source_system,
+  COALESCE(JSON_VALUE(event_json, '$.schema_version'), '1.0') AS schema_version,
+  JSON_QUERY(event_json, '$.payload')                        AS payload,
+  JSON_QUERY(event_json, '$.metadata')                       AS metadata,
   -- required payload fields: present and not JSON null (string or number/bool -> JSON_VALUE, object/array -> JSON_QUERY)
-  COALESCE(JSON_VALUE(raw_value, '$.payload.user_id'),        JSON_QUERY(raw_value, '$.payload.user_id'))        AS p_user_id,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.action'),         JSON_QUERY(raw_value, '$.payload.action'))         AS p_action,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.transaction_id'), JSON_QUERY(raw_value, '$.payload.transaction_id')) AS p_transaction_id,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.currency'),       JSON_QUERY(raw_value, '$.payload.currency'))       AS p_currency,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.transaction_type'), JSON_QUERY(raw_value, '$.payload.transaction_type')) AS p_transaction_type,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.component'),      JSON_QUERY(raw_value, '$.payload.component'))      AS p_component,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.status'),         JSON_QUERY(raw_value, '$.payload.status'))         AS p_status,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.metric_name'),    JSON_QUERY(raw_value, '$.payload.metric_name'))    AS p_metric_name,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.application'),    JSON_QUERY(raw_value, '$.payload.application'))    AS p_application,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.severity'),       JSON_QUERY(raw_value, '$.payload.severity'))       AS p_severity,
-  COALESCE(JSON_VALUE(raw_value, '$.payload.message'),        JSON_QUERY(raw_value, '$.payload.message'))        AS p_message,
+  COALESCE(JSON_VALUE(event_json, '$.payload.user_id'),        JSON_QUERY(event_json, '$.payload.user_id'))        AS p_user_id,
+  COALESCE(JSON_VALUE(event_json, '$.payload.action'),         JSON_QUERY(event_json, '$.payload.action'))         AS p_action,
+  COALESCE(JSON_VALUE(event_json, '$.payload.transaction_id'), JSON_QUERY(event_json, '$.payload.transaction_id')) AS p_transaction_id,
+  COALESCE(JSON_VALUE(event_json, '$.payload.currency'),       JSON_QUERY(event_json, '$.payload.currency'))       AS p_currency,
+  COALESCE(JSON_VALUE(event_json, '$.payload.transaction_type'), JSON_QUERY(event_json, '$.payload.transaction_type')) AS p_transaction_type,
+  COALESCE(JSON_VALUE(event_json, '$.payload.component'),      JSON_QUERY(event_json, '$.payload.component'))      AS p_component,
+  COALESCE(JSON_VALUE(event_json, '$.payload.status'),         JSON_QUERY(event_json, '$.payload.status'))         AS p_status,
+  COALESCE(JSON_VALUE(event_json, '$.payload.metric_name'),    JSON_QUERY(event_json, '$.payload.metric_name'))    AS p_metric_name,
+  COALESCE(JSON_VALUE(event_json, '$.payload.application'),    JSON_QUERY(event_json, '$.payload.application'))    AS p_application,
+  COALESCE(JSON_VALUE(event_json, '$.payload.severity'),       JSON_QUERY(event_json, '$.payload.severity'))       AS p_severity,
+  COALESCE(JSON_VALUE(event_json, '$.payload.message'),        JSON_QUERY(event_json, '$.payload.message'))        AS p_message,
   -- numbers: '[12.5]' for a JSON number, '["12.5"]' for a string (JSON_VALUE alone cannot tell them apart)
-  JSON_QUERY(raw_value, '$.payload.amount' WITH ARRAY WRAPPER)        AS amount_wrapped,
-  JSON_QUERY(raw_value, '$.payload.metric_value' WITH ARRAY WRAPPER)  AS metric_value_wrapped,
-  JSON_VALUE(raw_value, '$.payload.amount')                           AS amount_text,
-  JSON_VALUE(raw_value, '$.payload.metric_value')                     AS metric_value_text
-FROM lake.bronze.events
-  /*+ OPTIONS('streaming'='true', 'monitor-interval'='1s', 'starting-strategy'='TABLE_SCAN_THEN_INCREMENTAL') */;
+  JSON_QUERY(event_json, '$.payload.amount' WITH ARRAY WRAPPER)        AS amount_wrapped,
+  JSON_QUERY(event_json, '$.payload.metric_value' WITH ARRAY WRAPPER)  AS metric_value_wrapped,
+  JSON_VALUE(event_json, '$.payload.amount')                           AS amount_text,
+  JSON_VALUE(event_json, '$.payload.metric_value')                     AS metric_value_text
+FROM events;
 
 -- 2) validate: one error string listing every problem ('; '-separated), NULL when valid
 CREATE TEMPORARY VIEW checked AS
@@ -85,7 +92,8 @@ SELECT p.*,
        THEN TRY_CAST(REPLACE(REGEXP_EXTRACT(event_timestamp, '^([0-9-]{10})T([0-9:.]+)', 1) || ' ' ||
                              REGEXP_EXTRACT(event_timestamp, '^([0-9-]{10})T([0-9:.]+)', 2), 'T', ' ') AS TIMESTAMP_LTZ(3))
   END AS event_ts,
-  CASE WHEN NOT is_json THEN 'event: not a JSON object'
+  CASE WHEN ${UNDECODED} THEN 'event: does not match its registered schema'
+       WHEN NOT is_json THEN 'event: not a JSON object'
   ELSE NULLIF(CONCAT_WS('; ',
     CASE WHEN event_id IS NULL OR NOT REGEXP(event_id, '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
          THEN 'event_id: `' || COALESCE(event_id, 'null') || '` is not a UUID' END,
@@ -147,9 +155,9 @@ SELECT event_id, event_type, event_ts, event_timestamp, source_system, schema_ve
                        WHEN 'transaction'  THEN TRY_CAST(amount_text AS DOUBLE) END AS metric_value,
        CASE event_type WHEN 'metric_event' THEN TRY_CAST(metric_value_text AS DECIMAL(38, 9))
                        WHEN 'transaction'  THEN TRY_CAST(amount_text AS DECIMAL(38, 9)) END AS metric_value_dec,
-       payload, metadata, raw_value, kafka_topic, kafka_partition, kafka_offset, CURRENT_TIMESTAMP
+       payload, metadata, event_json, kafka_topic, kafka_partition, kafka_offset, CURRENT_TIMESTAMP
 FROM deduped;
-INSERT INTO silver_kafka SELECT event_id, raw_value FROM deduped;
+INSERT INTO silver_kafka SELECT event_id, event_json FROM deduped;
 INSERT INTO dlq_kafka
 SELECT raw_value, COALESCE(error, 'event_timestamp: not parseable'),
        DATE_FORMAT(CURRENT_TIMESTAMP, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''),

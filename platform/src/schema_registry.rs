@@ -88,6 +88,15 @@ impl RegistryConnection {
             credentials: None,
         }
     }
+
+    /// The HTTP `Authorization` header its credentials make, if any.
+    pub fn authorization(&self) -> Option<String> {
+        self.credentials.as_ref().map(|(user, password)| {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!("Basic {token}")
+        })
+    }
 }
 
 /// Why a registry request failed.
@@ -187,15 +196,7 @@ impl RegistryClient {
             action: action.clone(),
             message,
         };
-        let auth = self
-            .connection
-            .credentials
-            .as_ref()
-            .map(|(user, password)| {
-                let token =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-                format!("Basic {token}")
-            });
+        let auth = self.connection.authorization();
         let response = match method {
             "GET" => {
                 let mut request = self.agent.get(&url).header("Accept", CONTENT_TYPE);

@@ -11,7 +11,7 @@ use streamproof_loadgen::control::ProducerControl;
 use streamproof_loadgen::{GroupPlan, LoadOutcome, LoadPlan};
 use streamproof_platform::copier::CopierStage;
 use streamproof_platform::handle::Platform;
-use streamproof_platform::pipeline::{PipelineStage, PipelineStart};
+use streamproof_platform::pipeline::{PipelineStage, PipelineStart, RawValues};
 use streamproof_platform::profiles::ClientSettings;
 use streamproof_verify::bronze::{check_copier, BronzeFindings};
 use streamproof_verify::gold::GoldReplay;
@@ -24,6 +24,18 @@ use crate::platform_file::copier_connection_args;
 use crate::progress::ProgressView;
 use crate::scenario::Scenario;
 use streamproof_reports::result::schema::SchemaChangeRecord;
+
+/// How the pipeline reads the raw topics' values: JSON, or through the run's registry.
+fn raw_values(scenario: &Scenario, platform: &Platform) -> Result<RawValues> {
+    if scenario.schema.format.schema_kind().is_none() {
+        return Ok(RawValues::Json);
+    }
+    let registry = platform
+        .schema_registry
+        .clone()
+        .context("the platform has no schema registry for the pipeline to decode with")?;
+    Ok(RawValues::Registered(registry))
+}
 
 /// The running stages of a run.
 pub struct Stages {
@@ -82,7 +94,12 @@ impl Stages {
                 let stage = PipelineStage::start(PipelineStart {
                     flink: &flink,
                     connection: &platform.connection,
-                    settings: section.settings(&platform.connection, catalog, run_id)?,
+                    settings: section.settings(
+                        &platform.connection,
+                        catalog,
+                        run_id,
+                        raw_values(scenario, platform)?,
+                    )?,
                     cancel_at_end: platform.flink.is_none() && !options.keep_platform,
                 })
                 .context("start the pipeline")?;

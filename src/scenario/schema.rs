@@ -173,7 +173,7 @@ impl SchemaSection {
     }
 
     /// Problems no single field shows, each at the field to fix.
-    pub fn problems(&self, load_end: Duration, pipeline: bool) -> Vec<Problem> {
+    pub fn problems(&self, load_end: Duration) -> Vec<Problem> {
         let mut problems = Vec::new();
         let Some(kind) = self.format.schema_kind() else {
             if !self.changes.is_empty() {
@@ -184,15 +184,6 @@ impl SchemaSection {
             }
             return problems;
         };
-        if pipeline {
-            problems.push(Problem::at(
-                [Key("schema"), Key("format")],
-                format!(
-                    "platform.pipeline reads the raw topics' JSON events; schema.format {} runs without a pipeline (with the copier or alone)",
-                    self.format.as_str()
-                ),
-            ));
-        }
         for (index, change) in self.changes.iter().enumerate() {
             if change.at >= load_end {
                 problems.push(Problem::at(

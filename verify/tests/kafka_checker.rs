@@ -139,6 +139,7 @@ impl Fixture {
             start: &start,
             drain_timeout,
             replay: None,
+            schemas: None,
         })
         .unwrap()
     }

@@ -346,6 +346,7 @@ async fn check(
             dlq_topic: &topic,
             dlq_start: &start,
             timeout,
+            bronze_text: Default::default(),
         })
         .expect("check the lakehouse")
     })

@@ -28,6 +28,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::handle::Catalog;
+use crate::runtime::REGISTERED_JSON_CLASS;
+use crate::schema_registry::RegistryConnection;
 
 pub use gateway::{split_statements, SqlGateway, StatementOutcome};
 mod java_client;
@@ -85,6 +87,19 @@ pub struct PipelineSettings {
     pub watermark_delay: Duration,
     /// Prefix of the Kafka consumer groups and transactional ids (unique per run).
     pub prefix: String,
+    /// How the raw topics' values are written.
+    pub values: RawValues,
+}
+
+/// How the raw topics' values are written, as the pipeline reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RawValues {
+    /// The JSON envelope, as UTF-8 text.
+    #[default]
+    Json,
+    /// In a schema registry's wire format (Avro or JSON Schema): kept byte for byte in
+    /// bronze, decoded through the registry into the JSON envelope for silver.
+    Registered(RegistryConnection),
 }
 
 impl PipelineSettings {
@@ -120,11 +135,65 @@ impl PipelineSettings {
                 "TABLE_SCAN_THEN_INCREMENTAL".to_owned(),
             ),
         ]
+        .into_iter()
+        .chain(self.value_variables())
+        .collect()
+    }
+
+    /// How bronze keeps the values and how silver turns them into JSON.
+    fn value_variables(&self) -> Vec<(&'static str, String)> {
+        match &self.values {
+            RawValues::Json => vec![
+                ("RAW_SOURCE_COLUMN", "raw_value STRING".to_owned()),
+                ("RAW_TEXT", "raw_value".to_owned()),
+                ("BRONZE_KAFKA_VALUE_COLUMN", "raw_value STRING".to_owned()),
+                ("RAW_KAFKA_VALUE", "raw_value".to_owned()),
+                ("FUNCTIONS", String::new()),
+                ("EVENT_JSON", "raw_value".to_owned()),
+                ("UNDECODED", "FALSE".to_owned()),
+            ],
+            RawValues::Registered(registry) => {
+                let authorization = registry
+                    .authorization()
+                    .map(|header| format!(", {}", sql_text(&header)))
+                    .unwrap_or_default();
+                vec![
+                    ("RAW_SOURCE_COLUMN", "raw_bytes BYTES".to_owned()),
+                    ("RAW_TEXT", "DECODE(raw_bytes, 'ISO-8859-1')".to_owned()),
+                    ("BRONZE_KAFKA_VALUE_COLUMN", "raw_value BYTES".to_owned()),
+                    ("RAW_KAFKA_VALUE", "raw_bytes".to_owned()),
+                    (
+                        "FUNCTIONS",
+                        format!(
+                            "CREATE TEMPORARY SYSTEM FUNCTION streamproof_registered_json AS '{REGISTERED_JSON_CLASS}' LANGUAGE JAVA;"
+                        ),
+                    ),
+                    (
+                        "EVENT_JSON",
+                        format!(
+                            "streamproof_registered_json(ENCODE(raw_value, 'ISO-8859-1'), {}{authorization})",
+                            sql_text(&registry.url)
+                        ),
+                    ),
+                    ("UNDECODED", "event_json IS NULL".to_owned()),
+                ]
+            }
+        }
     }
 
     /// `error` without the secrets the SQL carries (Flink may quote a refused statement).
     pub fn redacted(&self, error: PipelineError) -> PipelineError {
-        let redact = |text: String| self.kafka.redact(&text);
+        let authorization = match &self.values {
+            RawValues::Registered(registry) => registry.authorization(),
+            RawValues::Json => None,
+        };
+        let redact = |text: String| {
+            let text = self.kafka.redact(&text);
+            match &authorization {
+                Some(secret) => text.replace(secret.as_str(), crate::profiles::REDACTED),
+                None => text,
+            }
+        };
         match error {
             PipelineError::Http { action, message } => PipelineError::Http {
                 action: redact(action),
@@ -151,6 +220,11 @@ impl PipelineSettings {
             None => Ok(text),
         }
     }
+}
+
+/// `text` as a SQL string literal.
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// Why the pipeline could not be submitted or watched.
@@ -312,7 +386,39 @@ mod tests {
             window: Duration::from_secs(10),
             watermark_delay: Duration::from_secs(30),
             prefix: "run-1".to_owned(),
+            values: RawValues::Json,
         }
+    }
+
+    #[test]
+    fn registered_values_are_kept_as_bytes_and_decoded_through_the_registry() {
+        let mut registry = RegistryConnection::new("http://127.0.0.1:8081/apis/ccompat/v7");
+        registry.credentials = Some(("ci".to_owned(), "s3cret".to_owned()));
+        let registered = PipelineSettings {
+            values: RawValues::Registered(registry),
+            ..settings()
+        };
+        let bronze = registered.render(BRONZE).unwrap();
+        assert!(bronze.contains("raw_bytes BYTES"), "{bronze}");
+        assert!(bronze.contains("DECODE(raw_bytes, 'ISO-8859-1')"));
+        let silver = registered.render(SILVER).unwrap();
+        assert!(silver.contains(&format!(
+            "CREATE TEMPORARY SYSTEM FUNCTION streamproof_registered_json AS '{REGISTERED_JSON_CLASS}'"
+        )));
+        assert!(silver.contains(
+            "streamproof_registered_json(ENCODE(raw_value, 'ISO-8859-1'), 'http://127.0.0.1:8081/apis/ccompat/v7', 'Basic "
+        ));
+        assert!(silver.contains(
+            "WHEN event_json IS NULL THEN 'event: does not match its registered schema'"
+        ));
+        let error = registered.redacted(PipelineError::Statement {
+            statement: silver.clone(),
+            cause: "refused".to_owned(),
+        });
+        assert!(!error.to_string().contains("Basic Y2k6czNjcmV0"), "{error}");
+        let plain = settings().render(SILVER).unwrap();
+        assert!(plain.contains("raw_value AS event_json"));
+        assert!(!plain.contains("streamproof_registered_json"));
     }
 
     #[test]

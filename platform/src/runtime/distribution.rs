@@ -135,3 +135,40 @@ pub(crate) fn last_lines(text: &str, count: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(count)..].join("\n")
 }
+
+/// The Maven plugin that copies one artifact from Maven Central.
+const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy";
+
+/// Downloads one Maven artifact (`group:artifact:version[:type[:classifier]]`) into `into`.
+pub(crate) fn fetch_artifact(artifact: &str, into: &Path, what: &str) -> Result<(), RuntimeError> {
+    require_maven()?;
+    run_tool(
+        Command::new("mvn")
+            .args(["-q", "-B", DEPENDENCY_PLUGIN])
+            .arg(format!("-Dartifact={artifact}"))
+            .arg(format!("-DoutputDirectory={}", into.display())),
+        what,
+    )
+    .map(|_| ())
+}
+
+/// Runs one step of fetching or building what the runtime needs; its output, or an error
+/// with the end of it.
+pub(crate) fn run_tool(command: &mut Command, what: &str) -> Result<String, RuntimeError> {
+    let output = command.output().map_err(|source| RuntimeError::Io {
+        action: "run",
+        path: PathBuf::from(command.get_program()),
+        source,
+    })?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(RuntimeError::Fetch {
+            what: what.to_owned(),
+            status: output.status.to_string(),
+            output: last_lines(&text, 20),
+        })
+    }
+}

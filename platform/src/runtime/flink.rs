@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::distribution::{last_lines, maven_copy, remove_incomplete};
+use super::distribution::{last_lines, maven_copy, remove_incomplete, run_tool};
 use super::owner::Lifetime;
 use super::process::{ManagedProcess, ProcessSpec, RecordedProcess, SharedProcess};
 use super::registry::{register_quietly, Registry};
@@ -69,6 +69,8 @@ pub struct FlinkDistribution {
     pub home: PathBuf,
     /// The connector jars (Kafka, Iceberg, Hadoop client, SQL Gateway).
     pub connectors: PathBuf,
+    /// The pipeline's own functions and what they need (Apache Avro).
+    pub functions: PathBuf,
     /// The java executable.
     pub java: PathBuf,
 }
@@ -100,9 +102,15 @@ impl FlinkDistribution {
                 "the Flink connectors",
             )?;
         }
+        let lib = home.join("lib");
+        let functions = super::flink_udf::ensure(
+            cache_root,
+            &format!("{}/*:{}/*", lib.display(), connectors.display()),
+        )?;
         Ok(FlinkDistribution {
             home,
             connectors,
+            functions,
             java: java_command(),
         })
     }
@@ -111,7 +119,11 @@ impl FlinkDistribution {
     /// Gateway's jar only for the gateway).
     fn jars(&self, with_gateway: bool) -> Result<Vec<PathBuf>, RuntimeError> {
         let mut jars = Vec::new();
-        for dir in [self.home.join("lib"), self.connectors.clone()] {
+        for dir in [
+            self.home.join("lib"),
+            self.connectors.clone(),
+            self.functions.clone(),
+        ] {
             let entries = std::fs::read_dir(&dir).map_err(io_error("read", &dir))?;
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -186,25 +198,6 @@ fn which(program: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
-}
-
-fn run_tool(command: &mut Command, what: &'static str) -> Result<String, RuntimeError> {
-    let output = command.output().map_err(|source| RuntimeError::Io {
-        action: what,
-        path: PathBuf::from(command.get_program()),
-        source,
-    })?;
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    if output.status.success() {
-        Ok(text)
-    } else {
-        Err(RuntimeError::Fetch {
-            what: what.to_owned(),
-            status: output.status.to_string(),
-            output: last_lines(&text, 20),
-        })
-    }
 }
 
 /// How to start a Flink cluster.

@@ -6,6 +6,7 @@
 mod cluster;
 mod distribution;
 mod flink;
+mod flink_udf;
 mod owner;
 mod process;
 mod registry;
@@ -25,6 +26,7 @@ pub use flink::{
     get_json, get_json_if_found, patch, post_json, FlinkCluster, FlinkDistribution, FlinkSpec,
     FLINK_PORTS, FLINK_VERSION,
 };
+pub use flink_udf::REGISTERED_JSON_CLASS;
 pub use owner::{Lifetime, Owner};
 pub use process::{
     AfterRestart, ManagedProcess, ProcessSpec, ProducerSwitch, RecordedProcess, SharedProcess,

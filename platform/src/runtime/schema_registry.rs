@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::distribution::last_lines;
+use super::distribution::{fetch_artifact, last_lines, run_tool};
 use super::process::{stop_recorded, ManagedProcess, ProcessSpec, RecordedProcess};
-use super::toolchain::{java_at_least, require_maven};
+use super::toolchain::java_at_least;
 use super::{io_error, Lifetime, RuntimeError};
 
 /// The Apicurio Registry release the embedded platform runs.
@@ -26,7 +26,6 @@ pub const CONFLUENT_API_PATH: &str = "/apis/ccompat/v7";
 /// Apicurio Registry 3 is built for Java 21.
 const REQUIRED_JAVA: u32 = 21;
 const ARTIFACT: &str = "io.apicurio:apicurio-registry-app:3.3.3:tar.gz:all";
-const DEPENDENCY_PLUGIN: &str = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy";
 const COMPLETE_MARKER: &str = ".complete";
 const NAME: &str = "schema-registry";
 
@@ -61,22 +60,15 @@ impl SchemaRegistryDistribution {
 /// Downloads the application's archive with Maven and unpacks it into `app`, aside first so
 /// that a run interrupted half-way leaves nothing that looks complete.
 fn fetch(home: &Path, app: &Path) -> Result<(), RuntimeError> {
-    require_maven()?;
     let staging = home.join(format!("app.partial-{}", std::process::id()));
     std::fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
     let what =
         format!("fetching Apicurio Registry {SCHEMA_REGISTRY_VERSION} ({ARTIFACT}) with Maven");
-    run_fetch_step(
-        Command::new("mvn")
-            .args(["-q", "-B", DEPENDENCY_PLUGIN])
-            .arg(format!("-Dartifact={ARTIFACT}"))
-            .arg(format!("-DoutputDirectory={}", staging.display())),
-        &what,
-    )?;
+    fetch_artifact(ARTIFACT, &staging, &what)?;
     let archive = staging.join(format!(
         "apicurio-registry-app-{SCHEMA_REGISTRY_VERSION}-all.tar.gz"
     ));
-    run_fetch_step(
+    run_tool(
         Command::new("tar")
             .arg("xzf")
             .arg(&archive)
@@ -92,22 +84,6 @@ fn fetch(home: &Path, app: &Path) -> Result<(), RuntimeError> {
         let _ = std::fs::remove_dir_all(&staging);
     }
     Ok(())
-}
-
-fn run_fetch_step(command: &mut Command, what: &str) -> Result<(), RuntimeError> {
-    let output = command
-        .output()
-        .map_err(io_error("run", PathBuf::from(what)))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    Err(RuntimeError::Fetch {
-        what: what.to_owned(),
-        status: output.status.to_string(),
-        output: last_lines(&text, 20),
-    })
 }
 
 /// Where a local registry runs.

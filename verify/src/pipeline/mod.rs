@@ -96,6 +96,33 @@ pub struct LakehouseCheck<'a> {
     pub dlq_start: &'a StartOffsets,
     /// How long to wait for the DLQ.
     pub timeout: Duration,
+    /// How bronze's `raw_value` text holds the record value's bytes.
+    pub bronze_text: BronzeText,
+}
+
+/// How the `bronze.events` table's `raw_value` text holds a record value's bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BronzeText {
+    /// UTF-8 (JSON values).
+    #[default]
+    Utf8,
+    /// One character per byte, ISO-8859-1 (values in a schema registry's wire format).
+    Latin1,
+}
+
+impl BronzeText {
+    /// The value's bytes from its text.
+    fn bytes(self, text: &str) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            BronzeText::Utf8 => std::borrow::Cow::Borrowed(text.as_bytes()),
+            // A character above U+00FF cannot come from one byte: it becomes a byte that
+            // differs from the one sent, and the record counts as altered.
+            BronzeText::Latin1 => text
+                .chars()
+                .map(|c| u8::try_from(c).unwrap_or(0xFF))
+                .collect(),
+        }
+    }
 }
 
 /// Why the lakehouse could not be checked.
@@ -163,9 +190,13 @@ pub fn check_lakehouse(
             if invalid {
                 invalid_sources.insert((row.topic.clone(), i64::from(row.partition), row.offset));
             }
-            let value = row.raw_value.as_deref().map(str::as_bytes);
+            let value = row
+                .raw_value
+                .as_deref()
+                .map(|text| check.bronze_text.bytes(text));
             tally.observe(LayerRecord {
                 bytes: value
+                    .as_deref()
                     .map(|value| (row.key.as_deref().unwrap_or_default().as_bytes(), value)),
                 position: Some((row.partition, row.offset)),
                 meta: row.meta,
@@ -350,4 +381,18 @@ fn dlq(
     findings.dlq_duplicates = reader.seen.values().map(|copies| copies - 1).sum();
     findings.dlq_unexpected = reader.unexpected;
     Ok(reader.read)
+}
+
+#[cfg(test)]
+mod bronze_text_tests {
+    use super::BronzeText;
+
+    #[test]
+    fn latin1_text_gives_back_every_byte_and_utf8_its_encoding() {
+        let sent: Vec<u8> = (0..=255).collect();
+        let text: String = sent.iter().map(|&b| char::from(b)).collect();
+        assert_eq!(BronzeText::Latin1.bytes(&text).as_ref(), sent.as_slice());
+        assert_eq!(BronzeText::Utf8.bytes("é").as_ref(), "é".as_bytes());
+        assert_eq!(BronzeText::Latin1.bytes("€").as_ref(), &[0xFF]);
+    }
 }

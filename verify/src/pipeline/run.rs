@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use streamproof_loadgen::ledger::{Ledger, SendId};
 use streamproof_loadgen::spec::Rate;
 use streamproof_platform::connection::KafkaConnection;
-use streamproof_platform::pipeline::{PipelineStage, BRONZE_TOPIC, DLQ_TOPIC};
+use streamproof_platform::pipeline::{PipelineStage, RawValues, BRONZE_TOPIC, DLQ_TOPIC};
 use streamproof_result::{GoldWindows, Lakehouse, VerificationStep};
 
 use super::LakehouseFindings;
-use super::{check_lakehouse, expected_silver, LakehouseCheck, LakehouseCheckError};
+use super::{check_lakehouse, expected_silver, BronzeText, LakehouseCheck, LakehouseCheckError};
 use crate::bronze::{check_bronze, copies_downstream, BronzeCheck, BronzeFindings};
 use crate::cost;
 use crate::gold::{verify_gold, Closed, GoldFindings, GoldReplay};
@@ -112,6 +112,10 @@ pub fn verify_pipeline(run: &PipelineRun<'_>) -> Result<PipelineFindings, Lakeho
         dlq_topic: DLQ_TOPIC,
         dlq_start: &run.stage.dlq_start,
         timeout: DLQ_TIMEOUT,
+        bronze_text: match run.stage.settings().values {
+            RawValues::Json => BronzeText::Utf8,
+            RawValues::Registered(_) => BronzeText::Latin1,
+        },
     })?;
     let gold_started = Instant::now();
     let gold = match run.replay.load.rate {
