@@ -58,7 +58,7 @@ fn count(value: &Value) -> u64 {
 }
 
 /// The reads of each version of `subject`: `(version, decoded, failed)`.
-fn readers_of<'a>(result: &'a Value, subject: &str) -> Vec<(u64, u64, u64)> {
+fn readers_of(result: &Value, subject: &str) -> Vec<(u64, u64, u64)> {
     decoding(result)["readers"]
         .as_array()
         .unwrap()
