@@ -1,5 +1,6 @@
 //! The generator's per-send work on the producer's hot path: building the next event, the
-//! ledger entry (with the digest of the bytes sent) and the record's headers.
+//! ledger entry (with the digest of the bytes sent), the record's headers, and for a
+//! registered format the value in the schema registry's wire format.
 
 use std::hint::black_box;
 
@@ -7,6 +8,10 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use streamproof_loadgen::generator::EventFactory;
 use streamproof_loadgen::ledger::{record_headers, LedgerEntry, RecordDigest, SendId};
 use streamproof_loadgen::spec::LoadSpec;
+use streamproof_loadgen::wire::{WireEncoder, WriterSchema};
+use streamproof_platform::events::EventType;
+use streamproof_platform::schema_registry::SchemaKind;
+use streamproof_platform::schemas::{avro_schema, AvroEvent};
 
 fn spec(payload_bytes: usize) -> LoadSpec {
     serde_saphyr::from_str(&format!(
@@ -29,6 +34,20 @@ fn per_send(c: &mut Criterion) {
             })
         });
         let planned = factory.next(0, intended).clone();
+        for (format, encoder) in encoders() {
+            let mut value = Vec::new();
+            group.bench_function(format!("encode/{format}/{payload}B"), |b| {
+                b.iter(|| {
+                    encoder.encode(
+                        planned.topic,
+                        planned.kind,
+                        black_box(&planned.body),
+                        &mut value,
+                    );
+                    black_box(value.len())
+                })
+            });
+        }
         group.bench_function(format!("ledger_entry/{payload}B"), |b| {
             b.iter(|| {
                 LedgerEntry::pending(
@@ -53,6 +72,25 @@ fn per_send(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Encoders of both registered formats, with the shipped schemas as writers.
+fn encoders() -> [(&'static str, WireEncoder); 2] {
+    let avro = EventType::ALL
+        .iter()
+        .enumerate()
+        .map(|(id, event_type)| WriterSchema {
+            id: id as u32 + 1,
+            avro: Some(std::sync::Arc::new(
+                AvroEvent::parse(avro_schema(*event_type)).expect("a shipped schema"),
+            )),
+        })
+        .collect();
+    let json = (1..=5).map(|id| WriterSchema { id, avro: None }).collect();
+    [
+        ("avro", WireEncoder::new(SchemaKind::Avro, avro)),
+        ("json-schema", WireEncoder::new(SchemaKind::Json, json)),
+    ]
 }
 
 criterion_group!(benches, per_send);

@@ -378,6 +378,15 @@ pub struct RunArgs {
     /// started for the run.
     #[arg(long, env = "STREAMPROOF_SCHEMA_REGISTRY", value_name = "URL")]
     pub schema_registry: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the scenarios run (e.g.
+    /// `127.0.0.1:9464`): the seed's `kafka_producer_latency_seconds` and
+    /// `kafka_messages_consumed_total`, and streamproof's own (see docs/metrics.md).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// With --metrics-addr: how long the endpoint stays up after the last run, so that
+    /// Prometheus scrapes the final values (the verdict's anomalies among them).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime_serde::re::humantime::parse_duration, requires = "metrics_addr")]
+    pub metrics_linger: std::time::Duration,
     /// Leave the embedded platform running after the run, to inspect it; stop it later with
     /// `streamproof down --dir OUT/platform` (or `down --all`). Without it the platform ends
     /// with the run, however the run ends.

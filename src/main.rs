@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod metrics;
 mod orchestrate;
 mod plan;
 mod platform_file;

@@ -112,14 +112,16 @@ impl Targets {
 }
 
 impl Injector {
-    /// Starts firing `faults` relative to `start` (the start of the load).
+    /// Starts firing `faults` of run `run_id` relative to `start` (the start of the load).
     pub fn start(
         targets: Targets,
         connection: KafkaConnection,
         faults: Vec<FaultSpec>,
         start: Instant,
         seed: u64,
+        run_id: &str,
     ) -> Self {
+        let run_id = run_id.to_owned();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -151,6 +153,7 @@ impl Injector {
                 start,
                 rng: StdRng::seed_from_u64(seed ^ 0xC4A0_5EED),
                 stop: flag,
+                run_id,
             };
             firings
                 .iter()
@@ -199,7 +202,12 @@ struct Context {
     start: Instant,
     rng: StdRng,
     stop: Arc<AtomicBool>,
+    /// The run the faults belong to (a label of what they show while they act).
+    run_id: String,
 }
+
+/// 1 while a fault acts, 0 once it healed, per kind and target.
+pub const FAULT_ACTIVE: &str = "streamproof_fault_active";
 
 /// How long a gracefully stopped broker may take to exit before it is killed.
 const GRACEFUL_EXIT: Duration = Duration::from_secs(60);
@@ -315,6 +323,26 @@ impl Context {
                 return record;
             }
         };
+        // While the fault acts: a dashboard shades the window, as the report's charts do.
+        let active = metrics::gauge!(
+            FAULT_ACTIVE,
+            "kind" => record.kind.clone(),
+            "target" => record.target.clone(),
+            "run_id" => self.run_id.clone()
+        );
+        active.set(1.0);
+        let record = self.act(spec, victims, record);
+        active.set(0.0);
+        record
+    }
+
+    /// Acts on `victims` as `spec` says, heals, and completes `record`.
+    fn act(
+        &mut self,
+        spec: &FaultSpec,
+        victims: Vec<Victim>,
+        mut record: FaultRecord,
+    ) -> FaultRecord {
         record.brokers = victims
             .iter()
             .filter_map(|v| match v {

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::driver::{LiveCounters, RunClock};
 use crate::ledger::RecordMeta;
+use crate::meters::ConsumerMeters;
 use crate::stats::{latency_histogram, record, Seconds};
 pub use streamproof_platform::offsets::StartOffsets;
 
@@ -108,6 +109,7 @@ pub async fn run_consumer(config: ConsumerConfig, consumer: StreamConsumer) -> C
         end_to_end: latency_histogram(),
         seconds: Seconds::default(),
     };
+    let meters = ConsumerMeters::new(&config.run_id, &config.group);
     let mut stop = config.stop.clone();
     let mut since_commit = 0u64;
     let mut last_commit = Instant::now();
@@ -119,12 +121,16 @@ pub async fn run_consumer(config: ConsumerConfig, consumer: StreamConsumer) -> C
                 }
             }
             message = consumer.recv() => {
-                let Ok(message) = message else { continue };
+                let Ok(message) = message else {
+                    meters.failed();
+                    continue;
+                };
                 let received = Instant::now();
                 match message.headers().and_then(RecordMeta::from_headers) {
                     Some(meta) if *meta.run_id == *config.run_id => {
                         result.consumed += 1;
                         config.live.consumed.fetch_add(1, Ordering::Relaxed);
+                        meters.consumed(message.topic());
                         let bucket = result.seconds.at(config.clock.second_of(received));
                         bucket.consumed += 1;
                         if meta.intended_us >= config.warmup_end_us {

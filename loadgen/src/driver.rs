@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use crate::control::{Command, Order, ProducerControl};
 use crate::generator::EventFactory;
 use crate::ledger::{record_headers, LedgerEntry, Outcome, RecordDigest, SendId};
+use crate::meters::ProducerMeters;
 use crate::stats::{latency_histogram, record, Seconds};
 use crate::RAW_TOPICS;
 
@@ -352,6 +353,7 @@ pub fn run_task(mut config: TaskConfig, producer: Client) -> TaskResult {
             live: config.live.clone(),
             last_second: 0,
             resumed_at: config.clock.start,
+            meters: ProducerMeters::new(&config.run_id),
         },
     };
     let end = config.clock.start + config.total;
@@ -559,16 +561,18 @@ impl TaskConfig {
             };
             let sent_at = Instant::now();
             let ticket = Ticket::new(index, sent_at, &self.clock).pack();
-            let record = BaseRecord::with_opaque_to(topic, ticket)
+            let outgoing = BaseRecord::with_opaque_to(topic, ticket)
                 .payload(value)
                 .key(&planned.key)
                 .headers(headers.take().unwrap_or_default());
-            match producer.send(record) {
+            match producer.send(outgoing) {
                 Ok(()) => {
                     task.in_flight += 1;
                     // Sends held back by a client fault are late on purpose, not slip.
                     if !warmup && intended >= task.state.resumed_at {
-                        record_slip(&mut task.state.result.slip, intended, sent_at);
+                        let slip = sent_at.saturating_duration_since(intended).as_micros() as u64;
+                        record(&mut task.state.result.slip, slip);
+                        task.state.meters.slipped(slip);
                     }
                     // librdkafka's own producer tools poll after every send: it serves the
                     // delivery reports at once and keeps the queue short.
@@ -607,13 +611,6 @@ impl Task {
     }
 }
 
-fn record_slip(slip: &mut Histogram<u64>, intended: Instant, sent_at: Instant) {
-    record(
-        slip,
-        sent_at.saturating_duration_since(intended).as_micros() as u64,
-    );
-}
-
 struct TaskState {
     result: TaskResult,
     clock: RunClock,
@@ -623,6 +620,8 @@ struct TaskState {
     last_second: usize,
     /// When the client last came back from a client fault.
     resumed_at: Instant,
+    /// What the task shows while it runs.
+    meters: ProducerMeters,
 }
 
 impl TaskState {
@@ -651,14 +650,16 @@ impl TaskState {
         }
         entry.complete(outcome, position);
         let warmup = entry.warmup();
+        let topic = entry.topic();
         let sent_at = ticket.sent_at(&self.clock);
         let intended = self.intended(ticket.index, sent_at);
+        let corrected = now.saturating_duration_since(intended).as_micros() as u64;
+        self.meters.completed(topic, outcome, corrected);
         let bucket = self.result.seconds.at(second);
         if outcome == Outcome::Acked {
             self.live.acked.fetch_add(1, Ordering::Relaxed);
             bucket.acked += 1;
             if !warmup {
-                let corrected = now.saturating_duration_since(intended).as_micros() as u64;
                 record(&mut bucket.produce, corrected);
                 record(&mut self.result.produce, corrected);
                 let service = now.saturating_duration_since(sent_at).as_micros() as u64;

@@ -21,6 +21,7 @@ pub mod control;
 pub mod driver;
 pub mod generator;
 pub mod ledger;
+pub mod meters;
 pub mod search;
 pub mod series;
 pub mod spec;
@@ -564,8 +565,15 @@ impl LagSampler {
         let connection = plan.connection.clone();
         let thread = (!groups.is_empty()).then(|| {
             let (stop, latest, samples) = (stop.clone(), latest.clone(), samples.clone());
+            let run_id = plan.run_id.clone();
             std::thread::spawn(move || {
-                sample_lag(&connection, &groups, clock, &stop, &latest, &samples)
+                let sampler = Sampling {
+                    connection: &connection,
+                    run_id: &run_id,
+                    groups: &groups,
+                    clock,
+                };
+                sample_lag(&sampler, &stop, &latest, &samples)
             })
         });
         LagSampler {
@@ -585,14 +593,26 @@ impl LagSampler {
     }
 }
 
-fn sample_lag(
-    connection: &KafkaConnection,
-    groups: &[String],
+/// What the lag sampler reads, and for which run.
+struct Sampling<'a> {
+    connection: &'a KafkaConnection,
+    run_id: &'a str,
+    groups: &'a [String],
     clock: RunClock,
+}
+
+fn sample_lag(
+    sampling: &Sampling<'_>,
     stop: &AtomicBool,
     latest: &AtomicU64,
     samples: &Mutex<Vec<LagSample>>,
 ) {
+    let Sampling {
+        connection,
+        run_id,
+        groups,
+        clock,
+    } = *sampling;
     let topics: Vec<String> = RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect();
     let probes: Vec<(String, LagProbe)> = groups
         .iter()
@@ -609,6 +629,10 @@ fn sample_lag(
             let sampled = (0..attempts).find_map(|_| probe.sample(Some(&topics)).ok());
             if let Some(report) = sampled {
                 worst = worst.max(report.total);
+                for partition in &report.partitions {
+                    meters::lag_gauge(run_id, group, &partition.topic, partition.partition)
+                        .set(partition.lag as f64);
+                }
                 if let Ok(mut samples) = samples.lock() {
                     samples.push(LagSample {
                         second,

@@ -111,6 +111,9 @@ pub fn write_reports(out: &Path, result: &RunResult) -> Result<PathBuf> {
 pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     // Every file is checked before anything starts.
     let scenarios = load_all(&args.scenarios)?;
+    if let Some(addr) = args.metrics_addr {
+        crate::metrics::serve(addr)?;
+    }
     let existing = existing_platform(&args.existing)?;
     let schema_registry = match &args.schema_registry {
         Some(url) => Some(RegistryConnection::new(url)),
@@ -126,6 +129,9 @@ pub fn run(args: &RunArgs, json: bool) -> Result<bool> {
     for loaded in &scenarios {
         let out = output_dir(args.out.as_deref(), &loaded.scenario.name, several);
         results.extend(runner.run_repeated(loaded, &out, args.repeat)?);
+    }
+    if args.metrics_addr.is_some() {
+        crate::metrics::linger(args.metrics_linger);
     }
     if let Some(path) = &args.junit {
         let all: Vec<&RunResult> = results.iter().collect();

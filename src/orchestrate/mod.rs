@@ -152,6 +152,7 @@ async fn drive(
     let scenario = &loaded.scenario;
     let connection = &run.platform.connection;
     let run_id = uuid::Uuid::new_v4().to_string();
+    crate::metrics::run_started(&run_id, &scenario.name);
     let admin = KafkaAdmin::connect(connection)?;
     let brokers = admin.brokers().context("list the cluster's brokers")?.len();
     let topics = standard_topics(brokers, &scenario.topics);
@@ -242,7 +243,7 @@ async fn drive(
     // kept with it).
     tokio::task::block_in_place(|| drop(stages));
 
-    Ok(assemble(Assembly {
+    let result = assemble(Assembly {
         loaded,
         run_id,
         platform: run.platform.info(brokers, &producer, &topics),
@@ -253,5 +254,7 @@ async fn drive(
         bronze: verified.bronze.as_ref(),
         lakehouse: verified.lakehouse.as_ref(),
         schemas: schema_report,
-    }))
+    });
+    crate::metrics::run_ended(&result);
+    Ok(result)
 }

@@ -149,6 +149,7 @@ impl Stages {
                     scenario.faults.clone(),
                     start,
                     scenario.seed,
+                    run_id,
                 ));
             }
         };
