@@ -417,9 +417,17 @@ fn compare_flags_acks_all_against_acks_1_and_junit_lists_every_check() {
     );
     assert_eq!(code, Some(1), "a regression exits 1: {comparison:#}");
     assert_eq!(comparison["verdict"], "regressed");
-    let p50 = metric(&comparison, "produce latency p50");
-    assert_eq!(p50["change"], "regressed", "{p50:#}");
-    assert!(p50["change_percent"].as_f64().unwrap() > 10.0, "{p50:#}");
+    // acks=all waits for the followers: some produce percentile must regress by more than
+    // 10%. Which one depends on the shared machine's noise (p50 held still in one CI run
+    // while p99 doubled), so no single percentile is required.
+    let regressed: Vec<&str> = ["produce latency p50", "produce latency p99"]
+        .into_iter()
+        .filter(|name| {
+            let m = metric(&comparison, name);
+            m["change"] == "regressed" && m["change_percent"].as_f64().unwrap_or(0.0) > 10.0
+        })
+        .collect();
+    assert!(!regressed.is_empty(), "{comparison:#}");
     for m in comparison["metrics"].as_array().unwrap() {
         if m["family"] == "anomaly" || m["family"] == "check" {
             assert_eq!(m["change"], "unchanged", "data safety is the same: {m:#}");
