@@ -10,7 +10,6 @@ use streamproof_loadgen::ledger::{record_headers, LedgerEntry, RecordDigest, Sen
 use streamproof_loadgen::spec::LoadSpec;
 use streamproof_loadgen::wire::{WireEncoder, WriterSchema};
 use streamproof_platform::events::EventType;
-use streamproof_platform::schema_registry::SchemaKind;
 use streamproof_platform::schemas::{avro_schema, AvroEvent};
 
 fn spec(payload_bytes: usize) -> LoadSpec {
@@ -88,8 +87,8 @@ fn encoders() -> [(&'static str, WireEncoder); 2] {
         .collect();
     let json = (1..=5).map(|id| WriterSchema { id, avro: None }).collect();
     [
-        ("avro", WireEncoder::new(SchemaKind::Avro, avro)),
-        ("json-schema", WireEncoder::new(SchemaKind::Json, json)),
+        ("avro", WireEncoder::new(avro)),
+        ("json-schema", WireEncoder::new(json)),
     ]
 }
 

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use streamproof_platform::schema_registry::{write_wire_header, SchemaKind};
+use streamproof_platform::schema_registry::write_wire_header;
 use streamproof_platform::schemas::AvroEvent;
 
 use crate::ledger::SendKind;
@@ -22,24 +22,16 @@ pub struct WriterSchema {
 /// Encodes every send's value for its raw topic; shared by the producer tasks.
 #[derive(Debug)]
 pub struct WireEncoder {
-    kind: SchemaKind,
     /// By raw topic index.
     writers: RwLock<Vec<WriterSchema>>,
 }
 
 impl WireEncoder {
-    /// An encoder of `kind` with one writer schema per raw topic, in
-    /// [`crate::RAW_TOPICS`] order.
-    pub fn new(kind: SchemaKind, writers: Vec<WriterSchema>) -> Self {
+    /// An encoder with one writer schema per raw topic, in [`crate::RAW_TOPICS`] order.
+    pub fn new(writers: Vec<WriterSchema>) -> Self {
         WireEncoder {
-            kind,
             writers: RwLock::new(writers),
         }
-    }
-
-    /// The format's kind.
-    pub fn kind(&self) -> SchemaKind {
-        self.kind
     }
 
     /// From now on, topic `topic`'s sends are written with `writer`.
@@ -106,7 +98,7 @@ mod tests {
 
     #[test]
     fn values_carry_the_current_writer_id_and_decode_with_its_schema() {
-        let encoder = WireEncoder::new(SchemaKind::Avro, vec![avro_writer(7); 5]);
+        let encoder = WireEncoder::new(vec![avro_writer(7); 5]);
         let mut out = Vec::new();
         encoder.encode(4, SendKind::Fresh, EVENT, &mut out);
         let (id, datum) = split_wire_format(&out).unwrap();
@@ -122,7 +114,7 @@ mod tests {
 
     #[test]
     fn an_invalid_event_goes_out_as_bytes_the_schema_cannot_decode() {
-        let encoder = WireEncoder::new(SchemaKind::Avro, vec![avro_writer(3); 5]);
+        let encoder = WireEncoder::new(vec![avro_writer(3); 5]);
         let mut out = Vec::new();
         encoder.encode(4, SendKind::Invalid, b"{not json", &mut out);
         let (id, datum) = split_wire_format(&out).unwrap();
@@ -133,10 +125,7 @@ mod tests {
 
     #[test]
     fn json_schema_values_stay_json_behind_the_header() {
-        let encoder = WireEncoder::new(
-            SchemaKind::Json,
-            vec![WriterSchema { id: 1, avro: None }; 5],
-        );
+        let encoder = WireEncoder::new(vec![WriterSchema { id: 1, avro: None }; 5]);
         let mut out = Vec::new();
         encoder.encode(0, SendKind::Fresh, EVENT, &mut out);
         assert_eq!(split_wire_format(&out).unwrap(), (1, EVENT));

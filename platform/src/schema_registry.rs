@@ -251,12 +251,6 @@ impl RegistryClient {
         }
     }
 
-    /// Every subject the registry holds.
-    pub fn subjects(&self) -> Result<Vec<String>, RegistryError> {
-        let value = self.expect_ok("GET", "/subjects", None)?;
-        Ok(serde_json::from_value(value).unwrap_or_default())
-    }
-
     /// Registers `schema` under `subject` (or finds it already registered); returns its id.
     /// A version the subject's compatibility level refuses is [`RegistryError::Incompatible`].
     pub fn register(&self, subject: &str, schema: &SchemaDocument) -> Result<u32, RegistryError> {
@@ -294,20 +288,6 @@ impl RegistryClient {
             .or_else(|| answer["compatibility"].as_str())
             .unwrap_or_default()
             .to_owned())
-    }
-
-    /// Whether the registry would accept `schema` as `subject`'s next version.
-    pub fn is_compatible(
-        &self,
-        subject: &str,
-        schema: &SchemaDocument,
-    ) -> Result<bool, RegistryError> {
-        let answer = self.expect_ok(
-            "POST",
-            &format!("/compatibility/subjects/{subject}/versions/latest"),
-            Some(schema_body(schema)),
-        )?;
-        Ok(answer["is_compatible"].as_bool().unwrap_or(false))
     }
 
     /// The document registered with `id`.

@@ -38,7 +38,6 @@ struct TopicSchema {
 /// The registry as a run uses it.
 pub struct SchemaRun {
     client: RegistryClient,
-    kind: SchemaKind,
     section: SchemaSection,
     encoder: Arc<WireEncoder>,
     topics: Mutex<Vec<TopicSchema>>,
@@ -84,9 +83,8 @@ impl SchemaRun {
         );
         Ok(Some(Arc::new(SchemaRun {
             client,
-            kind,
             section: section.clone(),
-            encoder: Arc::new(WireEncoder::new(kind, writers)),
+            encoder: Arc::new(WireEncoder::new(writers)),
             topics: Mutex::new(topics),
         })))
     }
@@ -213,7 +211,6 @@ impl SchemaRun {
             .collect::<Result<Vec<_>>>()?;
         Ok(SchemaReaders {
             registry: self.client.clone(),
-            kind: self.kind,
             subjects,
         })
     }

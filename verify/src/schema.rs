@@ -28,8 +28,6 @@ pub struct SubjectReaders {
 pub struct SchemaReaders {
     /// The registry schema ids are looked up in.
     pub registry: RegistryClient,
-    /// The format.
-    pub kind: SchemaKind,
     /// By raw topic, in the check's topic order.
     pub subjects: Vec<SubjectReaders>,
 }
@@ -134,7 +132,7 @@ impl RecordDecoder {
         self.decoding.records += 1;
         let invalid = sent.kind == SendKind::Invalid;
         let decoded = self.decode_with_writer(sent.topic, value);
-        let (id, event) = match decoded {
+        let (id, datum, event) = match decoded {
             Ok(found) => found,
             Err(_) if invalid => {
                 self.decoding.invalid_refused += 1;
@@ -157,16 +155,16 @@ impl RecordDecoder {
             return Some("mismatched");
         }
         self.decoding.decoded += 1;
-        self.read_with_every_version(sent.topic, id, value);
+        self.read_with_every_version(sent.topic, id, datum);
         None
     }
 
-    /// The writer's id and the event, or the anomaly.
-    fn decode_with_writer(
+    /// The writer's id, the encoded value and the event, or the anomaly.
+    fn decode_with_writer<'v>(
         &mut self,
         topic: usize,
-        value: &[u8],
-    ) -> Result<(u32, serde_json::Value), &'static str> {
+        value: &'v [u8],
+    ) -> Result<(u32, &'v [u8], serde_json::Value), &'static str> {
         let (id, datum) = split_wire_format(value).ok_or("undecodable")?;
         let (subject, ids, _) = self.topics.get(topic).ok_or("foreign_schema")?;
         *self.by_writer.entry((subject.clone(), id)).or_insert(0) += 1;
@@ -182,14 +180,11 @@ impl RecordDecoder {
         });
         let writer = writer.as_ref().ok_or("undecodable")?;
         let event = writer.read(datum, writer).map_err(|_| "undecodable")?;
-        Ok((id, event))
+        Ok((id, datum, event))
     }
 
-    fn read_with_every_version(&mut self, topic: usize, id: u32, value: &[u8]) {
+    fn read_with_every_version(&mut self, topic: usize, id: u32, datum: &[u8]) {
         let Some(Some(writer)) = self.writers.get(&id) else {
-            return;
-        };
-        let Some((_, datum)) = split_wire_format(value) else {
             return;
         };
         if let Some((_, _, readers)) = self.topics.get_mut(topic) {
@@ -272,7 +267,6 @@ mod decoder_tests {
         let readers = SchemaReaders {
             // Nothing listens there: every writer the test uses is known already.
             registry: RegistryClient::new(&RegistryConnection::new("http://127.0.0.1:9")),
-            kind: SchemaKind::Avro,
             subjects: vec![SubjectReaders {
                 subject: "raw-logs-value".to_owned(),
                 versions: vec![
@@ -298,6 +292,15 @@ mod decoder_tests {
         write_wire_header(&mut record, id);
         schema.encode_json(event.as_bytes(), &mut record).unwrap();
         record
+    }
+
+    /// Each version's `(version, decoded, failed)`.
+    fn reads(found: &SchemaDecoding) -> Vec<(u32, u64, u64)> {
+        found
+            .readers
+            .iter()
+            .map(|r| (r.version, r.decoded, r.failed))
+            .collect()
     }
 
     fn sent(kind: SendKind) -> SentRecord<'static> {
@@ -366,14 +369,7 @@ mod decoder_tests {
         );
         assert_eq!(found.anomalies(), 5);
         // Both versions read the one event decoded as sent.
-        assert_eq!(
-            found
-                .readers
-                .iter()
-                .map(|r| (r.version, r.decoded, r.failed))
-                .collect::<Vec<_>>(),
-            vec![(1, 1, 0), (2, 1, 0)]
-        );
+        assert_eq!(reads(&found), vec![(1, 1, 0), (2, 1, 0)]);
         assert_eq!(
             found
                 .writers
@@ -395,14 +391,7 @@ mod decoder_tests {
             );
         }
         let found = decoder.finish();
-        assert_eq!(
-            found
-                .readers
-                .iter()
-                .map(|r| (r.version, r.decoded, r.failed))
-                .collect::<Vec<_>>(),
-            vec![(1, 3, 0), (2, 0, 3)]
-        );
+        assert_eq!(reads(&found), vec![(1, 3, 0), (2, 0, 3)]);
         assert_eq!(found.reader_failures(), 3);
     }
 }

@@ -16,7 +16,8 @@ const MIN_JAVA: u32 = 17;
 const POM: &str = include_str!("../../runtime/kafka-pom.xml");
 
 /// Marks a complete download; written last, so an interrupted fetch is redone.
-const COMPLETE_MARKER: &str = ".complete";
+/// The file that marks a cached download as whole.
+pub(crate) const COMPLETE_MARKER: &str = ".complete";
 
 /// Where streamproof caches downloads: `$STREAMPROOF_CACHE`, else `$XDG_CACHE_HOME/streamproof`,
 /// else `~/.cache/streamproof`.

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::distribution::{last_lines, maven_copy, remove_incomplete, run_tool};
+use super::distribution::{last_lines, maven_copy, remove_incomplete, run_tool, COMPLETE_MARKER};
 use super::owner::Lifetime;
 use super::process::{ManagedProcess, ProcessSpec, RecordedProcess, SharedProcess};
 use super::registry::{register_quietly, Registry};
@@ -26,7 +26,6 @@ pub const FLINK_PORTS: u16 = 11;
 
 const CONNECTORS_POM: &str = include_str!("../../runtime/flink-connectors-pom.xml");
 const GATEWAY_JAR: &str = "flink-sql-gateway-1.20.3.jar";
-const COMPLETE_MARKER: &str = ".complete";
 
 /// The module access Flink needs under Java 17 (what Flink's own scripts pass).
 const JAVA_OPENS: &[&str] = &[

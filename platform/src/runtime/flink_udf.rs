@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::distribution::{fetch_artifact, remove_incomplete, run_tool};
+use super::distribution::{fetch_artifact, remove_incomplete, run_tool, COMPLETE_MARKER};
 use super::{io_error, RuntimeError};
 
 const SOURCE: &str = include_str!("../../runtime/flink-udf/RegisteredJson.java");
 const AVRO: &str = "org.apache.avro:avro:1.11.4";
-const COMPLETE_MARKER: &str = ".complete";
 const JAR: &str = "streamproof-flink-udf.jar";
 
 /// The function's class, as Flink SQL registers it.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::distribution::{fetch_artifact, last_lines, run_tool};
+use super::distribution::{fetch_artifact, last_lines, run_tool, COMPLETE_MARKER};
 use super::process::{stop_recorded, ManagedProcess, ProcessSpec, RecordedProcess};
 use super::toolchain::java_at_least;
 use super::{io_error, Lifetime, RuntimeError};
@@ -26,7 +26,6 @@ pub const CONFLUENT_API_PATH: &str = "/apis/ccompat/v7";
 /// Apicurio Registry 3 is built for Java 21.
 const REQUIRED_JAVA: u32 = 21;
 const ARTIFACT: &str = "io.apicurio:apicurio-registry-app:3.3.3:tar.gz:all";
-const COMPLETE_MARKER: &str = ".complete";
 const NAME: &str = "schema-registry";
 
 /// The registry's application, unpacked under the cache root.
