@@ -465,6 +465,10 @@ pub struct ValidateArgs {
     /// Scenario files (YAML).
     #[arg(required = true, value_name = "SCENARIO")]
     pub scenarios: Vec<PathBuf>,
+    /// Also check a platform file, and that each scenario can run on what it describes
+    /// (nothing is contacted).
+    #[arg(long, value_name = "FILE", env = "STREAMPROOF_PLATFORM")]
+    pub platform: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use streamproof_chaos::spec::{FaultSpec, PlatformProcess, Target};
 use streamproof_loadgen::spec::{human_duration, property_map, ConsumerGroupSpec, LoadSpec, Rate};
 use streamproof_platform::copier::CopierMode;
+use streamproof_platform::handle::TableFormat;
 use streamproof_platform::pipeline::Guarantee;
 use streamproof_platform::problem::PathStep::{Index, Key};
 use streamproof_platform::problem::Problem;
@@ -123,6 +124,9 @@ pub struct PipelineSection {
     /// longest outage a fault causes, or gold drops the events that arrive after it.
     #[serde(default = "default_watermark_delay", with = "human_duration")]
     pub watermark_delay: Duration,
+    /// The lakehouse tables' format: `iceberg` (default) or `paimon`.
+    #[serde(default)]
+    pub table_format: TableFormat,
 }
 
 /// The stream processor of the pipeline.
@@ -473,6 +477,14 @@ fn pipeline_problems(scenario: &Scenario) -> Vec<Problem> {
                 "platform.pipeline.window must be at least 1s (e.g. `10s`)",
             ));
         }
+        if pipeline.table_format == TableFormat::Paimon
+            && pipeline.guarantee == Guarantee::AtLeastOnce
+        {
+            problems.push(Problem::at(
+                [Key("platform"), Key("pipeline"), Key("guarantee")],
+                "Paimon's Flink sink commits on exactly-once checkpoints only; use `guarantee: exactly-once` with `table_format: paimon`, or `table_format: iceberg` to compare at-least-once",
+            ));
+        }
     }
     problems
 }
@@ -518,6 +530,29 @@ mod tests {
         assert!(error_of(&bad).contains("load.search.start: 0 is not a rate"));
         let piped = format!("{text}platform:\n  copier: {{mode: exactly-once}}\n");
         assert!(error_of(&piped).contains(":4:3: `rate: find-max` searches the rate"));
+    }
+
+    #[test]
+    fn paimon_tables_take_the_exactly_once_pipeline_only() {
+        let text = "name: lake\nplatform:\n  pipeline:\n    table_format: paimon\nload:\n  duration: 10s\n  rate: 100\n";
+        let pipeline = parse(text).unwrap().platform.pipeline.unwrap();
+        assert_eq!(pipeline.table_format, TableFormat::Paimon);
+        let unsafe_profile = text.replace(
+            "table_format: paimon",
+            "table_format: paimon\n    guarantee: at-least-once",
+        );
+        let error = error_of(&unsafe_profile);
+        assert!(
+            error.contains("Paimon's Flink sink commits on exactly-once checkpoints only"),
+            "{error}"
+        );
+        let unknown = text.replace("paimon", "delta");
+        assert!(
+            error_of(&unknown)
+                .contains(":4:19: unknown variant `delta`, expected one of iceberg, paimon"),
+            "{}",
+            error_of(&unknown)
+        );
     }
 
     #[test]

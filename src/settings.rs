@@ -156,7 +156,9 @@ impl PipelineSection {
         Ok(PipelineSettings {
             bootstrap: connection.bootstrap_servers().to_owned(),
             kafka: JavaClientProperties::from_librdkafka(connection.client_properties())?,
-            catalog,
+            catalog: catalog
+                .with_table_format(self.table_format)
+                .map_err(PipelineError::Catalog)?,
             checkpoint_interval: self.checkpoint_interval,
             guarantee: self.guarantee,
             dedup_ttl: self.dedup_ttl,

@@ -2,7 +2,8 @@
 //! cluster and real Iceberg tables. A passing run whose tables another engine (PyIceberg)
 //! counts the same; a TaskManager kill and a JobManager kill (jobs resubmitted from their
 //! checkpoints) that must still be exactly-once; the at-least-once profile whose replayed
-//! duplicates must be caught; Avro through a schema registry, exact through gold.
+//! duplicates must be caught; Avro through a schema registry, exact through gold; the same
+//! pipeline into Paimon tables, counted by pypaimon too.
 
 mod common;
 
@@ -10,6 +11,8 @@ use common::{exclusive, explain, files_containing, read_result, streamproof, UpP
 
 use std::path::Path;
 use std::process::{Command, Output};
+
+use streamproof_verify::lakehouse::{duplicates_by, Warehouse};
 
 fn run_pipeline(name: &str) -> (Output, tempfile::TempDir) {
     let out = tempfile::tempdir().unwrap();
@@ -25,20 +28,27 @@ fn run_pipeline(name: &str) -> (Output, tempfile::TempDir) {
     (output, out)
 }
 
-/// Row counts per table as PyIceberg reads them.
-fn pyiceberg_counts(warehouse: &str) -> Vec<(String, u64)> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/count_iceberg.py");
+/// Runs a Python script of `tests/python` that another engine's reader needs; its stdout.
+fn python(script: &str, args: &[&str], install: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
     let output = Command::new("python3")
         .arg(script)
-        .arg(warehouse)
+        .args(args)
         .output()
         .expect("python3 runs");
     assert!(
         output.status.success(),
-        "PyIceberg could not read the tables (install it with `python3 -m pip install 'pyiceberg[pyarrow]'`): {}",
+        "{args:?} failed (install the reader with `python3 -m pip install '{install}'`): {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `<table> <rows>` lines as pairs.
+fn table_counts(printed: &str) -> Vec<(String, u64)> {
+    printed
         .lines()
         .filter_map(|line| {
             let (table, rows) = line.split_once(' ')?;
@@ -47,12 +57,33 @@ fn pyiceberg_counts(warehouse: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-#[test]
-fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
-    let _one = exclusive();
-    let (output, out) = run_pipeline("smoke.yaml");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let result = read_result(out.path());
+fn rows_of(counted: &[(String, u64)], table: &str) -> Option<u64> {
+    counted
+        .iter()
+        .find(|(name, _)| name == table)
+        .map(|(_, rows)| *rows)
+}
+
+/// Row counts per table as PyIceberg reads them.
+fn pyiceberg_counts(warehouse: &str) -> Vec<(String, u64)> {
+    table_counts(&python(
+        "count_iceberg.py",
+        &[warehouse],
+        "pyiceberg[pyarrow]",
+    ))
+}
+
+/// Row counts per table as pypaimon reads them.
+fn pypaimon_counts(warehouse: &str) -> Vec<(String, u64)> {
+    table_counts(&python(
+        "paimon_tables.py",
+        &["count", warehouse],
+        "pypaimon",
+    ))
+}
+
+/// The layers of a passing run hold exactly what the ledger says.
+fn assert_layers_exact(result: &serde_json::Value) {
     let lake = &result["lakehouse"];
     let counts = &result["counts"];
     assert_eq!(lake["bronze_rows"], counts["present"]);
@@ -66,6 +97,17 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
     assert_eq!(gold["windows_matching"], gold["windows_checked"]);
     // Stopped with a final watermark, gold closed every window of the run.
     assert_eq!(gold["windows_open"], 0, "{gold}");
+}
+
+#[test]
+fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("smoke.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    assert_layers_exact(&result);
+    let lake = &result["lakehouse"];
+    assert_eq!(lake["table_format"], "iceberg");
     let jobs: Vec<&str> = lake["jobs"]
         .as_array()
         .unwrap()
@@ -74,14 +116,63 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
         .collect();
     assert_eq!(jobs, vec!["bronze", "silver", "gold"]);
     let counted = pyiceberg_counts(lake["warehouse"].as_str().unwrap());
-    let rows = |table: &str| {
-        counted
-            .iter()
-            .find(|(name, _)| name == table)
-            .map(|(_, rows)| *rows)
-    };
-    assert_eq!(rows("bronze.events"), lake["bronze_rows"].as_u64());
-    assert_eq!(rows("silver.events"), lake["silver_rows"].as_u64());
+    assert_eq!(
+        rows_of(&counted, "bronze.events"),
+        lake["bronze_rows"].as_u64()
+    );
+    assert_eq!(
+        rows_of(&counted, "silver.events"),
+        lake["silver_rows"].as_u64()
+    );
+}
+
+/// The same pipeline writing Paimon append tables: exactly-once through gold by streamproof's
+/// reader, the same counts by pypaimon's, and copies another writer commits are counted.
+#[test]
+fn paimon_tables_hold_the_run_exactly_once_and_another_engine_counts_the_same_rows() {
+    let _one = exclusive();
+    let (output, out) = run_pipeline("paimon.yaml");
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    assert_layers_exact(&result);
+    let lake = &result["lakehouse"];
+    assert_eq!(lake["table_format"], "paimon");
+    let warehouse = lake["warehouse"].as_str().unwrap();
+    let counted = pypaimon_counts(warehouse);
+    assert_eq!(
+        rows_of(&counted, "bronze.events"),
+        lake["bronze_rows"].as_u64()
+    );
+    assert_eq!(
+        rows_of(&counted, "silver.events"),
+        lake["silver_rows"].as_u64()
+    );
+    assert_eq!(
+        rows_of(&counted, "gold.metrics"),
+        lake["gold"]["rows"].as_u64()
+    );
+
+    // A writer that commits 7 copies of bronze rows as one more snapshot: streamproof's
+    // reader sees exactly 7 extra copies of Kafka coordinates it already held.
+    python(
+        "paimon_tables.py",
+        &["append-copies", warehouse, "bronze.events", "7"],
+        "pypaimon",
+    );
+    let bronze = Warehouse::paimon(warehouse).read_bronze().unwrap();
+    let before = lake["bronze_rows"].as_u64().unwrap() as usize;
+    assert_eq!(bronze.rows.len(), before + 7);
+    let copies = duplicates_by(&bronze.rows, |row| {
+        (row.topic.clone(), row.partition, row.offset)
+    });
+    assert_eq!(copies.extra_copies, 7, "{:?}", copies.repeated);
+    assert_eq!(copies.repeated.len(), 7);
+    let snapshot = bronze.snapshot.unwrap();
+    assert_eq!(snapshot.total_records, Some(before as u64 + 7));
+    assert_eq!(
+        rows_of(&pypaimon_counts(warehouse), "bronze.events"),
+        Some(before as u64 + 7)
+    );
 }
 
 #[test]

@@ -7,9 +7,7 @@ SET 'table.local-time-zone' = 'UTC';
 SET 'execution.checkpointing.interval' = '${CHECKPOINT_INTERVAL}';
 SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 
-CREATE CATALOG lake WITH (
-  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
-);
+CREATE CATALOG lake WITH (${CATALOG});
 
 CREATE TEMPORARY TABLE raw_src (
   record_key   STRING,

@@ -1,10 +1,6 @@
--- Creates the Iceberg Hadoop catalog's namespaces and tables once (idempotent).
+-- Creates the lakehouse catalog's namespaces and tables once (idempotent).
 -- Each job file re-declares the catalog because gateway sessions do not share catalogs.
-CREATE CATALOG lake WITH (
-  'type' = 'iceberg',
-  ${CATALOG_OPTIONS},
-  'property-version' = '1'
-);
+CREATE CATALOG lake WITH (${CATALOG});
 CREATE DATABASE IF NOT EXISTS lake.bronze;
 CREATE DATABASE IF NOT EXISTS lake.silver;
 CREATE DATABASE IF NOT EXISTS lake.gold;
@@ -18,7 +14,7 @@ CREATE TABLE IF NOT EXISTS lake.bronze.events (
   raw_value        STRING,
   headers          MAP<STRING, BYTES>,
   ingest_time      TIMESTAMP_LTZ(6) NOT NULL
-) WITH ('format-version' = '2', 'write.format.default' = 'parquet');
+) WITH (${TABLE_OPTIONS});
 
 CREATE TABLE IF NOT EXISTS lake.silver.events (
   event_id         STRING NOT NULL,
@@ -37,7 +33,7 @@ CREATE TABLE IF NOT EXISTS lake.silver.events (
   kafka_partition  INT    NOT NULL,
   kafka_offset     BIGINT NOT NULL,
   processed_at     TIMESTAMP_LTZ(6) NOT NULL
-) WITH ('format-version' = '2', 'write.format.default' = 'parquet');
+) WITH (${TABLE_OPTIONS});
 
 CREATE TABLE IF NOT EXISTS lake.gold.metrics (
   window_start     TIMESTAMP(6) NOT NULL,
@@ -52,4 +48,4 @@ CREATE TABLE IF NOT EXISTS lake.gold.metrics (
   value_min        DOUBLE,
   value_max        DOUBLE,
   computed_at      TIMESTAMP_LTZ(6) NOT NULL
-) WITH ('format-version' = '2', 'write.format.default' = 'parquet');
+) WITH (${TABLE_OPTIONS});

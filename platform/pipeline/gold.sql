@@ -7,35 +7,20 @@ SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 -- one-phase window aggregation: the numLateRecordsDropped metric then counts events, not partial aggregates
 SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';
 
-CREATE CATALOG lake WITH (
-  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
-);
+CREATE CATALOG lake WITH (${CATALOG});
 
--- The Iceberg connector as a table in the default catalog, so that a watermark can be declared
--- (a catalog table + OPTIONS hint cannot carry a WATERMARK).
+-- Silver through its connector as a table in the default catalog, so that a watermark can be
+-- declared (a catalog table + OPTIONS hint cannot carry a WATERMARK); its columns are silver's.
 CREATE TEMPORARY TABLE silver_src (
-  event_id          STRING,
-  event_type        STRING,
-  event_ts          TIMESTAMP_LTZ(6),
-  metric_name       STRING,
-  metric_value      DOUBLE,
-  metric_value_dec  DECIMAL(38, 9),
   rowtime AS CAST(event_ts AS TIMESTAMP_LTZ(3)),
   -- bounded out-of-orderness; MUST exceed the worst reordering, which after a TM kill is about the
   -- outage (detection + restart + replay since the last checkpoint), else records are dropped as late
   WATERMARK FOR rowtime AS rowtime - INTERVAL '${WM_DELAY_SECONDS}' SECOND
 ) WITH (
-  'connector' = 'iceberg',
-  'catalog-name' = 'lake_src',
-  ${CATALOG_OPTIONS},
-  'catalog-database' = 'silver',
-  'catalog-table' = 'events',
-  'streaming' = 'true',
-  'monitor-interval' = '1s',
-  -- TABLE_SCAN_THEN_INCREMENTAL re-reads history in file order (NOT event-time order): a fresh job over
-  -- existing silver data drops most of it as late. Use INCREMENTAL_FROM_LATEST_SNAPSHOT to start "now".
-  'starting-strategy' = '${GOLD_STARTING_STRATEGY}'
-);
+  -- Iceberg: TABLE_SCAN_THEN_INCREMENTAL re-reads history in file order (NOT event-time order), so
+  -- a fresh job over existing silver data drops most of it as late; Paimon's latest-full alike.
+  ${SILVER_SOURCE_OPTIONS}
+) LIKE lake.silver.events (EXCLUDING OPTIONS);
 
 CREATE TEMPORARY TABLE gold_kafka (
   window_start   TIMESTAMP(3),

@@ -7,9 +7,7 @@ SET 'execution.checkpointing.mode' = '${CHECKPOINT_MODE}';
 -- dedup state: an event_id seen within this TTL is dropped as a duplicate
 SET 'table.exec.state.ttl' = '${STATE_TTL}';
 
-CREATE CATALOG lake WITH (
-  'type' = 'iceberg', ${CATALOG_OPTIONS}, 'property-version' = '1'
-);
+CREATE CATALOG lake WITH (${CATALOG});
 
 CREATE TEMPORARY TABLE silver_kafka (
   event_id   STRING,
@@ -50,8 +48,7 @@ CREATE TEMPORARY TABLE dlq_kafka (
 ${FUNCTIONS}
 CREATE TEMPORARY VIEW events AS
 SELECT kafka_topic, kafka_partition, kafka_offset, raw_value, ${EVENT_JSON} AS event_json
-FROM lake.bronze.events
-  /*+ OPTIONS('streaming'='true', 'monitor-interval'='1s', 'starting-strategy'='TABLE_SCAN_THEN_INCREMENTAL') */;
+FROM lake.bronze.events /*+ OPTIONS(${STREAM_READ_OPTIONS}) */;
 
 -- 1) parse: only committed bronze snapshots, from the first one on (restores resume from checkpointed position)
 CREATE TEMPORARY VIEW parsed AS

@@ -306,7 +306,7 @@ impl LakehouseSection {
 impl From<Catalog> for LakehouseSection {
     fn from(catalog: Catalog) -> Self {
         match catalog {
-            Catalog::HadoopWarehouse(dir) => LakehouseSection {
+            Catalog::HadoopWarehouse(dir) | Catalog::PaimonWarehouse(dir) => LakehouseSection {
                 rest: None,
                 warehouse: Some(dir.display().to_string()),
             },

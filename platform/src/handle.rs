@@ -3,6 +3,7 @@
 //! pipeline's jobs run on, and the lakehouse catalog they write to. `streamproof up` and
 //! `streamproof run` start it through [`Platform::start`].
 
+use serde::{Deserialize, Serialize};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,9 @@ pub enum SchemaRegistrySource {
 pub enum Catalog {
     /// Iceberg's Hadoop catalog on a local warehouse directory.
     HadoopWarehouse(PathBuf),
+    /// Paimon's file system catalog on a local warehouse directory
+    /// (`<warehouse>/<database>.db/<table>`).
+    PaimonWarehouse(PathBuf),
     /// An Iceberg REST catalog: the jobs commit through it and the checker asks it where each
     /// table's current metadata is (the files it points at must be readable from here).
     Rest {
@@ -79,14 +83,23 @@ pub enum Catalog {
 }
 
 impl Catalog {
+    /// The table format the catalog holds.
+    pub fn table_format(&self) -> TableFormat {
+        match self {
+            Catalog::HadoopWarehouse(_) | Catalog::Rest { .. } => TableFormat::Iceberg,
+            Catalog::PaimonWarehouse(_) => TableFormat::Paimon,
+        }
+    }
+
     /// The options of an Iceberg catalog in Flink SQL (`'catalog-type' = …, …`), without the
-    /// `'type'`.
+    /// `'type'`; for Paimon, its `'warehouse'`.
     pub fn flink_options(&self) -> String {
         match self {
             Catalog::HadoopWarehouse(dir) => format!(
                 "'catalog-type' = 'hadoop', 'warehouse' = 'file://{}'",
                 dir.display()
             ),
+            Catalog::PaimonWarehouse(dir) => format!("'warehouse' = 'file://{}'", dir.display()),
             Catalog::Rest { uri, warehouse } => {
                 let warehouse = warehouse
                     .as_ref()
@@ -100,10 +113,10 @@ impl Catalog {
         }
     }
 
-    /// The warehouse directory streamproof creates before the jobs write into it (Hadoop).
+    /// The warehouse directory streamproof creates before the jobs write into it.
     pub fn local_warehouse(&self) -> Option<&Path> {
         match self {
-            Catalog::HadoopWarehouse(dir) => Some(dir),
+            Catalog::HadoopWarehouse(dir) | Catalog::PaimonWarehouse(dir) => Some(dir),
             Catalog::Rest { .. } => None,
         }
     }
@@ -111,8 +124,48 @@ impl Catalog {
     /// Where the tables are, as the result shows it: the warehouse directory or the REST URI.
     pub fn location(&self) -> String {
         match self {
-            Catalog::HadoopWarehouse(dir) => dir.display().to_string(),
+            Catalog::HadoopWarehouse(dir) | Catalog::PaimonWarehouse(dir) => {
+                dir.display().to_string()
+            }
             Catalog::Rest { uri, .. } => uri.clone(),
+        }
+    }
+
+    /// The same place holding tables of `format`: a warehouse directory holds either; a REST
+    /// catalog only Iceberg's.
+    pub fn with_table_format(self, format: TableFormat) -> Result<Catalog, String> {
+        match (self, format) {
+            (Catalog::HadoopWarehouse(dir) | Catalog::PaimonWarehouse(dir), TableFormat::Iceberg) => {
+                Ok(Catalog::HadoopWarehouse(dir))
+            }
+            (Catalog::HadoopWarehouse(dir) | Catalog::PaimonWarehouse(dir), TableFormat::Paimon) => {
+                Ok(Catalog::PaimonWarehouse(dir))
+            }
+            (rest @ Catalog::Rest { .. }, TableFormat::Iceberg) => Ok(rest),
+            (Catalog::Rest { uri, .. }, TableFormat::Paimon) => Err(format!(
+                "Paimon tables are written to a warehouse directory, but the platform's lakehouse is the Iceberg REST catalog {uri}; name a `lakehouse.warehouse` in the platform file, or run the pipeline with `table_format: iceberg`"
+            )),
+        }
+    }
+}
+
+/// The lakehouse table format the pipeline writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableFormat {
+    /// Apache Iceberg (format version 2).
+    #[default]
+    Iceberg,
+    /// Apache Paimon append tables.
+    Paimon,
+}
+
+impl TableFormat {
+    /// The format's name as users write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFormat::Iceberg => "iceberg",
+            TableFormat::Paimon => "paimon",
         }
     }
 }

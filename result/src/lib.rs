@@ -206,7 +206,11 @@ pub struct Lakehouse {
     pub guarantee: String,
     /// Checkpoint interval, ms.
     pub checkpoint_interval_ms: u64,
-    /// The Iceberg warehouse directory (Hadoop catalog layout).
+    /// The tables' format: `iceberg` or `paimon` (results written before Paimon tables
+    /// existed are Iceberg's).
+    #[serde(default = "iceberg")]
+    pub table_format: String,
+    /// Where the tables are: the warehouse directory, or the Iceberg REST catalog's URI.
     pub warehouse: String,
     /// Each job with its checkpoint statistics at the end of the run.
     pub jobs: Vec<PipelineJob>,
@@ -817,4 +821,8 @@ impl RunResult {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Pass
     }
+}
+
+fn iceberg() -> String {
+    "iceberg".to_owned()
 }

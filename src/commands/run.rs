@@ -12,7 +12,7 @@ use streamproof_reports::{html, junit};
 use super::print_json;
 use crate::cli::{ExistingArgs, RunArgs, ValidateArgs};
 use crate::orchestrate::{run_scenario, RunOptions};
-use crate::platform_file::{self, ExistingPlatform};
+use crate::platform_file::{self, ExistingPlatform, LoadedPlatform};
 use crate::scenario::{self, LoadedScenario};
 
 fn load_all(files: &[std::path::PathBuf]) -> Result<Vec<LoadedScenario>> {
@@ -23,8 +23,31 @@ fn load_all(files: &[std::path::PathBuf]) -> Result<Vec<LoadedScenario>> {
 }
 
 pub fn validate(args: &ValidateArgs) -> Result<()> {
+    let platform = args
+        .platform
+        .as_deref()
+        .map(platform_file::load)
+        .transpose()?;
     for loaded in load_all(&args.scenarios)? {
+        if let Some(platform) = &platform {
+            runs_on(&loaded, platform)?;
+        }
         println!("{}: ok ({})", loaded.file.display(), loaded.scenario.name);
+    }
+    if let Some(platform) = &platform {
+        println!("{}: ok (platform file)", platform.path.display());
+    }
+    Ok(())
+}
+
+/// Whether the platform file's lakehouse can hold the tables `loaded`'s pipeline writes.
+fn runs_on(loaded: &LoadedScenario, platform: &LoadedPlatform) -> Result<()> {
+    let pipeline = loaded.scenario.platform.pipeline.as_ref();
+    let catalog = platform.file.lakehouse.as_ref().and_then(|l| l.catalog());
+    if let (Some(pipeline), Some(catalog)) = (pipeline, catalog) {
+        catalog
+            .with_table_format(pipeline.table_format)
+            .map_err(|why| anyhow::anyhow!("{}: {why}", loaded.file.display()))?;
     }
     Ok(())
 }

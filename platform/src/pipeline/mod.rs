@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::handle::Catalog;
+use crate::handle::{Catalog, TableFormat};
 use crate::runtime::REGISTERED_JSON_CLASS;
 use crate::schema_registry::RegistryConnection;
 
@@ -111,7 +111,6 @@ impl PipelineSettings {
         vec![
             ("BOOTSTRAP", self.bootstrap.clone()),
             ("KAFKA_PROPERTIES", self.kafka.table_options()),
-            ("CATALOG_OPTIONS", self.catalog.flink_options()),
             (
                 "CHECKPOINT_INTERVAL",
                 format!("{}ms", self.checkpoint_interval.as_millis()),
@@ -130,14 +129,62 @@ impl PipelineSettings {
             // Kafka brokers refuse transactions longer than transaction.max.timeout.ms (15 min).
             ("TXN_TIMEOUT_MS", "600000".to_owned()),
             ("PREFIX", self.prefix.clone()),
-            (
-                "GOLD_STARTING_STRATEGY",
-                "TABLE_SCAN_THEN_INCREMENTAL".to_owned(),
-            ),
         ]
         .into_iter()
+        .chain(self.table_variables())
         .chain(self.value_variables())
         .collect()
+    }
+
+    /// The catalog, the tables' options and how the jobs read a table as a stream, in the
+    /// catalog's table format.
+    fn table_variables(&self) -> Vec<(&'static str, String)> {
+        let options = self.catalog.flink_options();
+        match self.catalog.table_format() {
+            TableFormat::Iceberg => vec![
+                (
+                    "CATALOG",
+                    format!("'type' = 'iceberg', {options}, 'property-version' = '1'"),
+                ),
+                (
+                    "TABLE_OPTIONS",
+                    "'format-version' = '2', 'write.format.default' = 'parquet'".to_owned(),
+                ),
+                (
+                    "STREAM_READ_OPTIONS",
+                    "'streaming' = 'true', 'monitor-interval' = '1s', 'starting-strategy' = 'TABLE_SCAN_THEN_INCREMENTAL'".to_owned(),
+                ),
+                (
+                    "SILVER_SOURCE_OPTIONS",
+                    format!("'connector' = 'iceberg', 'catalog-name' = 'lake_src', {options}, 'catalog-database' = 'silver', 'catalog-table' = 'events', 'streaming' = 'true', 'monitor-interval' = '1s', 'starting-strategy' = 'TABLE_SCAN_THEN_INCREMENTAL'"),
+                ),
+            ],
+            TableFormat::Paimon => {
+                let silver = self
+                    .catalog
+                    .local_warehouse()
+                    .map(|dir| dir.join("silver.db").join("events"))
+                    .unwrap_or_default();
+                // Append tables, written on checkpoints; read from the full latest snapshot
+                // on, then every new one.
+                let stream = "'scan.mode' = 'latest-full', 'continuous.discovery-interval' = '1s'";
+                vec![
+                    ("CATALOG", format!("'type' = 'paimon', {options}")),
+                    (
+                        "TABLE_OPTIONS",
+                        "'bucket' = '-1', 'file.format' = 'parquet'".to_owned(),
+                    ),
+                    ("STREAM_READ_OPTIONS", stream.to_owned()),
+                    (
+                        "SILVER_SOURCE_OPTIONS",
+                        format!(
+                            "'connector' = 'paimon', 'path' = 'file://{}', {stream}",
+                            silver.display()
+                        ),
+                    ),
+                ]
+            }
+        }
     }
 
     /// How bronze keeps the values and how silver turns them into JSON.
@@ -284,6 +331,9 @@ pub enum PipelineError {
         /// The librdkafka setting.
         setting: String,
     },
+    /// The catalog cannot hold the pipeline's table format.
+    #[error("{0}")]
+    Catalog(String),
     /// Flink refused a statement.
     #[error("Flink refused the statement `{statement}`: {cause}")]
     Statement {

@@ -91,7 +91,10 @@ impl FlinkDistribution {
         if !home.join(COMPLETE_MARKER).exists() {
             fetch_flink(cache_root, &home)?;
         }
-        let connectors_home = cache_root.join(format!("flink-{FLINK_VERSION}-connectors"));
+        let connectors_home = cache_root.join(format!(
+            "flink-{FLINK_VERSION}-connectors-{:016x}",
+            super::flink_udf::content_hash(CONNECTORS_POM)
+        ));
         let connectors = connectors_home.join("jars");
         if !connectors.join(COMPLETE_MARKER).exists() {
             maven_copy(

@@ -19,7 +19,7 @@ pub const REGISTERED_JSON_CLASS: &str = "dev.streamproof.flink.RegisteredJson";
 /// The directory of the function's jar and Avro's, built under `cache_root` when missing
 /// (a change of the source builds it again). `class_path` is what it compiles against.
 pub(crate) fn ensure(cache_root: &Path, class_path: &str) -> Result<PathBuf, RuntimeError> {
-    let home = cache_root.join(format!("flink-udf-{:016x}", source_hash()));
+    let home = cache_root.join(format!("flink-udf-{:016x}", content_hash(SOURCE)));
     let jars = home.join("jars");
     if jars.join(COMPLETE_MARKER).exists() {
         return Ok(jars);
@@ -81,9 +81,10 @@ fn jdk_tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// FNV-1a of the source, so an edited function is built into a directory of its own.
-fn source_hash() -> u64 {
-    SOURCE.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+/// FNV-1a of `text`, so that an edited source or dependency list is fetched or built into
+/// a cache directory of its own instead of reusing the old one.
+pub(crate) fn content_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }

@@ -12,8 +12,8 @@ pub(super) fn lakehouse(result: &RunResult) -> Option<Section> {
     let mut blocks = vec![
         Block::Paragraph(
             Text::plain(format!(
-                "{} · {} · checkpoints every {} ms · warehouse ",
-                lake.engine, lake.guarantee, lake.checkpoint_interval_ms
+                "{} · {} tables · {} · checkpoints every {} ms · warehouse ",
+                lake.engine, lake.table_format, lake.guarantee, lake.checkpoint_interval_ms
             ))
             .then_code(lake.warehouse.clone()),
         ),

@@ -1,7 +1,7 @@
 //! Finding a table's current metadata, as Iceberg's `HadoopTableOperations` does on a
 //! warehouse directory or by asking a REST catalog, and scanning its current snapshot.
 
-use streamproof_platform::handle::Catalog;
+use streamproof_platform::handle::{Catalog, TableFormat};
 use streamproof_platform::runtime::{get_json, get_json_if_found};
 
 use super::*;
@@ -12,6 +12,7 @@ use super::*;
 pub struct Warehouse {
     root: PathBuf,
     rest: Option<RestCatalog>,
+    format: TableFormat,
 }
 
 /// A REST catalog's address and the `warehouse` it is asked for.
@@ -43,13 +44,31 @@ impl Warehouse {
             .map(PathBuf::from)
             .unwrap_or_else(|| root.to_path_buf());
         let root = std::path::absolute(&root).unwrap_or(root);
-        Warehouse { root, rest: None }
+        Warehouse {
+            root,
+            rest: None,
+            format: TableFormat::Iceberg,
+        }
+    }
+
+    /// The Paimon warehouse at `root` (a directory, or a `file:` URL).
+    pub fn paimon(root: impl AsRef<Path>) -> Self {
+        Warehouse {
+            format: TableFormat::Paimon,
+            ..Warehouse::new(root)
+        }
+    }
+
+    /// The tables' format.
+    pub fn table_format(&self) -> TableFormat {
+        self.format
     }
 
     /// The tables of `catalog`.
     pub fn of(catalog: &Catalog) -> Self {
         match catalog {
             Catalog::HadoopWarehouse(dir) => Warehouse::new(dir),
+            Catalog::PaimonWarehouse(dir) => Warehouse::paimon(dir),
             Catalog::Rest { uri, warehouse } => Warehouse {
                 root: PathBuf::new(),
                 rest: Some(RestCatalog {
@@ -57,6 +76,7 @@ impl Warehouse {
                     warehouse: warehouse.clone(),
                     prefix: std::sync::OnceLock::new(),
                 }),
+                format: TableFormat::Iceberg,
             },
         }
     }
@@ -86,7 +106,21 @@ impl Warehouse {
             }
             dir.push(level);
         }
-        Ok(dir)
+        match self.format {
+            TableFormat::Iceberg => Ok(dir),
+            TableFormat::Paimon => Ok(paimon::table_dir(&self.root, namespace, table)),
+        }
+    }
+
+    /// A Paimon table's name (for errors) and directory; [`LakehouseError::NoTable`] when
+    /// it has no schema yet.
+    fn paimon_table(&self, namespace: &str, table: &str) -> Result<(String, PathBuf)> {
+        let dir = self.table_dir(namespace, table)?;
+        let name = dir.display().to_string();
+        if !dir.join("schema").is_dir() {
+            return Err(LakehouseError::NoTable { table: name });
+        }
+        Ok((name, dir))
     }
 
     /// Whether the table has at least one metadata version.
@@ -106,6 +140,15 @@ impl Warehouse {
 
     /// The current metadata file, `None` when the table does not exist.
     fn current(&self, namespace: &str, table: &str) -> Result<Option<MetadataLocation>> {
+        if self.format == TableFormat::Paimon {
+            let (name, dir) = self.paimon_table(namespace, table)?;
+            return Ok(
+                paimon::latest_snapshot(&name, &dir)?.map(|(file, snapshot)| MetadataLocation {
+                    version: u64::try_from(snapshot.id).unwrap_or(0),
+                    file,
+                }),
+            );
+        }
         match &self.rest {
             Some(rest) => rest.current(namespace, table),
             None => current_metadata(&self.table_dir(namespace, table)?),
@@ -119,6 +162,11 @@ impl Warehouse {
         namespace: &str,
         table: &str,
     ) -> Result<Option<SnapshotSummary>> {
+        if self.format == TableFormat::Paimon {
+            let (name, dir) = self.paimon_table(namespace, table)?;
+            return Ok(paimon::latest_snapshot(&name, &dir)?
+                .map(|(file, snapshot)| paimon::summary(&file, &snapshot)));
+        }
         let name = self.table_name(namespace, table)?;
         let location = self.metadata_location(namespace, table)?;
         run(|runtime| {
@@ -322,6 +370,15 @@ impl Warehouse {
         columns: &[&str],
         mut on_batch: impl FnMut(&BatchColumns<'_>) -> Result<()> + Send,
     ) -> Result<Option<SnapshotSummary>> {
+        if self.format == TableFormat::Paimon {
+            let (name, dir) = self.paimon_table(namespace, table)?;
+            let Some((file, snapshot)) = paimon::latest_snapshot(&name, &dir)? else {
+                return Ok(None);
+            };
+            let files = paimon::live_data_files(&name, &dir, &snapshot)?;
+            paimon::scan_files(&name, &files, columns, &mut on_batch)?;
+            return Ok(Some(paimon::summary(&file, &snapshot)));
+        }
         let name = self.table_name(namespace, table)?;
         let location = self.metadata_location(namespace, table)?;
         let ident = TableIdent::from_strs(namespace.split('.').chain([table]))

@@ -45,6 +45,7 @@ use streamproof_loadgen::ledger::RecordMeta;
 
 mod catalog;
 mod columns;
+mod paimon;
 #[cfg(test)]
 mod tests;
 

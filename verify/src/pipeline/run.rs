@@ -154,6 +154,7 @@ fn section(
         engine: run.stage.engine(),
         guarantee: settings.guarantee.name().to_owned(),
         checkpoint_interval_ms: settings.checkpoint_interval.as_millis() as u64,
+        table_format: settings.catalog.table_format().name().to_owned(),
         warehouse: settings.catalog.location(),
         jobs: run.stage.jobs(),
         drain_seconds,
