@@ -53,6 +53,8 @@ pub mod admin;
 pub mod batch;
 pub mod capacity;
 pub mod connection;
+#[cfg(feature = "testcontainers")]
+pub mod containers;
 pub mod copier;
 pub mod duration;
 pub mod events;
