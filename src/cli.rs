@@ -484,4 +484,9 @@ pub struct CopierArgs {
     /// Records per batch.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics while copying (e.g. `127.0.0.1:9465`):
+    /// the seed's `kafka_messages_consumed_total` per raw topic and the batches committed and
+    /// aborted (see docs/metrics.md).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }

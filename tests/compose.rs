@@ -174,6 +174,15 @@ fn the_containers_run_the_embedded_platforms_versions() {
             services[broker]["image"],
             format!("apache/kafka:{KAFKA_VERSION}")
         );
+        // A KRaft cluster id is 16 bytes in unpadded base64url: 22 characters.
+        let cluster_id = environment(&services[broker], "CLUSTER_ID");
+        assert!(
+            cluster_id.len() == 22
+                && cluster_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{cluster_id}"
+        );
     }
     assert_eq!(
         services["schema-registry"]["image"],

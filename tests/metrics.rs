@@ -1,6 +1,7 @@
 //! `run --metrics-addr` scraped by a real Prometheus (Debian's `prometheus` package), queried
 //! through its HTTP API: the seed's metric names and labels, streamproof's own, the run id on
 //! every series; and the Grafana dashboard in the repository uses only metrics a scrape has.
+//! `copier --metrics-addr` serves what the copier copied under the same names.
 
 mod common;
 
@@ -252,4 +253,93 @@ fn a_metrics_address_in_use_is_named() {
         stderr.contains(&addr) && stderr.contains("in use"),
         "{stderr}"
     );
+}
+
+const COPIER_METRICS_PORT: u16 = 28465;
+
+/// The copier's `kafka_messages_consumed_total` and committed batches for `group`, summed
+/// over topics, from one scrape of its endpoint; `None` while it does not answer.
+fn copier_counts(group: &str) -> Option<(f64, f64)> {
+    let text = ureq::get(&format!("http://127.0.0.1:{COPIER_METRICS_PORT}/metrics"))
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
+    let group_label = format!("group_id=\"{group}\"");
+    let sum = |prefix: &str, label: &str| -> f64 {
+        text.lines()
+            .filter(|line| line.starts_with(prefix) && line.contains(&group_label))
+            .filter(|line| line.contains(label))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    Some((
+        sum("kafka_messages_consumed_total{", "status=\"success\""),
+        sum("streamproof_copier_batches_total{", "outcome=\"committed\""),
+    ))
+}
+
+/// `copier --metrics-addr`: the records it copied per raw topic under the seed's
+/// `kafka_messages_consumed_total` and its committed batches, equal to what it reports
+/// having copied when it stops. Needs the shared test cluster of `scripts/test`.
+#[test]
+fn the_copier_serves_what_it_copied_under_the_seeds_names() {
+    let _one = exclusive();
+    let group = format!("metrics-copier-{}", uuid::Uuid::new_v4().simple());
+    let servers = common::bootstrap();
+    // The raw topics exist once any run used the cluster; on a fresh one, create them (an
+    // existing set with other settings is only reported).
+    common::streamproof(&["topics", "apply", "--bootstrap-servers", &servers]);
+    let event = serde_json::json!({
+        "event_id": uuid::Uuid::new_v4().to_string(),
+        "event_type": "user_action",
+        "event_timestamp": "2026-12-01T10:30:00Z",
+        "source_system": "web-app",
+        "payload": {"user_id": "user-123", "action": "purchase"}
+    });
+    let published = common::streamproof(&[
+        "publish",
+        "--bootstrap-servers",
+        &servers,
+        "--event",
+        &event.to_string(),
+    ]);
+    assert_eq!(published.status.code(), Some(0), "{}", explain(&published));
+    let copier = Command::new(env!("CARGO_BIN_EXE_streamproof"))
+        .args(["copier", "--bootstrap-servers", &servers, "--group", &group])
+        .args([
+            "--metrics-addr",
+            &format!("127.0.0.1:{COPIER_METRICS_PORT}"),
+        ])
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Copied everything there is once three scrapes a second apart agree.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(counts) = copier_counts(&group) {
+            seen.push(counts);
+        }
+        let last = seen.last().copied().unwrap_or_default();
+        if last.0 >= 1.0 && seen.len() >= 3 && seen[seen.len() - 3..].iter().all(|c| *c == last) {
+            break;
+        }
+    }
+    let (records, batches) = *seen.last().expect("the copier's endpoint answered");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &copier.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = copier.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let stats: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(records >= 1.0, "the published event was copied: {records}");
+    assert_eq!(records, stats["records"].as_f64().unwrap(), "{stats}");
+    assert_eq!(batches, stats["batches"].as_f64().unwrap(), "{stats}");
 }

@@ -10,10 +10,7 @@ use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 use crate::ledger::Outcome;
 use crate::RAW_TOPICS;
 
-/// The seed's produce latency, intended send to acknowledgement, per raw topic.
-pub const PRODUCER_LATENCY: &str = "kafka_producer_latency_seconds";
-/// The seed's consumed records, per topic, group and status.
-pub const MESSAGES_CONSUMED: &str = "kafka_messages_consumed_total";
+pub use streamproof_platform::monitoring::{MESSAGES_CONSUMED, PRODUCER_LATENCY};
 /// Sends by outcome (`acked`, `failed`, `unknown`).
 pub const SENDS: &str = "streamproof_sends_total";
 /// Lag of a consumer group on a partition, records.

@@ -42,6 +42,8 @@ impl KafkaContainer {
         let image = GenericImage::new("apache/kafka", KAFKA_VERSION)
             .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"));
         let settings = [
+            // docker-compose.yml's cluster id (16 bytes, base64url).
+            ("CLUSTER_ID", "c3RyZWFtcHJvb2YtZG9jaw".to_owned()),
             ("KAFKA_NODE_ID", "1".to_owned()),
             ("KAFKA_PROCESS_ROLES", "broker,controller".to_owned()),
             ("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER".to_owned()),

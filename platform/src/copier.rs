@@ -20,8 +20,11 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
+use metrics::{counter, Counter};
+
 use crate::connection::KafkaConnection;
 use crate::lag::LagProbe;
+use crate::monitoring::{COPIER_BATCHES, MESSAGES_CONSUMED};
 use crate::offsets::StartOffsets;
 use crate::runtime::{ManagedProcess, ProcessSpec, RuntimeError, SharedProcess};
 
@@ -125,11 +128,12 @@ pub fn run(config: &CopierConfig, stop: &AtomicBool) -> Result<CopierStats, Copi
             .init_transactions(TIMEOUT)
             .map_err(kafka("initialise transactions"))?;
     }
+    let meters = CopierMeters::new(config);
     let mut stats = CopierStats::default();
     let mut uncommitted = BTreeMap::new();
     let mut last_commit = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let batch = next_batch(&consumer, config.batch)?;
+        let batch = next_batch(&consumer, config.batch, &meters)?;
         if config.mode == CopierMode::AtLeastOnce
             && (last_commit.elapsed() >= AT_LEAST_ONCE_COMMIT_INTERVAL || batch.is_empty())
         {
@@ -149,6 +153,7 @@ pub fn run(config: &CopierConfig, stop: &AtomicBool) -> Result<CopierStats, Copi
                             .map_err(kafka("abort a failed transaction"))?;
                         rewind(&consumer, &batch)?;
                         stats.aborted += 1;
+                        meters.aborted.increment(1);
                         continue;
                     }
                     Err(error) => return Err(error),
@@ -162,6 +167,7 @@ pub fn run(config: &CopierConfig, stop: &AtomicBool) -> Result<CopierStats, Copi
         }
         stats.batches += 1;
         stats.records += batch.len() as u64;
+        meters.copied(&batch);
     }
     commit(&consumer, &mut uncommitted)?;
     Ok(stats)
@@ -193,8 +199,54 @@ fn abortable(error: &KafkaError) -> bool {
     }
 }
 
+/// The copier's metrics: records copied per raw topic under the seed's
+/// `kafka_messages_consumed_total` (counted once their batch is committed, so a batch read
+/// again after an abort is not counted twice), read errors, batches by outcome.
+struct CopierMeters {
+    consumed: Vec<(String, Counter)>,
+    errors: Counter,
+    committed: Counter,
+    aborted: Counter,
+}
+
+impl CopierMeters {
+    fn new(config: &CopierConfig) -> Self {
+        let consumed = |topic: &str, status: &'static str| {
+            counter!(
+                MESSAGES_CONSUMED,
+                "topic" => topic.to_owned(),
+                "group_id" => config.group.clone(),
+                "status" => status
+            )
+        };
+        let batches = |outcome: &'static str| counter!(COPIER_BATCHES, "group_id" => config.group.clone(), "outcome" => outcome);
+        CopierMeters {
+            consumed: config
+                .inputs
+                .iter()
+                .map(|topic| (topic.clone(), consumed(topic, "success")))
+                .collect(),
+            errors: consumed("", "error"),
+            committed: batches("committed"),
+            aborted: batches("aborted"),
+        }
+    }
+
+    fn copied(&self, batch: &[OwnedMessage]) {
+        for (topic, counter) in &self.consumed {
+            let records = batch.iter().filter(|m| m.topic() == topic).count();
+            counter.increment(records as u64);
+        }
+        self.committed.increment(1);
+    }
+}
+
 /// Up to `size` records, waiting at most 200 ms for more once the first arrived.
-fn next_batch(consumer: &BaseConsumer, size: usize) -> Result<Vec<OwnedMessage>, CopierError> {
+fn next_batch(
+    consumer: &BaseConsumer,
+    size: usize,
+    meters: &CopierMeters,
+) -> Result<Vec<OwnedMessage>, CopierError> {
     let mut batch = Vec::new();
     let started = Instant::now();
     while batch.len() < size && started.elapsed() < Duration::from_millis(200) {
@@ -205,7 +257,10 @@ fn next_batch(consumer: &BaseConsumer, size: usize) -> Result<Vec<OwnedMessage>,
             }
             // A broker that goes away (a restart, a lost connection) is reported as a consumer
             // error that librdkafka recovers from on its own: keep copying once it is back.
-            Some(Err(error)) => eprintln!("copier: {error}; retrying"),
+            Some(Err(error)) => {
+                meters.errors.increment(1);
+                eprintln!("copier: {error}; retrying");
+            }
             None if batch.is_empty() => return Ok(batch),
             None => {}
         }

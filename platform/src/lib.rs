@@ -61,6 +61,7 @@ pub mod events;
 pub mod file;
 pub mod handle;
 pub mod lag;
+pub mod monitoring;
 pub mod offsets;
 pub mod pipeline;
 pub mod problem;

@@ -26,6 +26,9 @@ pub fn copier(args: &CopierArgs, json: bool) -> Result<()> {
         inputs: RAW_TOPICS.iter().map(|t| (*t).to_owned()).collect(),
         output: "bronze-events".to_owned(),
     };
+    if let Some(addr) = args.metrics_addr {
+        crate::metrics::serve(addr)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
