@@ -8,8 +8,9 @@
 //!   many deliberate duplicates, invalid and late events are present as sent. Records of
 //!   other runs or producers are counted as foreign, never as anomalies. It waits up to a
 //!   drain timeout for acknowledged records that are not visible yet.
-//! - [`lakehouse::Warehouse`] reads the pipeline's Iceberg tables (bronze, silver, gold)
-//!   from a Hadoop-catalog warehouse directory, with their current snapshot's summary.
+//! - [`lakehouse::Warehouse`] reads the pipeline's tables (bronze, silver, gold) with their
+//!   current snapshot's summary: Iceberg from a Hadoop-catalog warehouse directory or a REST
+//!   catalog, Paimon from a file system catalog's warehouse directory.
 //! - [`bronze::check_bronze`]: the `bronze-events` topic holds each raw record exactly once.
 //! - [`pipeline::check_lakehouse`]: `bronze.events` each raw record once, `silver.events`
 //!   exactly the valid event ids present in raw, `dlq-events` each invalid record once, and
