@@ -82,6 +82,17 @@ fn pypaimon_counts(warehouse: &str) -> Vec<(String, u64)> {
     ))
 }
 
+/// Runs pipeline scenario `name`, which must pass with its tables in `table_format` holding
+/// exactly what the ledger says; its result and run directory.
+fn passing_pipeline(name: &str, table_format: &str) -> (serde_json::Value, tempfile::TempDir) {
+    let (output, out) = run_pipeline(name);
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
+    let result = read_result(out.path());
+    assert_layers_exact(&result);
+    assert_eq!(result["lakehouse"]["table_format"], table_format);
+    (result, out)
+}
+
 /// The layers of a passing run hold exactly what the ledger says.
 fn assert_layers_exact(result: &serde_json::Value) {
     let lake = &result["lakehouse"];
@@ -102,12 +113,8 @@ fn assert_layers_exact(result: &serde_json::Value) {
 #[test]
 fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
     let _one = exclusive();
-    let (output, out) = run_pipeline("smoke.yaml");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let result = read_result(out.path());
-    assert_layers_exact(&result);
+    let (result, _out) = passing_pipeline("smoke.yaml", "iceberg");
     let lake = &result["lakehouse"];
-    assert_eq!(lake["table_format"], "iceberg");
     let jobs: Vec<&str> = lake["jobs"]
         .as_array()
         .unwrap()
@@ -131,12 +138,8 @@ fn the_pipeline_passes_and_another_engine_counts_the_same_rows() {
 #[test]
 fn paimon_tables_hold_the_run_exactly_once_and_another_engine_counts_the_same_rows() {
     let _one = exclusive();
-    let (output, out) = run_pipeline("paimon.yaml");
-    assert_eq!(output.status.code(), Some(0), "{}", explain(&output));
-    let result = read_result(out.path());
-    assert_layers_exact(&result);
+    let (result, _out) = passing_pipeline("paimon.yaml", "paimon");
     let lake = &result["lakehouse"];
-    assert_eq!(lake["table_format"], "paimon");
     let warehouse = lake["warehouse"].as_str().unwrap();
     let counted = pypaimon_counts(warehouse);
     assert_eq!(

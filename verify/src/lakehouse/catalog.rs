@@ -96,20 +96,19 @@ impl Warehouse {
 
     /// The directory of `namespace.table`; a dotted namespace is nested directories.
     pub fn table_dir(&self, namespace: &str, table: &str) -> Result<PathBuf> {
-        let mut dir = self.root.clone();
-        for level in namespace.split('.').chain([table]) {
-            if level.is_empty() || level == "." || level == ".." || level.contains(['/', '\\']) {
-                return Err(LakehouseError::Invalid {
-                    table: format!("{}/{namespace}/{table}", self.root.display()),
-                    what: format!("`{level}` is not a namespace or table name"),
-                });
-            }
-            dir.push(level);
+        let levels = || namespace.split('.').chain([table]);
+        if let Some(level) = levels().find(|level| {
+            level.is_empty() || *level == "." || *level == ".." || level.contains(['/', '\\'])
+        }) {
+            return Err(LakehouseError::Invalid {
+                table: format!("{}/{namespace}/{table}", self.root.display()),
+                what: format!("`{level}` is not a namespace or table name"),
+            });
         }
-        match self.format {
-            TableFormat::Iceberg => Ok(dir),
-            TableFormat::Paimon => Ok(paimon::table_dir(&self.root, namespace, table)),
-        }
+        Ok(match self.format {
+            TableFormat::Iceberg => levels().fold(self.root.clone(), |dir, level| dir.join(level)),
+            TableFormat::Paimon => paimon::table_dir(&self.root, namespace, table),
+        })
     }
 
     /// A Paimon table's name (for errors) and directory; [`LakehouseError::NoTable`] when

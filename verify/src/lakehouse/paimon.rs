@@ -182,13 +182,16 @@ pub(super) fn scan_files(
             |e: parquet::errors::ParquetError| invalid(name, format!("{}: {e}", path.display()));
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet)?;
         let schema = builder.parquet_schema();
-        let mut indices = Vec::with_capacity(columns.len());
-        for column in columns {
-            let index = (0..schema.root_schema().get_fields().len())
-                .find(|&i| schema.root_schema().get_fields()[i].name() == *column)
-                .ok_or_else(|| invalid(name, format!("the table has no column `{column}`")))?;
-            indices.push(index);
-        }
+        let fields = schema.root_schema().get_fields();
+        let indices = columns
+            .iter()
+            .map(|column| {
+                fields
+                    .iter()
+                    .position(|field| field.name() == *column)
+                    .ok_or_else(|| invalid(name, format!("the table has no column `{column}`")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mask = ProjectionMask::roots(schema, indices);
         let reader = builder.with_projection(mask).build().map_err(parquet)?;
         for batch in reader {
